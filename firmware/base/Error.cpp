@@ -1,0 +1,19 @@
+#include "base/Error.h"
+
+namespace cuebox {
+
+const char* errcName(Errc c) {
+    switch (c) {
+    case Errc::bad_request: return "bad_request";
+    case Errc::not_found: return "not_found";
+    case Errc::conflict: return "conflict";
+    case Errc::payload_too_large: return "payload_too_large";
+    case Errc::unavailable: return "unavailable";
+    case Errc::io: return "io";
+    case Errc::corrupt: return "corrupt";
+    case Errc::internal: return "internal";
+    }
+    return "internal";
+}
+
+}  // namespace cuebox

@@ -1,0 +1,44 @@
+// Messages between control threads and the RT thread. Trivially copyable,
+// carried by fixed-capacity lock-free SPSC queues.
+#pragma once
+
+#include <cstdint>
+#include <type_traits>
+
+namespace cuebox::engine {
+
+struct Command {
+    enum class Type : std::uint8_t { start, stop, toggle, panic };
+    Type type = Type::start;
+    std::uint64_t clip = 0;
+    std::uint32_t req = 0;          // caller's request number, echoed in the event
+    std::uint64_t atFrame = 0;      // start: absolute frame time, 0 = as soon as possible
+    std::uint32_t fadeFrames = 0;   // stop/panic: fade length, 0 = the clip's / default
+    std::uint64_t queuedFrame = 0;  // frame time when the command reached the engine
+};
+
+enum class RefuseReason : std::uint8_t { none, unknownClip, poolFull, noMedia };
+
+struct Event {
+    enum class Type : std::uint8_t {
+        starting,  // a start was accepted (frame = when it will sound)
+        started,   // a voice began (frame = first output frame)
+        stopping,  // a stop/toggle began fading a clip out
+        stopped,   // the last voice of a start ended (faded out or reached the end)
+        refused,   // a command could not be carried out
+        panic,     // a panic began
+    };
+    Type type = Type::started;
+    std::uint64_t clip = 0;
+    std::uint32_t req = 0;
+    std::uint64_t frame = 0;
+    std::int64_t latencyFrames = 0;  // started: first output frame - queuedFrame
+    RefuseReason reason = RefuseReason::none;
+};
+
+static_assert(std::is_trivially_copyable_v<Command>);
+static_assert(std::is_trivially_copyable_v<Event>);
+
+const char* refuseReasonText(RefuseReason r);
+
+}  // namespace cuebox::engine

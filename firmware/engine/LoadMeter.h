@@ -1,0 +1,41 @@
+// DSP load of the process callback: the time each call took as a fraction of
+// the period, with a peak hold that decays slowly (Ardour's DSPLoadCalculator
+// idea) and the worst call seen. [RT] writes, [any] reads.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <ctime>
+
+namespace cuebox::engine {
+
+class LoadMeter {
+public:
+    static std::int64_t nowNs() {
+        timespec ts;
+        clock_gettime(CLOCK_MONOTONIC, &ts);  // vDSO: no system call
+        return static_cast<std::int64_t>(ts.tv_sec) * 1000000000LL + ts.tv_nsec;
+    }
+    // [RT] one callback took `ns` for a period of `periodNs`.
+    void record(std::int64_t ns, std::int64_t periodNs) {
+        const float load = periodNs > 0 ? static_cast<float>(ns) / static_cast<float>(periodNs) : 0.0f;
+        last_.store(load, std::memory_order_relaxed);
+        float peak = peak_.load(std::memory_order_relaxed);
+        peak = load > peak ? load : peak * 0.9995f;  // ~ -1/e per 2000 calls
+        peak_.store(peak, std::memory_order_relaxed);
+        if (ns > worstNs_.load(std::memory_order_relaxed)) worstNs_.store(ns, std::memory_order_relaxed);
+        calls_.fetch_add(1, std::memory_order_relaxed);
+    }
+    float last() const { return last_.load(std::memory_order_relaxed); }
+    float peak() const { return peak_.load(std::memory_order_relaxed); }
+    std::int64_t worstNs() const { return worstNs_.load(std::memory_order_relaxed); }
+    std::uint64_t calls() const { return calls_.load(std::memory_order_relaxed); }
+
+private:
+    std::atomic<float> last_{0.0f};
+    std::atomic<float> peak_{0.0f};
+    std::atomic<std::int64_t> worstNs_{0};
+    std::atomic<std::uint64_t> calls_{0};
+};
+
+}  // namespace cuebox::engine

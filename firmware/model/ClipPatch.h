@@ -1,0 +1,30 @@
+// A validated partial edit of a clip (PATCH /api/clips/{id}). Parsing checks
+// every member before anything is applied, so a bad edit changes nothing.
+#pragma once
+
+#include "base/Error.h"
+#include "model/Show.h"
+
+#include <boost/json/value.hpp>
+
+#include <optional>
+#include <string>
+
+namespace cuebox::model {
+
+struct ClipPatch {
+    std::optional<std::string> label;
+    std::optional<std::string> color;
+    std::optional<double> levelDb;
+    std::optional<int> fadeInMs;
+    std::optional<int> fadeOutMs;
+    std::optional<bool> loop;
+
+    bool empty() const { return !label && !color && !levelDb && !fadeInMs && !fadeOutMs && !loop; }
+    void applyTo(Clip& c) const;
+};
+
+// Errors name the offending member ("level_db") and say why.
+Result<ClipPatch> parseClipPatch(const boost::json::value& body);
+
+}  // namespace cuebox::model

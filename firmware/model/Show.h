@@ -1,0 +1,88 @@
+// The show (session) model: plain values, no I/O. The store persists it, the
+// web layer serves it, the engine app turns its clips into a clip table.
+// Names follow the glossary in ARCHITECTURE.md.
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace cuebox::model {
+
+using ClipId = std::uint64_t;
+using ShowId = std::uint64_t;
+
+inline constexpr int kTabsPerPage = 8;
+inline constexpr int kMaxGridSide = 16;
+inline constexpr int kFadeMaxMs = 3000;
+inline constexpr double kLevelMinDb = -90.0;
+inline constexpr double kLevelMaxDb = 12.0;
+
+enum class ViewMode { single, dual };
+
+// A tab remembers its current and previous size, when it was resized and a
+// layout version. Shrinking never deletes cells: cells outside the current
+// size are hidden and come back when the grid grows.
+struct Grid {
+    int rows = 4;
+    int cols = 4;
+    int prevRows = 4;
+    int prevCols = 4;
+    std::string resizedAt;  // ISO 8601 UTC, "" if never resized
+    std::uint32_t layoutVersion = 1;
+};
+
+struct Tab {
+    std::string name;
+    Grid grid;
+};
+
+struct Page {
+    std::string name;
+    int activeTab = 0;
+    std::array<Tab, kTabsPerPage> tabs;
+};
+
+// One occupied grid position.
+struct Cell {
+    int page = 0;
+    int tab = 0;
+    int row = 0;
+    int col = 0;
+    ClipId clip = 0;
+};
+
+struct Clip {
+    ClipId id = 0;
+    std::string label;
+    std::string color = "#3b82f6";  // #rrggbb
+    std::string file;               // relative to the data folder, or absolute
+    char group = 'A';               // clip group A-D
+    double levelDb = 0.0;
+    int fadeInMs = 0;
+    int fadeOutMs = 150;
+    bool loop = false;
+    int channels = 0;        // from the media file at import
+    double durationS = 0.0;  // from the media file at import
+};
+
+struct Show {
+    ShowId id = 0;
+    std::string name;
+    ViewMode viewMode = ViewMode::single;
+    int activePage = 0;
+    std::vector<Page> pages;
+    std::vector<Clip> clips;  // ordered by id
+    std::vector<Cell> cells;  // ordered by (page, tab, row, col)
+
+    const Clip* findClip(ClipId id) const;
+    Clip* findClip(ClipId id);
+};
+
+Page makePage(std::string name);
+bool validColor(const std::string& c);
+bool validGroup(char g);
+
+}  // namespace cuebox::model

@@ -1,0 +1,42 @@
+#include "model/ClipPatch.h"
+
+#include <CppUTest/TestHarness.h>
+
+#include <boost/json.hpp>
+
+using namespace cuebox;
+using namespace cuebox::model;
+
+namespace {
+std::string fieldOf(const char* body) {
+    auto r = parseClipPatch(boost::json::parse(body));
+    CHECK_FALSE(r.ok());
+    return r.ok() ? "" : r.error().field;
+}
+}  // namespace
+
+TEST_GROUP(ClipPatch){};
+
+TEST(ClipPatch, appliesOnlyTheNamedMembers) {
+    auto p = parseClipPatch(boost::json::parse(R"({"label":"Rain","level_db":-3,"fade_out_ms":2500})"));
+    CHECK(p.ok());
+    Clip c;
+    c.color = "#112233";
+    p->applyTo(c);
+    STRCMP_EQUAL("Rain", c.label.c_str());
+    DOUBLES_EQUAL(-3.0, c.levelDb, 1e-9);
+    LONGS_EQUAL(2500, c.fadeOutMs);
+    STRCMP_EQUAL("#112233", c.color.c_str());
+}
+
+TEST(ClipPatch, namesTheFieldThatIsOutOfRange) {
+    STRCMP_EQUAL("level_db", fieldOf(R"({"level_db":40})").c_str());
+    STRCMP_EQUAL("fade_in_ms", fieldOf(R"({"fade_in_ms":3001})").c_str());
+    STRCMP_EQUAL("fade_out_ms", fieldOf(R"({"fade_out_ms":-1})").c_str());
+    STRCMP_EQUAL("color", fieldOf(R"({"color":"red"})").c_str());
+    STRCMP_EQUAL("label", fieldOf(R"({"label":"a\u0007b"})").c_str());
+    STRCMP_EQUAL("loop", fieldOf(R"({"loop":"yes"})").c_str());
+    STRCMP_EQUAL("id", fieldOf(R"({"id":5})").c_str());
+    STRCMP_EQUAL("body", fieldOf(R"({})").c_str());
+    STRCMP_EQUAL("body", fieldOf(R"([1,2])").c_str());
+}
