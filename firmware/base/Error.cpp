@@ -6,6 +6,7 @@ const char* errcName(Errc c) {
     switch (c) {
     case Errc::bad_request: return "bad_request";
     case Errc::not_found: return "not_found";
+    case Errc::method_not_allowed: return "method_not_allowed";
     case Errc::conflict: return "conflict";
     case Errc::payload_too_large: return "payload_too_large";
     case Errc::unavailable: return "unavailable";

@@ -12,6 +12,7 @@ namespace cuebox {
 enum class Errc {
     bad_request,
     not_found,
+    method_not_allowed,
     conflict,
     payload_too_large,
     unavailable,

@@ -1,0 +1,41 @@
+// Turns the show's clips into an engine clip table: resolves media paths,
+// decodes them at the engine rate (cached across rebuilds, so an edit does
+// not decode everything again) and converts levels and fades. Control
+// thread of the engine process.
+#pragma once
+
+#include "engine/ClipTable.h"
+#include "model/Show.h"
+
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace cuebox::app {
+
+class ClipLoader {
+public:
+    ClipLoader(std::string dataDir, int sampleRate) : dataDir_(std::move(dataDir)), rate_(sampleRate) {}
+
+    struct Built {
+        std::unique_ptr<engine::ClipTable> table;
+        std::vector<model::ClipId> missing;  // media missing or unreadable
+    };
+    Built build(const model::Show& show);
+    std::string resolve(const std::string& file) const;
+
+private:
+    struct Cached {
+        std::int64_t size = 0;
+        std::int64_t mtime = 0;
+        std::shared_ptr<const engine::MediaBuffer> media;
+    };
+    std::shared_ptr<const engine::MediaBuffer> load(const std::string& path);
+
+    std::string dataDir_;
+    int rate_;
+    std::map<std::string, Cached> cache_;
+};
+
+}  // namespace cuebox::app

@@ -1,0 +1,305 @@
+#include "app/EngineService.h"
+
+#include "base/Log.h"
+
+#include <boost/json.hpp>
+
+#include <poll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cmath>
+
+namespace cuebox::app {
+namespace json = boost::json;
+using engine::Command;
+using engine::Event;
+
+namespace {
+const char* refuseCode(engine::RefuseReason r) {
+    switch (r) {
+    case engine::RefuseReason::unknownClip: return "not_found";
+    case engine::RefuseReason::poolFull: return "unavailable";
+    case engine::RefuseReason::noMedia: return "conflict";
+    default: return "internal";
+    }
+}
+}  // namespace
+
+EngineService::EngineService(EngineServiceOptions o, engine::Engine& e, engine::JackDriver& jack)
+    : opt_(std::move(o)), engine_(e), jack_(jack), loader_(opt_.dataDir + "", e.config().sampleRate) {}
+
+EngineService::~EngineService() {
+    if (listenFd_ >= 0) {
+        ::close(listenFd_);
+        ::unlink(opt_.socketPath.c_str());
+    }
+}
+
+Status EngineService::run(const std::atomic<bool>& stop) {
+    auto lfd = ipc::listenUnix(opt_.socketPath);
+    if (!lfd) return lfd.error().context("engine: ipc");
+    listenFd_ = *lfd;
+    log::info("engine", "listening on " + opt_.socketPath);
+    refreshShow(true);
+
+    while (!stop.load() && !jack_.shutDown()) {
+        std::vector<pollfd> fds;
+        fds.push_back({listenFd_, POLLIN, 0});
+        for (auto& c : clients_) fds.push_back({c->conn.fd(), POLLIN, 0});
+        // Short waits while replies are owed (events come from the RT
+        // thread, which must not make system calls to wake us).
+        const int timeout = pending_.empty() && !unpublished_ ? 10 : 1;
+        ::poll(fds.data(), fds.size(), timeout);
+        if (fds[0].revents & POLLIN) accept();
+        for (std::size_t i = 1; i < fds.size(); ++i)
+            if (fds[i].revents & (POLLIN | POLLHUP | POLLERR)) serve(*clients_[i - 1]);
+        clients_.erase(std::remove_if(clients_.begin(), clients_.end(), [](auto& c) { return !c->conn.open(); }),
+                       clients_.end());
+
+        drainEvents();
+        while (engine::ClipTable* old = engine_.takeRetiredTable()) delete old;
+        if (unpublished_ && engine_.publishTable(unpublished_.get())) unpublished_.release();
+
+        const auto now = Clock::now();
+        if (now - lastStoreCheck_ > std::chrono::milliseconds(500)) refreshShow(false);
+        const bool busy = engine_.activeSlots() > 0;
+        if (now - lastState_ > std::chrono::milliseconds(busy ? 33 : 500)) {
+            lastState_ = now;
+            broadcast(ipc::MsgType::state, liveState());
+        }
+        if (jack_.xruns() != lastXruns_) {
+            lastXruns_ = jack_.xruns();
+            broadcast(ipc::MsgType::event, {{"event", "xrun"}, {"count", lastXruns_}});
+        }
+    }
+    if (jack_.shutDown()) return makeError(Errc::unavailable, "jack", "engine: the JACK server shut the client down");
+    return {};
+}
+
+void EngineService::accept() {
+    for (;;) {
+        int fd = ::accept4(listenFd_, nullptr, nullptr, SOCK_CLOEXEC);
+        if (fd < 0) return;
+        auto c = std::make_unique<Client>();
+        c->conn = ipc::Connection(fd);
+        clients_.push_back(std::move(c));
+        log::info("engine", "ipc client connected");
+    }
+}
+
+void EngineService::serve(Client& c) {
+    if (auto st = c.conn.receive(); !st) {
+        log::info("engine", "ipc client left: " + st.error().reason);
+        c.conn.close();
+        return;
+    }
+    for (;;) {
+        auto f = c.conn.next();
+        if (!f) {
+            log::warn("engine", f.error().reason + " (field " + f.error().field + "); closing the connection");
+            c.conn.close();
+            return;
+        }
+        if (!f->has_value()) return;
+        handleFrame(c, **f);
+        if (!c.conn.open()) return;
+    }
+}
+
+void EngineService::handleFrame(Client& c, const ipc::Frame& f) {
+    if (!c.greeted && f.type != ipc::MsgType::hello) {
+        log::warn("engine", "ipc client spoke before hello; closing");
+        c.conn.close();
+        return;
+    }
+    switch (f.type) {
+    case ipc::MsgType::hello: {
+        c.greeted = true;
+        json::object hello{{"role", "engine"}, {"pid", ::getpid()}, {"protocol", ipc::kProtocolVersion}};
+        hello["live"] = liveState();
+        c.conn.send(ipc::MsgType::hello, hello);
+        break;
+    }
+    case ipc::MsgType::command: handleCommand(c, f.body); break;
+    case ipc::MsgType::reload: refreshShow(false); break;
+    default:
+        log::warn("engine", std::string("ipc: unexpected ") + ipc::msgTypeName(f.type) + " from web; ignored");
+        break;
+    }
+}
+
+void EngineService::handleCommand(Client& c, const json::object& body) {
+    const json::value* reqv = body.if_contains("req");
+    json::value webReq = reqv ? *reqv : json::value(nullptr);
+    auto refuse = [&](const char* code, const char* field, const std::string& reason) {
+        reply(c.conn.fd(), {{"req", webReq}, {"ok", false}, {"code", code}, {"field", field}, {"reason", reason}});
+    };
+    const json::value* opv = body.if_contains("op");
+    if (!opv || !opv->is_string()) return refuse("bad_request", "op", "command has no op");
+    const std::string op(opv->as_string());
+    Command cmd;
+    if (op == "start") cmd.type = Command::Type::start;
+    else if (op == "stop") cmd.type = Command::Type::stop;
+    else if (op == "toggle") cmd.type = Command::Type::toggle;
+    else if (op == "panic") cmd.type = Command::Type::panic;
+    else return refuse("bad_request", "op", "unknown op '" + op + "'");
+    if (cmd.type != Command::Type::panic) {
+        const json::value* clip = body.if_contains("clip");
+        if (!clip || !(clip->is_uint64() || (clip->is_int64() && clip->as_int64() > 0)))
+            return refuse("bad_request", "clip", "clip must be a positive id");
+        cmd.clip = clip->to_number<std::uint64_t>();
+    }
+    if (const json::value* at = body.if_contains("at_frame"); at && at->is_number())
+        cmd.atFrame = at->to_number<std::uint64_t>();
+    if (const json::value* fade = body.if_contains("fade_ms"); fade && fade->is_number()) {
+        const double ms = std::clamp(fade->to_number<double>(), 0.0, 3000.0);
+        cmd.fadeFrames = static_cast<std::uint32_t>(ms * engine_.config().sampleRate / 1000.0);
+    }
+    cmd.req = nextReq_++;
+    if (nextReq_ == 0) nextReq_ = 1;
+    cmd.queuedFrame = jack_.frameTime();
+    if (!engine_.post(cmd)) return refuse("unavailable", "engine", "the engine's command queue is full");
+    pending_[cmd.req] = Pending{c.conn.fd(), webReq, op};
+}
+
+bool EngineService::clipSounding(std::uint64_t clip) const {
+    for (int i = 0; i < engine::kMaxVoices; ++i)
+        if (engine_.voice(i).clip.load(std::memory_order_relaxed) == clip) return true;
+    return false;
+}
+
+void EngineService::drainEvents() {
+    Event e;
+    while (engine_.popEvent(e)) {
+        auto it = pending_.find(e.req);
+        const bool answers = it != pending_.end() && e.type != Event::Type::started;
+        if (answers) {
+            json::object r{{"req", it->second.webReq}, {"ok", e.type != Event::Type::refused}};
+            switch (e.type) {
+            case Event::Type::starting: r["action"] = "start"; break;
+            case Event::Type::stopping:
+            case Event::Type::stopped: r["action"] = "stop"; break;
+            case Event::Type::panic: r["action"] = "panic"; break;
+            case Event::Type::refused:
+                r["code"] = refuseCode(e.reason);
+                r["field"] = "clip";
+                r["reason"] = engine::refuseReasonText(e.reason);
+                break;
+            default: break;
+            }
+            reply(it->second.fd, r);
+            pending_.erase(it);
+        }
+        switch (e.type) {
+        case Event::Type::started:
+            broadcast(ipc::MsgType::event, {{"event", "clip_started"},
+                                            {"clip", e.clip},
+                                            {"frame", e.frame},
+                                            {"latency_frames", e.latencyFrames}});
+            break;
+        case Event::Type::stopped:
+            if (!clipSounding(e.clip)) broadcast(ipc::MsgType::event, {{"event", "clip_stopped"}, {"clip", e.clip}});
+            break;
+        case Event::Type::refused:
+            log::warn("engine", "start of clip " + std::to_string(e.clip) + " refused: " + engine::refuseReasonText(e.reason));
+            break;
+        default: break;
+        }
+    }
+}
+
+void EngineService::reply(int fd, const json::object& body) {
+    for (auto& c : clients_)
+        if (c->conn.fd() == fd && c->conn.open()) c->conn.send(ipc::MsgType::reply, body);
+}
+
+void EngineService::broadcast(ipc::MsgType t, const json::object& body) {
+    for (auto& c : clients_)
+        if (c->greeted && c->conn.open()) c->conn.send(t, body);
+}
+
+void EngineService::refreshShow(bool force) {
+    lastStoreCheck_ = Clock::now();
+    if (!store_) {
+        auto s = store::Store::open(store::Options{opt_.dataDir + "/store", true});
+        if (!s) {
+            if (force) log::info("engine", "waiting for the show store: " + s.error().reason);
+            return;
+        }
+        store_ = std::move(*s);
+    }
+    auto rev = store_->revision();
+    if (!rev) {
+        log::error("engine", rev.error().reason);
+        return;
+    }
+    if (!force && haveShow_ && *rev == revision_) return;
+    if (unpublished_) return;  // the previous table is not taken yet; retry later
+    auto loaded = store_->loadedShow();
+    if (!loaded || !loaded->has_value()) return;
+    auto show = store_->loadShow(**loaded);
+    if (!show) {
+        log::error("engine", show.error().reason);
+        return;
+    }
+    auto built = loader_.build(*show);
+    missing_ = std::move(built.missing);
+    revision_ = *rev;
+    haveShow_ = true;
+    log::info("engine", "show '" + show->name + "' revision " + std::to_string(revision_) + ": " +
+                            std::to_string(built.table->size()) + " clips, " + std::to_string(missing_.size()) +
+                            " missing");
+    unpublished_ = std::move(built.table);
+    if (engine_.publishTable(unpublished_.get())) unpublished_.release();
+}
+
+json::object EngineService::engineStatus() const {
+    const auto sched = jack_.sched();
+    const auto& load = engine_.load();
+    return json::object{
+        {"connected", true},
+        {"client", jack_.clientName()},
+        {"sample_rate", engine_.config().sampleRate},
+        {"period", jack_.bufferSize()},
+        {"scheduling", {{"policy", sched.policy}, {"priority", sched.priority}}},
+        {"dsp_load", std::round(load.last() * 10000.0) / 10000.0},
+        {"dsp_peak", std::round(load.peak() * 10000.0) / 10000.0},
+        {"process_worst_us", load.worstNs() / 1000},
+        {"xruns", jack_.xruns()},
+        {"revision", revision_},
+        {"pid", ::getpid()},
+    };
+}
+
+json::object EngineService::liveState() const {
+    const double rate = engine_.config().sampleRate;
+    // One entry per clip: a clip with several voices shows its newest.
+    std::map<std::uint64_t, json::object> clips;
+    for (int i = 0; i < engine::kMaxVoices; ++i) {
+        const auto& v = engine_.voice(i);
+        const std::uint64_t id = v.clip.load(std::memory_order_relaxed);
+        if (!id) continue;
+        const double len = static_cast<double>(v.length.load(std::memory_order_relaxed)) / rate;
+        const double pos = std::min(static_cast<double>(v.position.load(std::memory_order_relaxed)) / rate, len);
+        const bool stopping = v.stopping.load(std::memory_order_relaxed) != 0;
+        auto it = clips.find(id);
+        if (it != clips.end() && !stopping && it->second.at("position_s").as_double() <= pos) continue;
+        clips[id] = json::object{{"id", id},
+                                 {"state", stopping ? "fading" : "playing"},
+                                 {"position_s", std::round(pos * 1000) / 1000},
+                                 {"duration_s", std::round(len * 1000) / 1000},
+                                 {"remaining_s", std::round((len - pos) * 1000) / 1000}};
+    }
+    json::array list;
+    for (auto& [id, o] : clips) list.push_back(std::move(o));
+    json::array missing;
+    for (auto id : missing_) missing.push_back(id);
+    return json::object{{"engine", engineStatus()},
+                        {"voices", {{"active", engine_.activeSlots()}, {"pool", engine::kVoiceSlots}}},
+                        {"clips", std::move(list)},
+                        {"missing", std::move(missing)}};
+}
+
+}  // namespace cuebox::app

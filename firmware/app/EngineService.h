@@ -1,0 +1,78 @@
+// The engine process's control thread: serves the IPC socket, turns commands
+// into engine commands, builds clip tables from the store off the RT thread,
+// and sends events and live state back to cuebox-web. Never touches the
+// network; never blocks the RT thread (it only talks to it through the
+// engine's lock-free queues).
+#pragma once
+
+#include "app/ClipLoader.h"
+#include "engine/Engine.h"
+#include "engine/jack/JackDriver.h"
+#include "ipc/Socket.h"
+#include "store/Store.h"
+
+#include <atomic>
+#include <chrono>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace cuebox::app {
+
+struct EngineServiceOptions {
+    std::string dataDir;
+    std::string socketPath;
+};
+
+class EngineService {
+public:
+    EngineService(EngineServiceOptions o, engine::Engine& e, engine::JackDriver& jack);
+    ~EngineService();
+    // Runs until `stop` becomes true or JACK shuts the client down.
+    Status run(const std::atomic<bool>& stop);
+
+private:
+    using Clock = std::chrono::steady_clock;
+    struct Client {
+        ipc::Connection conn;
+        bool greeted = false;
+    };
+    struct Pending {
+        int fd = -1;
+        boost::json::value webReq;
+        std::string op;
+    };
+
+    void accept();
+    void serve(Client& c);
+    void handleFrame(Client& c, const ipc::Frame& f);
+    void handleCommand(Client& c, const boost::json::object& body);
+    void drainEvents();
+    void reply(int fd, const boost::json::object& body);
+    void broadcast(ipc::MsgType t, const boost::json::object& body);
+    void refreshShow(bool force);
+    boost::json::object liveState() const;
+    boost::json::object engineStatus() const;
+    bool clipSounding(std::uint64_t clip) const;
+
+    EngineServiceOptions opt_;
+    engine::Engine& engine_;
+    engine::JackDriver& jack_;
+    ClipLoader loader_;
+    std::unique_ptr<store::Store> store_;
+    std::uint64_t revision_ = 0;
+    bool haveShow_ = false;
+    std::vector<model::ClipId> missing_;
+    std::unique_ptr<engine::ClipTable> unpublished_;
+
+    int listenFd_ = -1;
+    std::vector<std::unique_ptr<Client>> clients_;
+    std::map<std::uint32_t, Pending> pending_;
+    std::uint32_t nextReq_ = 1;
+    Clock::time_point lastStoreCheck_{};
+    Clock::time_point lastState_{};
+    std::uint64_t lastXruns_ = 0;
+};
+
+}  // namespace cuebox::app

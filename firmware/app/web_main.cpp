@@ -1,0 +1,40 @@
+// cuebox-web: HTTP, WebSocket and every edit; unprivileged. Talks to
+// cuebox-engine over a UNIX socket. See ARCHITECTURE.md.
+#include "base/Log.h"
+#include "web/WebService.h"
+
+#include <csignal>
+#include <cstdio>
+#include <string>
+
+using namespace cuebox;
+
+int main(int argc, char** argv) {
+    web::WebOptions o;
+    for (int i = 1; i < argc; ++i) {
+        std::string a = argv[i];
+        auto next = [&]() -> std::string { return i + 1 < argc ? argv[++i] : ""; };
+        if (a == "--data") o.dataDir = next();
+        else if (a == "--webui") o.webuiDir = next();
+        else if (a == "--socket") o.socketPath = next();
+        else if (a == "--bind") o.bind = next();
+        else if (a == "--port") o.port = static_cast<unsigned short>(std::stoi(next()));
+        else if (a == "--demo") o.demo = true;
+        else {
+            std::fprintf(stderr,
+                         "usage: cuebox-web --data DIR --webui DIR [--socket PATH] [--bind ADDR] [--port N] [--demo]\n");
+            return 2;
+        }
+    }
+    if (o.dataDir.empty() || o.webuiDir.empty()) {
+        std::fprintf(stderr, "cuebox-web: --data and --webui are required\n");
+        return 2;
+    }
+    if (o.socketPath.empty()) o.socketPath = o.dataDir + "/engine.sock";
+    std::signal(SIGPIPE, SIG_IGN);
+    if (auto st = web::runWeb(o); !st) {
+        log::error("web", st.error().reason);
+        return 1;
+    }
+    return 0;
+}

@@ -1,0 +1,56 @@
+// JACK adapter: registers the fixed ports (cuebox:out_1..out_8), runs the
+// engine's process() in JACK's SCHED_FIFO thread and reports what it got.
+// [control] unless stated otherwise.
+#pragma once
+
+#include "base/Error.h"
+#include "engine/Engine.h"
+
+#include <atomic>
+#include <memory>
+#include <string>
+
+namespace cuebox::engine {
+
+struct JackOptions {
+    std::string clientName = "cuebox";
+    std::string serverName;     // "" = $JACK_DEFAULT_SERVER or default
+    bool connectOutputs = true; // out_1/out_2 to the first two system playback ports
+};
+
+struct SchedInfo {
+    std::string policy;  // "SCHED_FIFO", "SCHED_RR", "SCHED_OTHER", or "" before the thread ran
+    int priority = 0;
+};
+
+class JackDriver {
+public:
+    static Result<std::unique_ptr<JackDriver>> open(const JackOptions& o);
+    ~JackDriver();
+
+    int sampleRate() const;
+    int bufferSize() const;
+    // Starts calling engine.process() from the JACK thread. The engine must
+    // outlive the driver (or stop() first).
+    Status start(Engine& engine);
+    void stop();
+
+    // [any] the estimated current frame time (jack_frame_time)
+    std::uint64_t frameTime() const;
+    // [any]
+    SchedInfo sched() const;
+    std::uint64_t xruns() const { return xruns_.load(std::memory_order_relaxed); }
+    bool shutDown() const { return shutdown_.load(std::memory_order_relaxed); }
+    std::string clientName() const;
+
+    struct Impl;
+
+private:
+    explicit JackDriver(std::unique_ptr<Impl> impl);
+    std::unique_ptr<Impl> impl_;
+    std::atomic<std::uint64_t> xruns_{0};
+    std::atomic<bool> shutdown_{false};
+    friend struct Impl;
+};
+
+}  // namespace cuebox::engine

@@ -1,0 +1,244 @@
+#include "web/Api.h"
+
+#include "model/ShowJson.h"
+
+#include <boost/json.hpp>
+
+#include <chrono>
+#include <unistd.h>
+
+namespace cuebox::web {
+namespace json = boost::json;
+
+namespace {
+const auto g_started = std::chrono::steady_clock::now();
+
+Error bad(std::string field, std::string reason) { return makeError(Errc::bad_request, std::move(field), std::move(reason)); }
+
+Errc codeFromName(std::string_view s) {
+    if (s == "not_found") return Errc::not_found;
+    if (s == "bad_request") return Errc::bad_request;
+    if (s == "conflict") return Errc::conflict;
+    if (s == "unavailable") return Errc::unavailable;
+    return Errc::internal;
+}
+
+// Parses an optional JSON object body. Empty body = empty object.
+Result<json::object> bodyObject(const HttpRequest& req) {
+    if (req.body.empty()) return json::object{};
+    if (req.contentType.rfind("application/json", 0) != 0)
+        return makeError(Errc::bad_request, "content-type", "the body must be application/json");
+    boost::system::error_code ec;
+    json::value v = json::parse(req.body, ec);
+    if (ec) return bad("body", "malformed JSON: " + ec.message());
+    if (!v.is_object()) return bad("body", "must be a JSON object");
+    return std::move(v.as_object());
+}
+
+std::vector<std::string_view> segments(std::string_view path) {
+    std::vector<std::string_view> out;
+    std::size_t i = 0;
+    while (i < path.size()) {
+        if (path[i] == '/') {
+            ++i;
+            continue;
+        }
+        std::size_t j = path.find('/', i);
+        if (j == std::string_view::npos) j = path.size();
+        out.push_back(path.substr(i, j - i));
+        i = j;
+    }
+    return out;
+}
+}  // namespace
+
+int httpStatus(Errc c) {
+    switch (c) {
+    case Errc::bad_request: return 400;
+    case Errc::not_found: return 404;
+    case Errc::method_not_allowed: return 405;
+    case Errc::conflict: return 409;
+    case Errc::payload_too_large: return 413;
+    case Errc::unavailable: return 503;
+    case Errc::io:
+    case Errc::corrupt:
+    case Errc::internal: return 500;
+    }
+    return 500;
+}
+
+json::object errorJson(int status, const Error& e) {
+    return json::object{{"error", {{"status", status}, {"code", errcName(e.code)}, {"field", e.field}, {"reason", e.reason}}}};
+}
+
+HttpResponse errorResponse(const Error& e) {
+    const int status = httpStatus(e.code);
+    return jsonResponse(status, errorJson(status, e));
+}
+
+HttpResponse jsonResponse(int status, const json::object& body) {
+    return HttpResponse{status, "application/json", json::serialize(body)};
+}
+
+Result<model::ClipId> parseClipId(std::string_view s) {
+    if (s.empty() || s.size() > 18) return bad("id", "clip id must be a positive whole number");
+    model::ClipId v = 0;
+    for (char c : s) {
+        if (c < '0' || c > '9') return bad("id", "clip id must be a positive whole number");
+        v = v * 10 + static_cast<model::ClipId>(c - '0');
+    }
+    if (v == 0) return bad("id", "clip id must be a positive whole number");
+    return v;
+}
+
+void Api::handle(const HttpRequest& req, Respond respond) {
+    std::string_view path = req.target;
+    if (auto q = path.find('?'); q != std::string_view::npos) path = path.substr(0, q);
+    auto seg = segments(path);  // seg[0] == "api"
+    auto methodNotAllowed = [&](const char* allowed) {
+        respond(errorResponse(makeError(Errc::method_not_allowed, "method",
+                                        req.method + " is not allowed here (use " + allowed + ")")));
+    };
+    auto notFound = [&] {
+        respond(errorResponse(makeError(Errc::not_found, "path", "no API at " + std::string(path))));
+    };
+
+    if (seg.size() == 2 && seg[1] == "show") {
+        if (req.method != "GET") return methodNotAllowed("GET");
+        return respond(jsonResponse(200, show_.snapshot()));
+    }
+    if (seg.size() == 3 && seg[1] == "show" && seg[2] == "stats") {
+        if (req.method != "GET") return methodNotAllowed("GET");
+        return respond(jsonResponse(200, show_.stats()));
+    }
+    if (seg.size() == 2 && seg[1] == "health") {
+        if (req.method != "GET") return methodNotAllowed("GET");
+        return respond(jsonResponse(200, health()));
+    }
+    if (seg.size() == 2 && seg[1] == "panic") {
+        if (req.method != "POST") return methodNotAllowed("POST");
+        auto body = bodyObject(req);
+        if (!body) return respond(errorResponse(body.error()));
+        return clipCommand(0, "panic", *body, [respond](int status, json::object o) { respond(jsonResponse(status, o)); });
+    }
+    if ((seg.size() == 3 || seg.size() == 4) && seg[1] == "clips") {
+        auto id = parseClipId(seg[2]);
+        if (!id) return respond(errorResponse(id.error()));
+        if (seg.size() == 3) {
+            if (req.method != "PATCH") return methodNotAllowed("PATCH");
+            return editClip(*id, req, respond);
+        }
+        const std::string op(seg[3]);
+        if (op != "start" && op != "stop" && op != "toggle") return notFound();
+        if (req.method != "POST") return methodNotAllowed("POST");
+        auto body = bodyObject(req);
+        if (!body) return respond(errorResponse(body.error()));
+        return clipCommand(*id, op, *body, [respond](int status, json::object o) { respond(jsonResponse(status, o)); });
+    }
+    notFound();
+}
+
+void Api::clipCommand(model::ClipId id, const std::string& op, const json::object& args,
+                      std::function<void(int, json::object)> done) {
+    auto fail = [&](const Error& e) { done(httpStatus(e.code), errorJson(httpStatus(e.code), e)); };
+    json::object cmd{{"op", op}};
+    if (op != "panic") {
+        if (!show_.show().findClip(id)) return fail(makeError(Errc::not_found, "id", "no clip with id " + std::to_string(id)));
+        cmd["clip"] = id;
+    }
+    for (const auto& [k, v] : args) {
+        if (op == "start" && k == "at_frame") {
+            if (!v.is_uint64() && !(v.is_int64() && v.as_int64() >= 0))
+                return fail(bad("at_frame", "must be a frame time (a whole number >= 0)"));
+            cmd["at_frame"] = v;
+        } else if ((op == "stop" || op == "panic" || op == "toggle") && k == "fade_ms") {
+            if (!v.is_number() || v.to_number<double>() < 0 || v.to_number<double>() > 3000)
+                return fail(bad("fade_ms", "must be from 0 to 3000 ms"));
+            cmd["fade_ms"] = v;
+        } else {
+            return fail(bad(std::string(k), "is not an argument of " + op));
+        }
+    }
+    engine_.send(std::move(cmd), [done, id, op](Result<json::object> r) {
+        if (!r) {
+            const int status = httpStatus(r.error().code);
+            return done(status, errorJson(status, r.error()));
+        }
+        const json::object& o = *r;
+        if (const json::value* ok = o.if_contains("ok"); !ok || !ok->is_bool() || !ok->as_bool()) {
+            Error e{codeFromName(o.contains("code") ? std::string_view(o.at("code").as_string()) : "internal"),
+                    o.contains("field") ? std::string(o.at("field").as_string()) : "",
+                    o.contains("reason") ? std::string(o.at("reason").as_string()) : "refused by the engine"};
+            const int status = httpStatus(e.code);
+            return done(status, errorJson(status, e));
+        }
+        json::object res{{"accepted", true}, {"action", o.contains("action") ? o.at("action") : json::value(op)}};
+        if (op != "panic") res["clip"] = id;
+        done(202, res);
+    });
+}
+
+void Api::editClip(model::ClipId id, const HttpRequest& req, Respond respond) {
+    if (!show_.show().findClip(id))
+        return respond(errorResponse(makeError(Errc::not_found, "id", "no clip with id " + std::to_string(id))));
+    if (req.body.empty()) return respond(errorResponse(bad("body", "names no clip member to change")));
+    auto body = bodyObject(req);
+    if (!body) return respond(errorResponse(body.error()));
+    auto patch = model::parseClipPatch(*body);
+    if (!patch) return respond(errorResponse(patch.error()));
+    auto e = show_.editClip(id, *patch);
+    if (!e) return respond(errorResponse(e.error()));
+    // Committed and synced: now it may be acknowledged and fanned out.
+    json::object clip = model::toJson(e->clip);
+    respond(jsonResponse(200, {{"revision", e->revision}, {"clip", clip}}));
+    broadcast_({{"type", "edit"}, {"revision", e->revision}, {"clip", clip}});
+    engine_.reload(e->revision);
+}
+
+void Api::command(const json::value& msg, std::function<void(json::object)> reply) {
+    json::value req = nullptr;
+    auto fail = [&](const Error& e) {
+        json::object o = errorJson(httpStatus(e.code), e);
+        reply({{"type", "error"}, {"req", req}, {"error", o.at("error")}});
+    };
+    if (!msg.is_object()) return fail(bad("body", "a command must be a JSON object"));
+    const json::object& m = msg.as_object();
+    if (auto* r = m.if_contains("req")) req = *r;
+    const json::value* cmd = m.if_contains("cmd");
+    if (!cmd || !cmd->is_string()) return fail(bad("cmd", "missing command name"));
+    const std::string op(cmd->as_string());
+    json::object args;
+    model::ClipId id = 0;
+    for (const auto& [k, v] : m) {
+        if (k == "cmd" || k == "req") continue;
+        if (k == "clip") {
+            if (!(v.is_uint64() || (v.is_int64() && v.as_int64() > 0))) return fail(bad("clip", "must be a clip id"));
+            id = v.to_number<model::ClipId>();
+        } else {
+            args[k] = v;
+        }
+    }
+    if (op != "panic" && op != "start" && op != "stop" && op != "toggle")
+        return fail(bad("cmd", "unknown command '" + op + "'"));
+    if (op != "panic" && id == 0) return fail(bad("clip", "missing clip id"));
+    clipCommand(id, op, args, [reply, req](int status, json::object o) {
+        if (status >= 400) return reply({{"type", "error"}, {"req", req}, {"error", o.at("error")}});
+        json::object ack{{"type", "ack"}, {"req", req}, {"action", o.at("action")}};
+        if (auto* c = o.if_contains("clip")) ack["clip"] = *c;
+        reply(ack);
+    });
+}
+
+json::object Api::health() const {
+    json::object live = show_.live();
+    const bool engineUp = live.at("engine").as_object().at("connected").as_bool();
+    const auto up = std::chrono::duration<double>(std::chrono::steady_clock::now() - g_started).count();
+    return json::object{
+        {"status", engineUp && show_.loaded() ? "ok" : "degraded"},
+        {"web", {{"pid", ::getpid()}, {"uptime_s", std::round(up * 10) / 10}, {"ws_clients", wsClients_ ? wsClients_() : 0}}},
+        {"engine", live.at("engine")},
+        {"store", {{"revision", show_.revision()}, {"show_loaded", show_.loaded()}}},
+    };
+}
+
+}  // namespace cuebox::web

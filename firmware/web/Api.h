@@ -1,0 +1,55 @@
+// The HTTP API and the WebSocket command set of docs/PROTOCOL.md, as plain
+// functions of a request: no sockets here, so tests drive it directly.
+// io thread only.
+#pragma once
+
+#include "web/Http.h"
+#include "web/ShowService.h"
+
+#include <boost/json/object.hpp>
+
+#include <functional>
+
+namespace cuebox::web {
+
+// Where commands for the engine go (the engine link in production).
+class CommandSink {
+public:
+    virtual ~CommandSink() = default;
+    // Sends one command; `done` gets the engine's reply object, or an
+    // `unavailable` error when the engine cannot be reached in time.
+    virtual void send(boost::json::object cmd, std::function<void(Result<boost::json::object>)> done) = 0;
+    // Tells the engine the store changed.
+    virtual void reload(std::uint64_t revision) = 0;
+};
+
+class Api {
+public:
+    using Broadcast = std::function<void(boost::json::object)>;
+    Api(ShowService& show, CommandSink& engine, Broadcast broadcast)
+        : show_(show), engine_(engine), broadcast_(std::move(broadcast)) {}
+
+    // Handles a request whose path starts with /api/.
+    void handle(const HttpRequest& req, Respond respond);
+    // A WebSocket client's command ({"cmd":..., "req":...}); `reply` gets the
+    // ack or error message to send back.
+    void command(const boost::json::value& msg, std::function<void(boost::json::object)> reply);
+
+    boost::json::object health() const;
+    void setClientCounter(std::function<std::size_t()> f) { wsClients_ = std::move(f); }
+
+private:
+    void clipCommand(model::ClipId id, const std::string& op, const boost::json::object& args,
+                     std::function<void(int, boost::json::object)> done);
+    void editClip(model::ClipId id, const HttpRequest& req, Respond respond);
+
+    ShowService& show_;
+    CommandSink& engine_;
+    Broadcast broadcast_;
+    std::function<std::size_t()> wsClients_;
+};
+
+// Splits and checks a clip id path segment.
+Result<model::ClipId> parseClipId(std::string_view s);
+
+}  // namespace cuebox::web

@@ -1,0 +1,294 @@
+#include "web/Server.h"
+
+#include "base/Log.h"
+#include "web/StaticFiles.h"
+
+#include <boost/asio.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+#include <boost/beast/websocket.hpp>
+#include <boost/json.hpp>
+
+#include <deque>
+#include <optional>
+
+namespace cuebox::web {
+namespace beast = boost::beast;
+namespace http = beast::http;
+namespace websocket = beast::websocket;
+namespace net = boost::asio;
+namespace json = boost::json;
+using tcp = net::ip::tcp;
+
+namespace {
+constexpr std::size_t kBodyLimit = 64 * 1024;
+constexpr std::size_t kWsMessageMax = 64 * 1024;
+constexpr std::size_t kWsQueueMax = 256;  // messages that cannot be coalesced
+}  // namespace
+
+class WsSession : public std::enable_shared_from_this<WsSession> {
+public:
+    WsSession(tcp::socket&& s, Hub& hub) : ws_(std::move(s)), hub_(hub) {}
+    ~WsSession() { hub_.leave(this); }
+
+    void run(http::request<http::string_body> req) {
+        ws_.set_option(websocket::stream_base::timeout::suggested(beast::role_type::server));
+        ws_.read_message_max(kWsMessageMax);
+        ws_.async_accept(req, [self = shared_from_this()](beast::error_code ec) {
+            if (ec) return;
+            self->hub_.join(self.get());
+            if (self->hub_.snapshot) self->enqueue(std::make_shared<const std::string>(json::serialize(self->hub_.snapshot()).substr(1)), false);
+            self->read();
+        });
+    }
+
+    // `rest` is a serialised JSON object without its leading '{'; the
+    // session's sequence number is put in front when it is written.
+    void enqueue(std::shared_ptr<const std::string> rest, bool coalesce) {
+        if (closed_) return;
+        if (coalesce) {
+            state_ = std::move(rest);
+        } else {
+            if (queue_.size() >= kWsQueueMax) {
+                log::warn("web", "a WebSocket client fell behind; disconnecting it (it will resync)");
+                return close();
+            }
+            queue_.push_back(std::move(rest));
+        }
+        if (!writing_) writeNext();
+    }
+
+private:
+    void read() {
+        ws_.async_read(buf_, [self = shared_from_this()](beast::error_code ec, std::size_t) {
+            if (ec) return self->close();
+            boost::system::error_code jec;
+            json::value v = json::parse(beast::buffers_to_string(self->buf_.data()), jec);
+            self->buf_.consume(self->buf_.size());
+            auto reply = [weak = std::weak_ptr<WsSession>(self)](json::object o) {
+                if (auto s = weak.lock()) s->enqueue(std::make_shared<const std::string>(json::serialize(o).substr(1)), false);
+            };
+            if (jec)
+                reply({{"type", "error"},
+                       {"req", nullptr},
+                       {"error", {{"status", 400}, {"code", "bad_request"}, {"field", "body"}, {"reason", "malformed JSON: " + jec.message()}}}});
+            else
+                self->hub_.api->command(v, reply);
+            self->read();
+        });
+    }
+
+    void writeNext() {
+        std::shared_ptr<const std::string> next;
+        if (!queue_.empty()) {
+            next = std::move(queue_.front());
+            queue_.pop_front();
+        } else if (state_) {
+            next = std::move(state_);
+            state_.reset();
+        } else {
+            return;
+        }
+        writing_ = true;
+        out_ = "{\"seq\":" + std::to_string(++seq_) + "," + *next;
+        ws_.text(true);
+        ws_.async_write(net::buffer(out_), [self = shared_from_this()](beast::error_code ec, std::size_t) {
+            self->writing_ = false;
+            if (ec) return self->close();
+            self->writeNext();
+        });
+    }
+
+    void close() {
+        if (closed_) return;
+        closed_ = true;
+        hub_.leave(this);
+        beast::error_code ec;
+        beast::get_lowest_layer(ws_).socket().shutdown(tcp::socket::shutdown_both, ec);
+        beast::get_lowest_layer(ws_).close();
+    }
+
+    websocket::stream<beast::tcp_stream> ws_;
+    Hub& hub_;
+    beast::flat_buffer buf_;
+    std::deque<std::shared_ptr<const std::string>> queue_;
+    std::shared_ptr<const std::string> state_;
+    std::string out_;
+    bool writing_ = false;
+    bool closed_ = false;
+    std::uint64_t seq_ = 0;
+};
+
+void Hub::broadcast(const json::object& msg, bool coalesce) {
+    if (sessions_.empty()) return;
+    auto rest = std::make_shared<const std::string>(json::serialize(msg).substr(1));
+    // Copy: a session may leave (and erase itself) while we iterate.
+    std::vector<WsSession*> list(sessions_.begin(), sessions_.end());
+    for (auto* s : list)
+        if (sessions_.count(s)) s->enqueue(rest, coalesce);
+}
+
+class HttpSession : public std::enable_shared_from_this<HttpSession> {
+public:
+    HttpSession(tcp::socket&& s, const ServerOptions& o, Api& api, Hub& hub)
+        : stream_(std::move(s)), opt_(o), api_(api), hub_(hub) {}
+
+    void run() { read(); }
+
+private:
+    void read() {
+        parser_.emplace();
+        parser_->body_limit(kBodyLimit);
+        parser_->header_limit(16 * 1024);
+        stream_.expires_after(std::chrono::seconds(30));
+        http::async_read(stream_, buf_, *parser_, [self = shared_from_this()](beast::error_code ec, std::size_t) {
+            self->onRead(ec);
+        });
+    }
+
+    void onRead(beast::error_code ec) {
+        if (ec == http::error::end_of_stream) return shutdown();
+        if (ec == http::error::body_limit) {
+            keepAlive_ = false;
+            return sendJson(413, errorJson(413, makeError(Errc::payload_too_large, "body",
+                                                          "the request body is larger than 64 KiB")));
+        }
+        if (ec) {
+            if (ec == beast::error::timeout || ec == net::error::eof || ec == net::error::connection_reset) return shutdown();
+            keepAlive_ = false;
+            return sendJson(400, errorJson(400, makeError(Errc::bad_request, "request", "malformed HTTP request: " + ec.message())));
+        }
+        auto req = parser_->release();
+        keepAlive_ = req.keep_alive();
+        version_ = req.version();
+        std::string target(req.target());
+        std::string path = target.substr(0, target.find('?'));
+
+        if (path == "/api/ws") {
+            if (!websocket::is_upgrade(req))
+                return sendJson(400, errorJson(400, makeError(Errc::bad_request, "upgrade", "/api/ws is a WebSocket endpoint")));
+            stream_.expires_never();
+            std::make_shared<WsSession>(stream_.release_socket(), hub_)->run(std::move(req));
+            return;
+        }
+        if (path.rfind("/api/", 0) == 0) {
+            HttpRequest r{std::string(req.method_string()), target, std::string(req[http::field::content_type]), std::move(req.body())};
+            api_.handle(r, [self = shared_from_this()](HttpResponse res) { self->sendString(std::move(res), true); });
+            return;
+        }
+        serveStatic(req.method(), target);
+    }
+
+    void serveStatic(http::verb method, const std::string& target) {
+        if (method != http::verb::get && method != http::verb::head)
+            return sendJson(405, errorJson(405, makeError(Errc::method_not_allowed, "method", "static files answer GET and HEAD only")));
+        auto path = resolveStatic(opt_.webuiDir, target);
+        if (!path) return sendString(errorResponse(path.error()), true);
+        beast::error_code ec;
+        http::file_body::value_type file;
+        file.open(path->c_str(), beast::file_mode::scan, ec);
+        if (ec)
+            return sendString(errorResponse(makeError(Errc::not_found, "path", "no file at " + target.substr(0, target.find('?')))), true);
+        const auto size = file.size();
+        auto res = std::make_shared<http::response<http::file_body>>(
+            std::piecewise_construct, std::make_tuple(std::move(file)), std::make_tuple(http::status::ok, version_));
+        res->set(http::field::server, "cuebox");
+        res->set(http::field::content_type, mimeType(*path));
+        res->set(http::field::cache_control, "no-cache");
+        res->content_length(size);
+        res->keep_alive(keepAlive_);
+        if (method == http::verb::head) {
+            auto head = std::make_shared<http::response<http::empty_body>>(http::status::ok, version_);
+            head->set(http::field::content_type, mimeType(*path));
+            head->content_length(size);
+            head->keep_alive(keepAlive_);
+            return write(head);
+        }
+        write(res);
+    }
+
+    void sendJson(int status, const json::object& body) { sendString(jsonResponse(status, body), true); }
+
+    void sendString(HttpResponse r, bool noStore) {
+        auto res = std::make_shared<http::response<http::string_body>>(static_cast<http::status>(r.status), version_);
+        res->set(http::field::server, "cuebox");
+        res->set(http::field::content_type, r.contentType);
+        if (noStore) res->set(http::field::cache_control, "no-store");
+        res->body() = std::move(r.body);
+        res->keep_alive(keepAlive_);
+        res->prepare_payload();
+        write(res);
+    }
+
+    template <typename Msg>
+    void write(std::shared_ptr<Msg> msg) {
+        stream_.expires_after(std::chrono::seconds(30));
+        http::async_write(stream_, *msg, [self = shared_from_this(), msg](beast::error_code ec, std::size_t) {
+            if (ec || !self->keepAlive_) return self->shutdown();
+            self->read();
+        });
+    }
+
+    void shutdown() {
+        beast::error_code ec;
+        stream_.socket().shutdown(tcp::socket::shutdown_send, ec);
+    }
+
+    beast::tcp_stream stream_;
+    const ServerOptions& opt_;
+    Api& api_;
+    Hub& hub_;
+    beast::flat_buffer buf_;
+    std::optional<http::request_parser<http::string_body>> parser_;
+    bool keepAlive_ = true;
+    unsigned version_ = 11;
+};
+
+struct Server::Impl : std::enable_shared_from_this<Server::Impl> {
+    Impl(net::io_context& io, ServerOptions o, Api& api, Hub& hub) : io(io), opt(std::move(o)), api(api), hub(hub), acceptor(io) {}
+    net::io_context& io;
+    ServerOptions opt;
+    Api& api;
+    Hub& hub;
+    tcp::acceptor acceptor;
+
+    void accept() {
+        acceptor.async_accept(net::make_strand(io), [self = shared_from_this()](beast::error_code ec, tcp::socket s) {
+            if (ec == net::error::operation_aborted) return;
+            if (!ec) {
+                s.set_option(tcp::no_delay(true), ec);
+                std::make_shared<HttpSession>(std::move(s), self->opt, self->api, self->hub)->run();
+            }
+            self->accept();
+        });
+    }
+};
+
+Server::Server(net::io_context& io, ServerOptions o, Api& api, Hub& hub)
+    : impl_(std::make_shared<Impl>(io, std::move(o), api, hub)) {}
+
+Server::~Server() {
+    beast::error_code ec;
+    impl_->acceptor.close(ec);
+}
+
+Status Server::start() {
+    beast::error_code ec;
+    auto addr = net::ip::make_address(impl_->opt.bind, ec);
+    if (ec) return makeError(Errc::bad_request, "bind", "web: bad bind address '" + impl_->opt.bind + "'");
+    tcp::endpoint ep(addr, impl_->opt.port);
+    auto& a = impl_->acceptor;
+    a.open(ep.protocol(), ec);
+    if (!ec) a.set_option(net::socket_base::reuse_address(true), ec);
+    if (!ec) a.bind(ep, ec);
+    if (!ec) a.listen(net::socket_base::max_listen_connections, ec);
+    if (ec)
+        return makeError(Errc::io, "port", "web: cannot listen on " + impl_->opt.bind + ":" + std::to_string(impl_->opt.port) +
+                                              ": " + ec.message());
+    impl_->accept();
+    return {};
+}
+
+unsigned short Server::port() const { return impl_->acceptor.local_endpoint().port(); }
+
+}  // namespace cuebox::web

@@ -1,0 +1,104 @@
+#include "web/ShowService.h"
+
+#include "model/ShowJson.h"
+
+#include <boost/json.hpp>
+
+#include <filesystem>
+#include <map>
+
+namespace cuebox::web {
+namespace json = boost::json;
+
+Status ShowService::load() {
+    auto rev = store_.revision();
+    if (!rev) return rev.error();
+    auto id = store_.loadedShow();
+    if (!id) return id.error();
+    if (!id->has_value()) return makeError(Errc::not_found, "show", "no show is loaded");
+    auto s = store_.loadShow(**id);
+    if (!s) return s.error();
+    show_ = std::move(*s);
+    revision_ = *rev;
+    loaded_ = true;
+    absent_.clear();
+    for (const auto& c : show_.clips) {
+        std::filesystem::path p(c.file);
+        if (p.is_relative()) p = std::filesystem::path(dataDir_) / p;
+        std::error_code ec;
+        if (!std::filesystem::is_regular_file(p, ec)) absent_.insert(c.id);
+    }
+    return {};
+}
+
+bool ShowService::missing(const model::Clip& c) const {
+    return absent_.count(c.id) > 0 || engineMissing_.count(c.id) > 0;
+}
+
+json::object ShowService::live() const {
+    if (!live_.empty()) return live_;
+    return json::object{{"engine", {{"connected", false}}},
+                        {"voices", {{"active", 0}, {"pool", 48}}},
+                        {"clips", json::array{}}};
+}
+
+json::object ShowService::snapshot() const {
+    return json::object{{"revision", revision_},
+                        {"format_version", store_.formatVersion()},
+                        {"show", model::toJson(show_, [this](const model::Clip& c) { return missing(c); })},
+                        {"live", live()}};
+}
+
+json::object ShowService::stats() const {
+    std::map<std::string, int> byGroup{{"A", 0}, {"B", 0}, {"C", 0}, {"D", 0}};
+    double total = 0;
+    int missingCount = 0;
+    for (const auto& c : show_.clips) {
+        ++byGroup[std::string(1, c.group)];
+        total += c.durationS;
+        if (missing(c)) ++missingCount;
+    }
+    json::object groups;
+    for (auto& [g, n] : byGroup) groups[g] = n;
+    json::object l = live();
+    return json::object{{"revision", revision_},
+                        {"pages", show_.pages.size()},
+                        {"tabs", show_.pages.size() * model::kTabsPerPage},
+                        {"cells", show_.cells.size()},
+                        {"clips", show_.clips.size()},
+                        {"clips_by_group", std::move(groups)},
+                        {"missing_media", missingCount},
+                        {"total_duration_s", std::round(total * 1000) / 1000},
+                        {"voices", l.at("voices")}};
+}
+
+Result<store::ClipEdit> ShowService::editClip(model::ClipId id, const model::ClipPatch& patch) {
+    auto e = store_.updateClip(show_.id, id, patch);
+    if (!e) return e;
+    if (model::Clip* c = show_.findClip(id)) *c = e->clip;
+    revision_ = e->revision;
+    return e;
+}
+
+void ShowService::setEngineLive(json::object live) {
+    engineMissing_.clear();
+    if (auto* m = live.if_contains("missing"); m && m->is_array())
+        for (const auto& v : m->as_array())
+            if (v.is_number()) engineMissing_.insert(v.to_number<model::ClipId>());
+    live.erase("missing");
+    live_ = std::move(live);
+}
+
+void ShowService::setEngineDisconnected() {
+    live_.clear();
+}
+
+bool ShowService::clipPlaying(model::ClipId id) const {
+    const json::value* clips = live_.if_contains("clips");
+    if (!clips || !clips->is_array()) return false;
+    for (const auto& c : clips->as_array())
+        if (c.as_object().at("id").to_number<model::ClipId>() == id) return true;
+    return false;
+}
+
+}  // namespace cuebox::web

@@ -1,0 +1,54 @@
+// The loaded show as the web process sees it: a cache of the store's show
+// (re-read after each edit), the live state last reported by the engine, and
+// the snapshot/stats builders. io thread only.
+#pragma once
+
+#include "model/ClipPatch.h"
+#include "model/Show.h"
+#include "store/Store.h"
+
+#include <boost/json/object.hpp>
+
+#include <set>
+#include <string>
+
+namespace cuebox::web {
+
+class ShowService {
+public:
+    ShowService(store::Store& store, std::string dataDir) : store_(store), dataDir_(std::move(dataDir)) {}
+
+    // (Re)loads the loaded show from the store.
+    Status load();
+    bool loaded() const { return loaded_; }
+    const model::Show& show() const { return show_; }
+    std::uint64_t revision() const { return revision_; }
+
+    // GET /api/show: {revision, format_version, show, live}
+    boost::json::object snapshot() const;
+    // GET /api/show/stats
+    boost::json::object stats() const;
+    boost::json::object live() const;
+
+    // One committed, synced write transaction; the cache follows.
+    Result<store::ClipEdit> editClip(model::ClipId id, const model::ClipPatch& patch);
+
+    // Live state from the engine (the `live` members of docs/PROTOCOL.md).
+    void setEngineLive(boost::json::object live);
+    void setEngineDisconnected();
+    bool clipPlaying(model::ClipId id) const;
+
+private:
+    bool missing(const model::Clip& c) const;
+
+    store::Store& store_;
+    std::string dataDir_;
+    model::Show show_;
+    bool loaded_ = false;
+    std::uint64_t revision_ = 0;
+    std::set<model::ClipId> absent_;         // media file not there (checked at load)
+    std::set<model::ClipId> engineMissing_;  // the engine could not load it
+    boost::json::object live_;
+};
+
+}  // namespace cuebox::web

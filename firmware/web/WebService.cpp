@@ -1,0 +1,105 @@
+#include "web/WebService.h"
+
+#include "base/Log.h"
+#include "media/DemoMedia.h"
+#include "web/EngineLink.h"
+#include "web/Server.h"
+#include "web/ShowService.h"
+
+#include <boost/asio.hpp>
+#include <boost/json.hpp>
+
+#include <cstdio>
+
+namespace cuebox::web {
+namespace json = boost::json;
+namespace net = boost::asio;
+
+namespace {
+
+// The demo show: page 1, tab 1 holds a 4x4 grid of synthesised clips.
+Status createDemoShow(store::Store& store, const std::string& dataDir) {
+    auto clips = media::generateDemoMedia(dataDir + "/media", 48000);
+    if (!clips) return clips.error();
+    model::Show s;
+    s.name = "Demo show";
+    s.pages.push_back(model::makePage("Page 1"));
+    s.pages[0].tabs[0].name = "Demo";
+    for (std::size_t i = 0; i < clips->size(); ++i) {
+        const auto& d = (*clips)[i];
+        model::Clip c;
+        c.label = d.label;
+        c.file = "media/" + d.file;
+        c.color = d.color;
+        c.group = d.group;
+        c.channels = d.channels;
+        c.durationS = d.durationS;
+        c.loop = d.loop;
+        c.fadeOutMs = d.loop ? 1000 : 150;
+        s.clips.push_back(c);
+        s.cells.push_back(model::Cell{0, 0, static_cast<int>(i / 4), static_cast<int>(i % 4), i});
+    }
+    auto id = store.createShow(std::move(s), true);
+    if (!id) return id.error();
+    log::info("web", "created the demo show (" + std::to_string(clips->size()) + " clips)");
+    return {};
+}
+
+}  // namespace
+
+Status runWeb(const WebOptions& o) {
+    auto st = store::Store::open(store::Options{o.dataDir + "/store", false});
+    if (!st) return st.error();
+    store::Store& store = **st;
+    auto loaded = store.loadedShow();
+    if (!loaded) return loaded.error();
+    if (!loaded->has_value() && o.demo)
+        if (auto s = createDemoShow(store, o.dataDir); !s) return s.error().context("web: demo show");
+
+    ShowService show(store, o.dataDir);
+    if (auto s = show.load(); !s) log::warn("web", "no show loaded: " + s.error().reason);
+
+    net::io_context io(1);
+    EngineLink link(io, o.socketPath);
+    Hub hub;
+    Api api(show, link, [&hub](json::object msg) { hub.broadcast(msg, false); });
+    api.setClientCounter([&hub] { return hub.size(); });
+    hub.api = &api;
+    hub.snapshot = [&show] {
+        json::object snap = show.snapshot();
+        snap["type"] = "snapshot";
+        return snap;
+    };
+    link.onLive = [&](json::object live) {
+        show.setEngineLive(std::move(live));
+        hub.broadcast({{"type", "state"}, {"live", show.live()}}, true);
+    };
+    link.onEvent = [&](json::object ev) {
+        json::object msg{{"type", "event"}};
+        for (auto& [k, v] : ev) msg[k] = v;
+        hub.broadcast(msg, false);
+    };
+    link.onConnection = [&](bool up) {
+        if (!up) {
+            show.setEngineDisconnected();
+            hub.broadcast({{"type", "state"}, {"live", show.live()}}, true);
+        } else {
+            link.reload(show.revision());  // the engine may hold an older show
+        }
+        hub.broadcast({{"type", "event"}, {"event", "engine"}, {"connected", up}}, false);
+    };
+
+    Server server(io, ServerOptions{o.bind, o.port, o.webuiDir}, api, hub);
+    if (auto s = server.start(); !s) return s.error();
+    link.start();
+
+    net::signal_set signals(io, SIGINT, SIGTERM);
+    signals.async_wait([&](boost::system::error_code, int) { io.stop(); });
+    std::printf("cuebox-web listening on http://%s:%u/\n", o.bind == "0.0.0.0" ? "localhost" : o.bind.c_str(), server.port());
+    std::fflush(stdout);
+    io.run();
+    link.stop();
+    return {};
+}
+
+}  // namespace cuebox::web

@@ -1,0 +1,167 @@
+#include "web/Api.h"
+
+#include <CppUTest/TestHarness.h>
+
+#include <boost/json.hpp>
+
+#include <filesystem>
+
+using namespace cuebox;
+using namespace cuebox::web;
+namespace json = boost::json;
+
+namespace {
+// Records what would go to the engine and answers like it does.
+class RecordingSink : public CommandSink {
+public:
+    void send(json::object cmd, std::function<void(Result<json::object>)> done) override {
+        sent.push_back(cmd);
+        if (!up) return done(makeError(Errc::unavailable, "engine", "the audio engine is not running"));
+        done(json::object{{"req", 1}, {"ok", true}, {"action", cmd.at("op")}});
+    }
+    void reload(std::uint64_t revision) override { reloads.push_back(revision); }
+    std::vector<json::object> sent;
+    std::vector<std::uint64_t> reloads;
+    bool up = true;
+};
+}  // namespace
+
+TEST_GROUP(Api) {
+    std::string dir;
+    std::unique_ptr<store::Store> store;
+    std::unique_ptr<ShowService> show;
+    RecordingSink sink;
+    std::unique_ptr<Api> api;
+    std::vector<json::object> broadcasts;
+    model::ClipId clip = 0;
+
+    void setup() override {
+        char tmpl[] = "/tmp/cuebox-api-XXXXXX";
+        dir = mkdtemp(tmpl);
+        store = std::move(*store::Store::open(store::Options{dir + "/store"}));
+        model::Show s;
+        s.name = "t";
+        s.pages.push_back(model::makePage("p"));
+        model::Clip c;
+        c.label = "one";
+        c.file = "media/one.wav";
+        s.clips.push_back(c);
+        s.cells.push_back(model::Cell{0, 0, 0, 0, 0});
+        store->createShow(s, true);
+        show = std::make_unique<ShowService>(*store, dir);
+        CHECK(show->load().ok());
+        clip = show->show().clips[0].id;
+        api = std::make_unique<Api>(*show, sink, [this](json::object o) { broadcasts.push_back(o); });
+    }
+    void teardown() override {
+        api.reset();
+        show.reset();
+        store.reset();
+        std::filesystem::remove_all(dir);
+    }
+    HttpResponse call(const std::string& method, const std::string& target, const std::string& body = "",
+                      const std::string& type = "application/json") {
+        HttpResponse out;
+        out.status = 0;
+        api->handle(HttpRequest{method, target, type, body}, [&](HttpResponse r) { out = std::move(r); });
+        CHECK(out.status != 0);  // answered synchronously in these tests
+        return out;
+    }
+    json::object errorOf(const HttpResponse& r) { return json::parse(r.body).as_object().at("error").as_object(); }
+};
+
+TEST(Api, showSnapshotHasRevisionShowAndLiveInOneResponse) {
+    auto r = call("GET", "/api/show");
+    LONGS_EQUAL(200, r.status);
+    auto o = json::parse(r.body).as_object();
+    LONGS_EQUAL(1, o.at("revision").to_number<std::uint64_t>());
+    CHECK(o.contains("show") && o.contains("live"));
+    LONGS_EQUAL(8, o.at("show").at("pages").at(0).at("tabs").as_array().size());
+    // The media file does not exist: the clip says so.
+    STRCMP_EQUAL("missing", o.at("show").at("clips").at(0).at("status").as_string().c_str());
+}
+
+TEST(Api, startGoesToTheEngineAndIsAccepted) {
+    auto r = call("POST", "/api/clips/" + std::to_string(clip) + "/start");
+    LONGS_EQUAL(202, r.status);
+    LONGS_EQUAL(1, sink.sent.size());
+    STRCMP_EQUAL("start", sink.sent[0].at("op").as_string().c_str());
+    LONGS_EQUAL(clip, sink.sent[0].at("clip").to_number<std::uint64_t>());
+}
+
+TEST(Api, unknownClipIs404NamingTheIdAndNothingIsSent) {
+    auto r = call("POST", "/api/clips/999/start");
+    LONGS_EQUAL(404, r.status);
+    STRCMP_EQUAL("id", errorOf(r).at("field").as_string().c_str());
+    LONGS_EQUAL(0, sink.sent.size());
+}
+
+TEST(Api, badIdIs400) {
+    LONGS_EQUAL(400, call("POST", "/api/clips/abc/start").status);
+    LONGS_EQUAL(400, call("POST", "/api/clips/0/start").status);
+}
+
+TEST(Api, malformedJsonIs400AndChangesNothing) {
+    const std::string before = call("GET", "/api/show").body;
+    auto r = call("PATCH", "/api/clips/" + std::to_string(clip), "{\"label\": ");
+    LONGS_EQUAL(400, r.status);
+    STRCMP_EQUAL("body", errorOf(r).at("field").as_string().c_str());
+    STRCMP_EQUAL(before.c_str(), call("GET", "/api/show").body.c_str());
+}
+
+TEST(Api, editIsCommittedThenBroadcastAndTheEngineToldToReload) {
+    auto r = call("PATCH", "/api/clips/" + std::to_string(clip), R"({"label":"Rain","fade_out_ms":800})");
+    LONGS_EQUAL(200, r.status);
+    auto o = json::parse(r.body).as_object();
+    LONGS_EQUAL(2, o.at("revision").to_number<std::uint64_t>());
+    LONGS_EQUAL(2, *store->revision());
+    LONGS_EQUAL(1, broadcasts.size());
+    STRCMP_EQUAL("edit", broadcasts[0].at("type").as_string().c_str());
+    LONGS_EQUAL(1, sink.reloads.size());
+    LONGS_EQUAL(2, sink.reloads[0]);
+}
+
+TEST(Api, invalidEditNamesTheFieldAndKeepsTheRevision) {
+    auto r = call("PATCH", "/api/clips/" + std::to_string(clip), R"({"fade_in_ms":99999})");
+    LONGS_EQUAL(400, r.status);
+    STRCMP_EQUAL("fade_in_ms", errorOf(r).at("field").as_string().c_str());
+    LONGS_EQUAL(1, *store->revision());
+}
+
+TEST(Api, nonJsonBodyIsRefused) {
+    auto r = call("POST", "/api/clips/" + std::to_string(clip) + "/start", "at_frame=3", "text/plain");
+    LONGS_EQUAL(400, r.status);
+    STRCMP_EQUAL("content-type", errorOf(r).at("field").as_string().c_str());
+}
+
+TEST(Api, unknownStartArgumentIsRefused) {
+    auto r = call("POST", "/api/clips/" + std::to_string(clip) + "/start", R"({"speed":2})");
+    LONGS_EQUAL(400, r.status);
+    STRCMP_EQUAL("speed", errorOf(r).at("field").as_string().c_str());
+}
+
+TEST(Api, engineDownIs503) {
+    sink.up = false;
+    LONGS_EQUAL(503, call("POST", "/api/panic").status);
+}
+
+TEST(Api, wrongMethodIs405AndUnknownPathIs404) {
+    LONGS_EQUAL(405, call("DELETE", "/api/show").status);
+    LONGS_EQUAL(404, call("GET", "/api/nothing").status);
+}
+
+TEST(Api, webSocketToggleIsAckedWithTheAction) {
+    json::object reply;
+    api->command(json::parse(R"({"cmd":"toggle","clip":)" + std::to_string(clip) + R"(,"req":7})"),
+                 [&](json::object o) { reply = o; });
+    STRCMP_EQUAL("ack", reply.at("type").as_string().c_str());
+    LONGS_EQUAL(7, reply.at("req").as_int64());
+    STRCMP_EQUAL("toggle", reply.at("action").as_string().c_str());
+}
+
+TEST(Api, webSocketUnknownCommandIsAnError) {
+    json::object reply;
+    api->command(json::parse(R"({"cmd":"explode","req":8})"), [&](json::object o) { reply = o; });
+    STRCMP_EQUAL("error", reply.at("type").as_string().c_str());
+    STRCMP_EQUAL("cmd", reply.at("error").at("field").as_string().c_str());
+}
