@@ -18,8 +18,6 @@ struct JackDriver::Impl {
     Engine* engine = nullptr;
     bool connectOutputs = true;
     bool active = false;
-    std::atomic<int> schedPolicy{-1};
-    std::atomic<int> schedPriority{0};
 
     static int process(jack_nframes_t n, void* arg) {
         auto* self = static_cast<Impl*>(arg);
@@ -28,17 +26,6 @@ struct JackDriver::Impl {
             bufs[static_cast<std::size_t>(i)] = static_cast<float*>(jack_port_get_buffer(self->outs[static_cast<std::size_t>(i)], n));
         self->engine->process(n, bufs.data(), jack_last_frame_time(self->client));
         return 0;
-    }
-    // Runs once in the process thread before the first cycle: the place to
-    // read what scheduling the thread really got.
-    static void threadInit(void* arg) {
-        auto* self = static_cast<Impl*>(arg);
-        int policy = 0;
-        sched_param p{};
-        if (pthread_getschedparam(pthread_self(), &policy, &p) == 0) {
-            self->schedPriority.store(p.sched_priority);
-            self->schedPolicy.store(policy);
-        }
     }
     static int xrun(void* arg) {
         static_cast<Impl*>(arg)->owner->xruns_.fetch_add(1, std::memory_order_relaxed);
@@ -79,7 +66,6 @@ Result<std::unique_ptr<JackDriver>> JackDriver::open(const JackOptions& o) {
     impl->connectOutputs = o.connectOutputs;
     std::unique_ptr<JackDriver> d(new JackDriver(std::move(impl)));
     jack_set_process_callback(d->impl_->client, &Impl::process, d->impl_.get());
-    jack_set_thread_init_callback(d->impl_->client, &Impl::threadInit, d->impl_.get());
     jack_set_xrun_callback(d->impl_->client, &Impl::xrun, d->impl_.get());
     jack_on_shutdown(d->impl_->client, &Impl::shutdown, d->impl_.get());
     return d;
@@ -109,15 +95,17 @@ void JackDriver::stop() {
     impl_->active = false;
 }
 
+// Asked from a control thread about the process thread: JACK promotes that
+// thread to SCHED_FIFO after its init callback, so this is the only reliable
+// place to look.
 SchedInfo JackDriver::sched() const {
     SchedInfo s;
-    switch (impl_->schedPolicy.load()) {
-    case SCHED_FIFO: s.policy = "SCHED_FIFO"; break;
-    case SCHED_RR: s.policy = "SCHED_RR"; break;
-    case -1: s.policy = ""; break;
-    default: s.policy = "SCHED_OTHER"; break;
-    }
-    s.priority = impl_->schedPriority.load();
+    if (!impl_->active) return s;
+    int policy = 0;
+    sched_param p{};
+    if (pthread_getschedparam(jack_client_thread_id(impl_->client), &policy, &p) != 0) return s;
+    s.policy = policy == SCHED_FIFO ? "SCHED_FIFO" : policy == SCHED_RR ? "SCHED_RR" : "SCHED_OTHER";
+    s.priority = p.sched_priority;
     return s;
 }
 

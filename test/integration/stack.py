@@ -1,0 +1,172 @@
+"""Starts a whole cuebox stack for a test: its own dummy-driver jackd (a
+server name of its own, so tests run side by side), cuebox-engine and
+cuebox-web, through the real scripts/run supervisor, on a free port and a
+temporary data folder. Also: HTTP helpers, JACK port capture, frame time."""
+import http.client
+import json
+import os
+import signal
+import socket
+import subprocess
+import tempfile
+import threading
+import time
+
+import numpy as np
+
+ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
+BUILD = os.environ.get("CUEBOX_BUILD_DIR", os.path.join(ROOT, "build"))
+CAPTURE = os.path.join(BUILD, "test", "tools", "cuebox-jack-capture")
+OUTPUT = os.environ.get("CUEBOX_TEST_OUTPUT", os.path.join(ROOT, "test-output"))
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class Stack:
+    def __init__(self, name):
+        self.server = f"cbt-{name}-{os.getpid()}"
+        self.port = free_port()
+        self.tmp = tempfile.TemporaryDirectory(prefix="cuebox-it-")
+        self.data = self.tmp.name
+        self.env = dict(os.environ, JACK_DEFAULT_SERVER=self.server, JACK_NO_START_SERVER="1")
+        self.log = open(os.path.join(self.data, "run.log"), "w")
+        self.proc = subprocess.Popen(
+            [os.path.join(ROOT, "scripts", "run"), "--port", str(self.port), "--data", self.data],
+            env=self.env, stdout=self.log, stderr=subprocess.STDOUT, start_new_session=True)
+        self.wait_ready()
+        self._probe = None
+
+    def wait_ready(self, timeout=120):
+        deadline = time.time() + timeout
+        while time.time() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError("scripts/run exited:\n" + self.logtext())
+            try:
+                status, health = self.http("GET", "/api/health")
+                if status == 200 and health["engine"].get("connected") and health["store"]["show_loaded"]:
+                    return health
+            except OSError:
+                pass
+            time.sleep(0.2)
+        raise RuntimeError("cuebox did not become ready:\n" + self.logtext())
+
+    def logtext(self):
+        self.log.flush()
+        with open(os.path.join(self.data, "run.log")) as f:
+            return f.read()[-4000:]
+
+    def pid(self, name):
+        with open(os.path.join(self.data, f"{name}.pid")) as f:
+            return int(f.read())
+
+    def stop(self):
+        if self._probe is not None:
+            self._probe.close()
+            self._probe = None
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(15)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.proc.pid, signal.SIGKILL)
+                self.proc.wait()
+        self.log.close()
+        self.tmp.cleanup()
+
+    # --- HTTP -------------------------------------------------------------
+    def http(self, method, path, body=None, headers=None, raw=None):
+        conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=10)
+        try:
+            if raw is not None:
+                conn.connect()
+                conn.sock.sendall(raw)
+                resp = http.client.HTTPResponse(conn.sock, method="GET")
+                resp.begin()
+            else:
+                hdrs = dict(headers or {})
+                data = None
+                if body is not None:
+                    data = body if isinstance(body, (bytes, str)) else json.dumps(body)
+                    hdrs.setdefault("Content-Type", "application/json")
+                conn.request(method, path, body=data, headers=hdrs)
+                resp = conn.getresponse()
+            payload = resp.read()
+            ctype = resp.getheader("Content-Type", "")
+            return resp.status, (json.loads(payload) if "json" in ctype else payload)
+        finally:
+            conn.close()
+
+    def clip_id(self, label):
+        _, show = self.http("GET", "/api/show")
+        for c in show["show"]["clips"]:
+            if c["label"] == label:
+                return c["id"], os.path.join(self.data, c["file"])
+        raise KeyError(label)
+
+    # --- JACK -------------------------------------------------------------
+    def frame_time(self):
+        if self._probe is None:
+            import jack
+            self._probe = jack.Client("probe", servername=self.server, no_start_server=True)
+        return self._probe.frame_time
+
+    def capture(self, ports, seconds):
+        return Capture(self, ports, seconds)
+
+
+class Capture:
+    """Records ports in the background; result() waits and returns
+    (samples[frames, ports], meta)."""
+
+    def __init__(self, stack, ports, seconds):
+        self.path = os.path.join(stack.data, f"capture-{time.time_ns()}.f32")
+        args = [CAPTURE, "--server", stack.server, "--seconds", str(seconds), "--out", self.path]
+        for p in ports:
+            args += ["--port", p]
+        self.nports = len(ports)
+        self.proc = subprocess.Popen(args, stdout=subprocess.PIPE, text=True, env=stack.env)
+        line = self.proc.stdout.readline()
+        if not line.startswith("ready"):
+            raise RuntimeError("capture did not start: " + line)
+        self.first_frame = int(line.split()[1])
+
+    def result(self, timeout=60):
+        self.proc.wait(timeout)
+        assert self.proc.returncode == 0, "capture failed"
+        with open(self.path + ".json") as f:
+            meta = json.load(f)
+        data = np.fromfile(self.path, dtype=np.float32).reshape(-1, self.nports)
+        return data, meta
+
+
+def align(captured, reference):
+    """Index in `captured` where `reference` begins, from the first sample
+    that is not silent in each."""
+    nz_cap = np.flatnonzero(np.abs(captured) > 0)
+    nz_ref = np.flatnonzero(np.abs(reference) > 0)
+    assert len(nz_cap), "the capture is silent"
+    return int(nz_cap[0] - nz_ref[0])
+
+
+def in_thread(fn, delay):
+    t = threading.Timer(delay, fn)
+    t.start()
+    return t
+
+
+def silence(stack, timeout=5):
+    """Stops everything (a second panic cuts the fade short) and waits until
+    no voice is active."""
+    stack.http("POST", "/api/panic")
+    stack.http("POST", "/api/panic")
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        _, show = stack.http("GET", "/api/show")
+        if show["live"]["voices"]["active"] == 0:
+            return
+        time.sleep(0.05)
+    raise AssertionError("voices still active after panic")
