@@ -64,6 +64,11 @@ class Stack:
             return int(f.read())
 
     def stop(self):
+        jackd = None
+        try:
+            jackd = self.pid("jackd")
+        except OSError:
+            pass
         if self._probe is not None:
             self._probe.close()
             self._probe = None
@@ -74,6 +79,11 @@ class Stack:
             except subprocess.TimeoutExpired:
                 os.killpg(self.proc.pid, signal.SIGKILL)
                 self.proc.wait()
+        if jackd:  # jackd runs in a session of its own
+            try:
+                os.kill(jackd, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
         self.log.close()
         self.tmp.cleanup()
 
@@ -140,7 +150,26 @@ class Capture:
         with open(self.path + ".json") as f:
             meta = json.load(f)
         data = np.fromfile(self.path, dtype=np.float32).reshape(-1, self.nports)
+        meta["cycle_frames"] = np.fromfile(self.path + ".cycles", dtype=np.uint64).astype(np.int64)
         return data, meta
+
+
+def frame_index(meta, frame):
+    """Index in a capture of the sample at JACK frame time `frame` (the next
+    recorded sample if that frame fell in a cycle the server skipped)."""
+    cycles = meta["cycle_frames"]
+    period = meta["period"]
+    k = int(np.searchsorted(cycles, frame, side="right")) - 1
+    if k < 0:
+        return 0
+    off = frame - int(cycles[k])
+    return k * period + off if off < period else (k + 1) * period
+
+
+def frame_time(meta, index):
+    """JACK frame time of capture sample `index`."""
+    period = meta["period"]
+    return int(meta["cycle_frames"][index // period]) + index % period
 
 
 def align(captured, reference):

@@ -9,7 +9,7 @@ import numpy as np
 import soundfile as sf
 import websocket
 
-from stack import align, in_thread
+from stack import align, frame_time, in_thread
 
 RATE = 48000
 
@@ -45,7 +45,7 @@ def test_start_plays_the_files_samples_on_out_1_and_2(stack):
     start, n, maxdiff = compare_to_file(data, meta, path)
     assert maxdiff < 1e-6, f"captured samples differ from the file by {maxdiff}"
     report_server_skips(meta)
-    latency = meta["first_frame"] + start - sent_at
+    latency = frame_time(meta, start) - sent_at
     print(f"\nMEASURE http_to_first_sample_frames={latency}")
     # HTTP + IPC + one period: generous bound, the budget proper is measured
     # by scripts/bench.

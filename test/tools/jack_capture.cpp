@@ -5,7 +5,9 @@
 //
 //   cuebox-jack-capture --port cuebox:out_1 [--port ...] --seconds S --out FILE
 //       [--server NAME]
-// Writes FILE (interleaved float32, one channel per --port) and FILE.json
+// Writes FILE (interleaved float32, one channel per --port), FILE.cycles (the
+// frame time of each recorded cycle, uint64 little-endian, so a frame time
+// maps to a sample even across cycles the server skipped) and FILE.json
 // ({"rate","ports","frames","first_frame","discontinuities","xruns"}).
 // Prints "ready <frame_time>" once connected and recording.
 #include <jack/jack.h>
@@ -27,6 +29,8 @@ struct Capture {
     jack_client_t* client = nullptr;
     std::vector<jack_port_t*> ports;
     std::vector<float> data;  // preallocated, interleaved
+    std::vector<std::uint64_t> cycleFrames;  // preallocated
+    std::atomic<std::size_t> cycles{0};
     std::size_t capacityFrames = 0;
     std::atomic<std::size_t> frames{0};
     std::atomic<std::uint64_t> firstFrame{0};
@@ -47,6 +51,13 @@ int process(jack_nframes_t n, void* arg) {
     if (now != c->nextFrame) c->discontinuities.fetch_add(1);
     c->nextFrame = now + n;
     std::size_t at = c->frames.load(std::memory_order_relaxed);
+    if (at < c->capacityFrames) {
+        const std::size_t k = c->cycles.load(std::memory_order_relaxed);
+        if (k < c->cycleFrames.size()) {
+            c->cycleFrames[k] = now;
+            c->cycles.store(k + 1, std::memory_order_relaxed);
+        }
+    }
     const std::size_t np = c->ports.size();
     for (std::size_t p = 0; p < np; ++p) {
         auto* buf = static_cast<const float*>(jack_port_get_buffer(c->ports[p], n));
@@ -93,6 +104,7 @@ int main(int argc, char** argv) {
     const int rate = static_cast<int>(jack_get_sample_rate(c.client));
     c.capacityFrames = static_cast<std::size_t>(seconds * rate);
     c.data.assign(c.capacityFrames * sources.size(), 0.0f);
+    c.cycleFrames.assign(c.capacityFrames / jack_get_buffer_size(c.client) + 2, 0);
     for (std::size_t i = 0; i < sources.size(); ++i)
         c.ports.push_back(jack_port_register(c.client, ("in_" + std::to_string(i + 1)).c_str(), JACK_DEFAULT_AUDIO_TYPE, JackPortIsInput, 0));
     jack_set_process_callback(c.client, process, &c);
@@ -105,6 +117,7 @@ int main(int argc, char** argv) {
         }
     // Recording starts with the first cycle after the connections are made.
     c.frames.store(0);
+    c.cycles.store(0);
     c.xruns.store(0);
     c.discontinuities.store(0);
     c.started.store(false);
@@ -119,8 +132,11 @@ int main(int argc, char** argv) {
     if (!f) return 1;
     std::fwrite(c.data.data(), sizeof(float), frames * sources.size(), f);
     std::fclose(f);
+    FILE* cy = std::fopen((out + ".cycles").c_str(), "wb");
+    std::fwrite(c.cycleFrames.data(), sizeof(std::uint64_t), c.cycles.load(), cy);
+    std::fclose(cy);
     FILE* m = std::fopen((out + ".json").c_str(), "w");
-    std::fprintf(m, "{\"rate\":%d,\"ports\":%zu,\"frames\":%zu,\"first_frame\":%llu,\"discontinuities\":%d,\"xruns\":%d}\n", rate,
+    std::fprintf(m, "{\"period\":%u,\"rate\":%d,\"ports\":%zu,\"frames\":%zu,\"first_frame\":%llu,\"discontinuities\":%d,\"xruns\":%d}\n", jack_get_buffer_size(c.client), rate,
                  sources.size(), frames, static_cast<unsigned long long>(c.firstFrame.load()), c.discontinuities.load(), c.xruns.load());
     std::fclose(m);
     jack_client_close(c.client);
