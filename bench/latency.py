@@ -1,11 +1,16 @@
-"""Whole-stack latency harness (a figure, not a test): starts cuebox through
-scripts/run on a dummy-driver jackd at 48 kHz / 64 frames, and with ONE
+"""Whole-stack latency harness (a figure, not a test). Starts cuebox through
+scripts/run on a dummy-driver jackd at 48 kHz / 64 frames and, with ONE
 capture client on cuebox:out_1 for the whole run (a client joining the graph
-makes JACK reorder it, which would disturb the figures) fires a clip N times,
-measuring through JACK:
-  - command reached the engine -> first sample (the engine's frame stamps),
-  - HTTP request sent -> first sample at the output (the capture),
-then prints p50/p99/max, the engine's worst process() time and the xruns."""
+makes JACK reorder it, which would disturb the figures), fires a clip N times.
+
+Measured without JACK's frame-time estimate (a DLL that is off by tens of
+frames on this VM):
+  - pick-up: how many cycles after the command reached the engine the RT
+    thread rendered its first sample (1 = the next cycle, the budget), and the
+    CLOCK_MONOTONIC time from posting to that process() call;
+  - HTTP request sent -> the capture cycle carrying the first sample, in
+    CLOCK_MONOTONIC (both processes read the same clock).
+Then the engine's worst process() time and the xruns during the run."""
 import json
 import os
 import sys
@@ -15,11 +20,16 @@ import numpy as np
 import websocket
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "test", "integration"))
-from stack import Stack, frame_index, frame_time, silence  # noqa: E402
+from stack import Stack, sample_ns, silence  # noqa: E402
 
 RUNS = int(os.environ.get("CUEBOX_BENCH_RUNS", "60"))
 SLOT = 0.4  # seconds per trigger
 PERIOD = 64
+RATE = 48000
+
+
+def pct(a, q):
+    return float(np.percentile(np.array(a, dtype=float), q))
 
 
 def main():
@@ -31,48 +41,39 @@ def main():
         _, h0 = s.http("GET", "/api/health")
         cap = s.capture(["cuebox:out_1"], RUNS * SLOT + 1.0)
         time.sleep(0.3)
-        sent, engine_lat = [], []
+        sent, cycles, wait_us = [], [], []
         for _ in range(RUNS):
             t0 = time.time()
-            sent.append(s.frame_time())
+            sent.append(time.monotonic_ns())
             s.http("POST", f"/api/clips/{clip}/start")
             while True:
                 m = json.loads(ws.recv())
                 if m["type"] == "event" and m.get("event") == "clip_started" and m["clip"] == clip:
-                    engine_lat.append(m["latency_frames"])
+                    cycles.append(m["cycles_waited"])
+                    wait_us.append(m["wait_us"])
                     break
             time.sleep(SLOT / 2)
             s.http("POST", f"/api/clips/{clip}/stop", body={"fade_ms": 0})
             time.sleep(max(0.0, SLOT - (time.time() - t0)))
         data, meta = cap.result()
-        x = np.abs(data[:, 0]) > 0
-        http_lat, skipped = [], []
-        cyc = meta["cycle_frames"]
-        for f in sent:
-            i = frame_index(meta, f)
-            nz = np.flatnonzero(x[i:i + 24000])
-            # The file's first sample is 0 (edge ramp): sound starts one later.
-            onset = i + int(nz[0]) - 1
-            http_lat.append(frame_time(meta, onset) - f)
-            k0, k1 = max(i // PERIOD - 1, 0), onset // PERIOD + 1
-            skipped.append(bool(np.any(np.diff(cyc[k0:k1 + 1]) != PERIOD)))
+        nz = np.flatnonzero(np.abs(data[:, 0]) > 0)
+        http_ms = []
+        for t in sent:
+            k = int(np.searchsorted(meta["cycle_ns"], t))  # first cycle run after the request
+            onset = int(nz[np.searchsorted(nz, k * PERIOD)]) - 1  # the file's first sample is 0
+            http_ms.append((sample_ns(meta, onset) - t) / 1e6)
         _, h1 = s.http("GET", "/api/health")
         eng = h1["engine"]
-
-        def row(name, xs, budget):
-            a = np.array(xs)
-            print(f"{name}: p50 {np.percentile(a, 50):.0f}  p99 {np.percentile(a, 99):.0f}  max {a.max()} frames"
-                  f"  (budget: {budget})")
-
-        period_us = PERIOD / 48000 * 1e6
-        print(f"runs: {RUNS}, 48 kHz, period {eng['period']}, scheduling "
+        period_us = PERIOD / RATE * 1e6
+        c = np.array(cycles)
+        print(f"runs: {RUNS}, {RATE} Hz, period {eng['period']} ({period_us:.0f} us), scheduling "
               f"{eng['scheduling']['policy']}/{eng['scheduling']['priority']}")
-        row("command reached engine -> first sample", engine_lat, f"<= {PERIOD} frames (one period)")
-        clean = [lat for lat, sk in zip(engine_lat, skipped) if not sk]
-        row(f"  the same, {len(clean)} triggers without a server-skipped cycle", clean, f"<= {PERIOD} frames")
-        print(f"  triggers over one period: {sum(1 for v in engine_lat if v > PERIOD)} of {len(engine_lat)}, "
-              f"of which during a server-skipped cycle: {sum(1 for v, sk in zip(engine_lat, skipped) if v > PERIOD and sk)}")
-        row("HTTP request sent -> first sample at out_1", http_lat, "none (HTTP + IPC + period)")
+        print(f"command reached engine -> first sample rendered: picked up by the next cycle in {int((c == 1).sum())} "
+              f"of {len(c)} triggers (max {c.max()} cycles; budget: the next cycle, i.e. <= one period)")
+        print(f"  posting -> start of that process() call: p50 {pct(wait_us, 50):.0f} us, p99 {pct(wait_us, 99):.0f} us, "
+              f"max {max(wait_us)} us ({max(wait_us) / period_us:.2f} periods)")
+        print(f"HTTP request sent -> first sample at cuebox:out_1: p50 {pct(http_ms, 50):.2f} ms, "
+              f"p99 {pct(http_ms, 99):.2f} ms, max {max(http_ms):.2f} ms (no budget: HTTP + IPC + period)")
         print(f"worst process() after warm-up: {eng['process_worst_us']} us of {period_us:.0f} us "
               f"({eng['process_worst_us'] / period_us * 100:.1f}% of the period; budget < 10%)")
         print(f"xruns during the run: {eng['xruns'] - h0['engine']['xruns']} "

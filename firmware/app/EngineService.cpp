@@ -160,6 +160,8 @@ void EngineService::handleCommand(Client& c, const json::object& body) {
     cmd.req = nextReq_++;
     if (nextReq_ == 0) nextReq_ = 1;
     cmd.queuedFrame = jack_.frameTime();
+    cmd.postedAfterBlock = engine_.lastBlockFrame();
+    cmd.postedNs = engine::LoadMeter::nowNs();
     if (!engine_.post(cmd)) return refuse("unavailable", "engine", "the engine's command queue is full");
     pending_[cmd.req] = Pending{c.conn.fd(), webReq, op};
 }
@@ -197,7 +199,9 @@ void EngineService::drainEvents() {
             broadcast(ipc::MsgType::event, {{"event", "clip_started"},
                                             {"clip", e.clip},
                                             {"frame", e.frame},
-                                            {"latency_frames", e.latencyFrames}});
+                                            {"latency_frames", e.latencyFrames},
+                                            {"cycles_waited", e.cyclesWaited},
+                                            {"wait_us", e.waitNs / 1000}});
             break;
         case Event::Type::stopped:
             if (!clipSounding(e.clip)) broadcast(ipc::MsgType::event, {{"event", "clip_stopped"}, {"clip", e.clip}});

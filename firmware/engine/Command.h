@@ -15,6 +15,11 @@ struct Command {
     std::uint64_t atFrame = 0;      // start: absolute frame time, 0 = as soon as possible
     std::uint32_t fadeFrames = 0;   // stop/panic: fade length, 0 = the clip's / default
     std::uint64_t queuedFrame = 0;  // frame time when the command reached the engine
+    // Stamps for measuring the pick-up without JACK's time estimate: the
+    // frame time of the last cycle that had begun when the command was
+    // posted (Engine::lastBlockFrame) and CLOCK_MONOTONIC at posting.
+    std::uint64_t postedAfterBlock = 0;
+    std::int64_t postedNs = 0;
 };
 
 enum class RefuseReason : std::uint8_t { none, unknownClip, poolFull, noMedia };
@@ -33,6 +38,8 @@ struct Event {
     std::uint32_t req = 0;
     std::uint64_t frame = 0;
     std::int64_t latencyFrames = 0;  // started: first output frame - queuedFrame
+    std::uint32_t cyclesWaited = 0;  // started: cycles from posting to pick-up (1 = the next cycle)
+    std::int64_t waitNs = 0;         // started: posting -> start of the rendering process() call
     RefuseReason reason = RefuseReason::none;
 };
 

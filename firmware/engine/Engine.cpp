@@ -50,6 +50,9 @@ void Engine::emit(const Event& e) {
 
 void Engine::process(std::uint32_t nframes, float* const* outs, std::uint64_t blockFrame) {
     const std::int64_t t0 = LoadMeter::nowNs();
+    blockStartNs_ = t0;
+    blockFrames_ = nframes;
+    lastBlockFrame_.store(blockFrame, std::memory_order_release);
 #if defined(__SSE__)
     _mm_setcsr(_mm_getcsr() | 0x8040);  // flush denormals to zero (FTZ | DAZ)
 #endif
@@ -116,6 +119,9 @@ void Engine::start(const Command& c, std::uint64_t blockFrame) {
     v.req = c.req;
     v.startFrame = std::max(c.atFrame, blockFrame);
     v.queuedFrame = c.queuedFrame;
+    v.postedAfterBlock = c.postedAfterBlock;
+    v.postedNs = c.postedNs;
+    v.pickedUpBlock = blockFrame;
     v.slots = slots;
     if (entry->fadeInFrames > 0) {
         v.gain = 0.0f;
@@ -183,6 +189,9 @@ void Engine::render(Voice& v, std::uint32_t nframes, float* const* outs, std::ui
         v.started = true;
         Event e{Event::Type::started, v.clipId, v.req, blockFrame + begin};
         e.latencyFrames = static_cast<std::int64_t>(blockFrame + begin) - static_cast<std::int64_t>(v.queuedFrame);
+        if (v.postedAfterBlock > 0 && blockFrames_ > 0 && v.pickedUpBlock > v.postedAfterBlock)
+            e.cyclesWaited = static_cast<std::uint32_t>((v.pickedUpBlock - v.postedAfterBlock + blockFrames_ - 1) / blockFrames_);
+        if (v.postedNs > 0) e.waitNs = blockStartNs_ - v.postedNs;
         emit(e);
     }
     const MediaBuffer& m = *v.clip->media;

@@ -64,6 +64,9 @@ public:
     // [any] live state
     const VoiceView& voice(int i) const { return views_[static_cast<std::size_t>(i)]; }
     int activeSlots() const { return activeSlots_.load(std::memory_order_relaxed); }
+    // [any] frame time of the most recent process() call's block (0 before
+    // the first); stamp commands with it (Command::postedAfterBlock).
+    std::uint64_t lastBlockFrame() const { return lastBlockFrame_.load(std::memory_order_acquire); }
     const LoadMeter& load() const { return load_; }
     std::uint64_t droppedEvents() const { return droppedEvents_.load(std::memory_order_relaxed); }
 
@@ -76,6 +79,9 @@ private:
         std::uint32_t req = 0;
         std::uint64_t startFrame = 0;   // absolute frame of the first sample
         std::uint64_t queuedFrame = 0;
+        std::uint64_t postedAfterBlock = 0;
+        std::int64_t postedNs = 0;
+        std::uint64_t pickedUpBlock = 0;
         bool started = false;           // first sample rendered
         std::int64_t pos = 0;           // frames into the media
         float gain = 0.0f;              // current fade gain
@@ -110,6 +116,9 @@ private:
     std::array<const ClipTable*, 8> retiring_{};  // RT-owned: waiting for voices to let go
     std::atomic<std::uint64_t> droppedEvents_{0};
 
+    std::atomic<std::uint64_t> lastBlockFrame_{0};
+    std::int64_t blockStartNs_ = 0;  // RT-owned
+    std::uint32_t blockFrames_ = 0;  // RT-owned
     std::uint64_t panicUntil_ = 0;  // a second panic before this frame cuts at once
     LoadMeter load_;
 };

@@ -150,7 +150,8 @@ class Capture:
         with open(self.path + ".json") as f:
             meta = json.load(f)
         data = np.fromfile(self.path, dtype=np.float32).reshape(-1, self.nports)
-        meta["cycle_frames"] = np.fromfile(self.path + ".cycles", dtype=np.uint64).astype(np.int64)
+        cycles = np.fromfile(self.path + ".cycles", dtype=np.int64).reshape(-1, 2)
+        meta["cycle_frames"], meta["cycle_ns"] = cycles[:, 0], cycles[:, 1]
         return data, meta
 
 
@@ -164,6 +165,13 @@ def frame_index(meta, frame):
         return 0
     off = frame - int(cycles[k])
     return k * period + off if off < period else (k + 1) * period
+
+
+def sample_ns(meta, index):
+    """CLOCK_MONOTONIC (as time.monotonic_ns) of capture sample `index`: when
+    its cycle ran, plus its place in the cycle."""
+    period = meta["period"]
+    return int(meta["cycle_ns"][index // period]) + (index % period) * 1_000_000_000 // meta["rate"]
 
 
 def frame_time(meta, index):

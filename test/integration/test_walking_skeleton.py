@@ -9,7 +9,7 @@ import numpy as np
 import soundfile as sf
 import websocket
 
-from stack import align, frame_time, in_thread
+from stack import align, in_thread, sample_ns
 
 RATE = 48000
 
@@ -38,18 +38,20 @@ def test_start_plays_the_files_samples_on_out_1_and_2(stack):
     clip, path = stack.clip_id("Noise bursts")
     cap = stack.capture(["cuebox:out_1", "cuebox:out_2"], 3.0)
     time.sleep(0.2)
-    sent_at = stack.frame_time()
+    sent_ns = time.monotonic_ns()
     status, body = stack.http("POST", f"/api/clips/{clip}/start")
     assert status == 202 and body["accepted"] and body["action"] == "start"
     data, meta = cap.result()
     start, n, maxdiff = compare_to_file(data, meta, path)
     assert maxdiff < 1e-6, f"captured samples differ from the file by {maxdiff}"
     report_server_skips(meta)
-    latency = frame_time(meta, start) - sent_at
-    print(f"\nMEASURE http_to_first_sample_frames={latency}")
-    # HTTP + IPC + one period: generous bound, the budget proper is measured
-    # by scripts/bench.
-    assert 0 < latency < RATE // 10
+    # Wall clock from the request to the cycle that carried the first sample
+    # (JACK's own frame-time estimate is too coarse on this VM to time this).
+    latency_ms = (sample_ns(meta, start) - sent_ns) / 1e6
+    print(f"\nMEASURE http_to_first_sample_ms={latency_ms:.2f} ({latency_ms * RATE / 1000:.0f} frames)")
+    # HTTP + IPC + one period: a generous bound; scripts/bench measures the
+    # distribution.
+    assert 0 < latency_ms < 100
 
 
 def test_stop_fades_instead_of_cutting(stack):
@@ -86,17 +88,7 @@ def test_kill_9_of_the_web_process_leaves_no_gap(stack):
     assert maxdiff < 1e-6, "the output changed when the web process died"
     report_server_skips(meta)
     # The supervisor brings the web process back and it answers again.
-    deadline = time.time() + 15
-    while time.time() < deadline:
-        try:
-            status, health = stack.http("GET", "/api/health")
-            if status == 200 and health["web"]["pid"] != old_pid and health["engine"]["connected"]:
-                break
-        except OSError:
-            pass
-        time.sleep(0.2)
-    else:
-        raise AssertionError("cuebox-web did not come back")
+    wait_for_new_web(stack, old_pid)
     status, show = stack.http("GET", "/api/show")
     assert status == 200
     assert any(c["id"] == clip for c in show["live"]["clips"]), "the new web process does not see the playing clip"
@@ -144,6 +136,32 @@ def test_an_edit_is_durable_and_bumps_the_revision(stack):
     assert [c for c in show["show"]["clips"] if c["id"] == clip][0]["label"] == "Front door"
 
 
+def wait_for_new_web(stack, old_pid, timeout=15):
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        try:
+            status, health = stack.http("GET", "/api/health")
+            if status == 200 and health["web"]["pid"] != old_pid and health["engine"]["connected"]:
+                return
+        except OSError:
+            pass
+        time.sleep(0.2)
+    raise AssertionError("cuebox-web did not come back")
+
+
+def test_an_acknowledged_edit_survives_kill_9_of_the_web_process(stack):
+    clip, _ = stack.clip_id("Thunder")
+    status, body = stack.http("PATCH", f"/api/clips/{clip}", body={"label": "Storm", "fade_out_ms": 2500})
+    assert status == 200
+    old = stack.pid("cuebox-web")
+    os.kill(old, signal.SIGKILL)
+    wait_for_new_web(stack, old)
+    show = snapshot_without_live(stack)
+    assert show["revision"] == body["revision"]
+    edited = [c for c in show["show"]["clips"] if c["id"] == clip][0]
+    assert edited["label"] == "Storm" and edited["fade_out_ms"] == 2500
+
+
 def ws_connect(stack):
     ws = websocket.create_connection(f"ws://127.0.0.1:{stack.port}/api/ws", timeout=5)
     first = json.loads(ws.recv())
@@ -174,7 +192,8 @@ def test_two_websocket_clients_see_the_same_start(stack):
     assert ack["type"] == "ack" and ack["action"] == "start"
     for ws in (a, b):
         ev = ws_until(ws, lambda m: m["type"] == "event" and m.get("event") == "clip_started" and m["clip"] == clip)
-        print(f"\nMEASURE engine_command_to_first_sample_frames={ev['latency_frames']}")
+        print(f"\nMEASURE engine_pickup cycles_waited={ev['cycles_waited']} wait_us={ev['wait_us']}")
+        assert ev["cycles_waited"] == 1, "the command was not picked up by the next cycle"
         st = ws_until(ws, lambda m: m["type"] == "state" and any(c["id"] == clip for c in m["live"]["clips"]))
         playing = [c for c in st["live"]["clips"] if c["id"] == clip][0]
         assert playing["state"] == "playing" and playing["remaining_s"] > 0

@@ -5,9 +5,10 @@
 //
 //   cuebox-jack-capture --port cuebox:out_1 [--port ...] --seconds S --out FILE
 //       [--server NAME]
-// Writes FILE (interleaved float32, one channel per --port), FILE.cycles (the
-// frame time of each recorded cycle, uint64 little-endian, so a frame time
-// maps to a sample even across cycles the server skipped) and FILE.json
+// Writes FILE (interleaved float32, one channel per --port), FILE.cycles (per
+// recorded cycle: its frame time and CLOCK_MONOTONIC ns when this client ran
+// it, two little-endian int64, so a frame time or a wall-clock instant maps
+// to a sample even across cycles the server skipped) and FILE.json
 // ({"rate","ports","frames","first_frame","discontinuities","xruns"}).
 // Prints "ready <frame_time>" once connected and recording.
 #include <jack/jack.h>
@@ -17,6 +18,7 @@
 #include <csignal>
 #include <cstdio>
 #include <cstring>
+#include <ctime>
 #include <string>
 #include <thread>
 #include <vector>
@@ -30,6 +32,7 @@ struct Capture {
     std::vector<jack_port_t*> ports;
     std::vector<float> data;  // preallocated, interleaved
     std::vector<std::uint64_t> cycleFrames;  // preallocated
+    std::vector<std::uint64_t> cycleNs;      // preallocated
     std::atomic<std::size_t> cycles{0};
     std::size_t capacityFrames = 0;
     std::atomic<std::size_t> frames{0};
@@ -54,7 +57,10 @@ int process(jack_nframes_t n, void* arg) {
     if (at < c->capacityFrames) {
         const std::size_t k = c->cycles.load(std::memory_order_relaxed);
         if (k < c->cycleFrames.size()) {
+            timespec ts;
+            clock_gettime(CLOCK_MONOTONIC, &ts);
             c->cycleFrames[k] = now;
+            c->cycleNs[k] = static_cast<std::uint64_t>(ts.tv_sec) * 1000000000ull + static_cast<std::uint64_t>(ts.tv_nsec);
             c->cycles.store(k + 1, std::memory_order_relaxed);
         }
     }
@@ -105,6 +111,7 @@ int main(int argc, char** argv) {
     c.capacityFrames = static_cast<std::size_t>(seconds * rate);
     c.data.assign(c.capacityFrames * sources.size(), 0.0f);
     c.cycleFrames.assign(c.capacityFrames / jack_get_buffer_size(c.client) + 2, 0);
+    c.cycleNs.assign(c.cycleFrames.size(), 0);
     for (std::size_t i = 0; i < sources.size(); ++i)
         c.ports.push_back(jack_port_register(c.client, ("in_" + std::to_string(i + 1)).c_str(), JACK_DEFAULT_AUDIO_TYPE, JackPortIsInput, 0));
     jack_set_process_callback(c.client, process, &c);
@@ -133,7 +140,10 @@ int main(int argc, char** argv) {
     std::fwrite(c.data.data(), sizeof(float), frames * sources.size(), f);
     std::fclose(f);
     FILE* cy = std::fopen((out + ".cycles").c_str(), "wb");
-    std::fwrite(c.cycleFrames.data(), sizeof(std::uint64_t), c.cycles.load(), cy);
+    for (std::size_t k = 0; k < c.cycles.load(); ++k) {
+        std::fwrite(&c.cycleFrames[k], sizeof(std::uint64_t), 1, cy);
+        std::fwrite(&c.cycleNs[k], sizeof(std::uint64_t), 1, cy);
+    }
     std::fclose(cy);
     FILE* m = std::fopen((out + ".json").c_str(), "w");
     std::fprintf(m, "{\"period\":%u,\"rate\":%d,\"ports\":%zu,\"frames\":%zu,\"first_frame\":%llu,\"discontinuities\":%d,\"xruns\":%d}\n", jack_get_buffer_size(c.client), rate,

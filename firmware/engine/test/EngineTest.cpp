@@ -187,3 +187,21 @@ TEST(Engine, startEventReportsLatencyFromQueueToFirstSample) {
     for (auto& e : r.events())
         if (e.type == Event::Type::started) LONGS_EQUAL(10, e.latencyFrames);
 }
+
+TEST(Engine, aCommandPostedDuringACycleIsPickedUpByTheNextOne) {
+    Renderer r(*engine);
+    r.run(3);
+    Command c = startCmd(1);
+    c.postedAfterBlock = engine->lastBlockFrame();  // posted while that cycle ran
+    c.postedNs = LoadMeter::nowNs();
+    engine->post(c);
+    r.run(1);
+    bool seen = false;
+    for (auto& e : r.events())
+        if (e.type == Event::Type::started) {
+            seen = true;
+            LONGS_EQUAL(1, e.cyclesWaited);
+            CHECK(e.waitNs >= 0);
+        }
+    CHECK(seen);
+}
