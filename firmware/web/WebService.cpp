@@ -70,10 +70,27 @@ Status runWeb(const WebOptions& o) {
         snap["type"] = "snapshot";
         return snap;
     };
+    auto lastState = std::chrono::steady_clock::now();
     link.onLive = [&](json::object live) {
         show.setEngineLive(std::move(live));
         hub.broadcast({{"type", "state"}, {"live", show.live()}}, true);
+        lastState = std::chrono::steady_clock::now();
     };
+    // Clients are promised a state frame at least every second (they treat
+    // silence as a dead link), also while the engine is away.
+    net::steady_timer heartbeat(io);
+    std::function<void()> beat = [&] {
+        heartbeat.expires_after(std::chrono::milliseconds(500));
+        heartbeat.async_wait([&](boost::system::error_code ec) {
+            if (ec) return;
+            if (std::chrono::steady_clock::now() - lastState > std::chrono::milliseconds(900)) {
+                hub.broadcast({{"type", "state"}, {"live", show.live()}}, true);
+                lastState = std::chrono::steady_clock::now();
+            }
+            beat();
+        });
+    };
+    beat();
     link.onEvent = [&](json::object ev) {
         json::object msg{{"type", "event"}};
         for (auto& [k, v] : ev) msg[k] = v;
