@@ -1,5 +1,5 @@
-// process() cost, offline: N voices with fades running, 64-frame blocks at
-// 48 kHz. Reported per call and as a fraction of the 1333 us period.
+// process() cost, offline: N voices with fades over 4 groups, the audition
+// voice, and the full 10 x 8 routing matrix, 64-frame blocks at 48 kHz.
 #include "engine/Engine.h"
 
 #include <benchmark/benchmark.h>
@@ -25,20 +25,37 @@ void BM_process(benchmark::State& state) {
     const int channels = static_cast<int>(state.range(1));
     Engine e(Config{48000, 5, 1000});
     auto* t = new ClipTable;
-    // Every voice fades in over 1 s, so the fade path is in the measurement.
-    t->add(ClipEntry{1, nullptr, 0.5f, 48000, 4800, true}, media(channels));
+    // Voices spread over the four groups, each fading in over 1 s on an
+    // equal-power curve, so the fade path is in the measurement.
+    for (std::uint64_t g = 0; g < 4; ++g) {
+        ClipEntry c;
+        c.id = g + 1;
+        c.gain = 0.5f;
+        c.group = static_cast<std::uint8_t>(g);
+        c.fadeIn = {48000, Curve::equalPower};
+        c.loops = 0;
+        t->add(c, media(channels));
+    }
     t->finish();
     e.publishTable(t);
-    std::vector<std::vector<float>> bufs(kOutputs, std::vector<float>(64));
+    // Every bus channel routed to every output: the full 10 x 8 matrix works.
+    auto* m = new MixConfig(MixConfig::defaults(8));
+    for (auto& row : m->matrix) row.fill(0.25f);
+    e.publishMix(m);
+    std::vector<std::vector<float>> bufs(8 + 2, std::vector<float>(64));
     std::vector<float*> outs;
     for (auto& b : bufs) outs.push_back(b.data());
     std::uint64_t frame = 0;
     for (int i = 0; i < voices; ++i) {
         Command c;
         c.type = Command::Type::start;
-        c.clip = 1;
+        c.clip = static_cast<std::uint64_t>(i % 4) + 1;
         e.post(c);
     }
+    Command a;
+    a.type = Command::Type::audition;
+    a.clip = 1;
+    if (voices > 0) e.post(a);
     e.process(64, outs.data(), frame);
     frame += 64;
     for (auto _ : state) {

@@ -11,6 +11,14 @@
 
 namespace cuebox::app {
 
+// The model's enums and the engine's list the same values in the same order.
+static_assert(static_cast<int>(model::PlayMode::gate) == static_cast<int>(engine::PlayMode::gate));
+static_assert(static_cast<int>(model::PlayMode::retrigger) == static_cast<int>(engine::PlayMode::retrigger));
+static_assert(static_cast<int>(model::SecondPress::nothing) == static_cast<int>(engine::SecondPress::nothing));
+static_assert(static_cast<int>(model::SecondPress::restart) == static_cast<int>(engine::SecondPress::restart));
+static_assert(static_cast<int>(model::FadeCurve::sCurve) == static_cast<int>(engine::Curve::sCurve));
+static_assert(static_cast<int>(model::FadeCurve::exponential) == static_cast<int>(engine::Curve::exponential));
+
 std::string ClipLoader::resolve(const std::string& file) const {
     if (!file.empty() && file[0] == '/') return file;
     return (std::filesystem::path(dataDir_) / file).string();
@@ -39,6 +47,24 @@ std::shared_ptr<const engine::MediaBuffer> ClipLoader::load(const std::string& p
     return m;
 }
 
+engine::ClipEntry ClipLoader::entry(const model::Clip& c) const {
+    auto frames = [this](int ms) { return static_cast<std::uint32_t>(static_cast<std::int64_t>(ms) * rate_ / 1000); };
+    // The model's enums list the same names in the same order as the engine's.
+    auto curve = [](model::FadeCurve f) { return static_cast<engine::Curve>(f); };
+    engine::ClipEntry e;
+    e.id = c.id;
+    e.gain = c.levelDb <= model::kLevelMinDb ? 0.0f : static_cast<float>(std::pow(10.0, c.levelDb / 20.0));
+    e.fadeIn = {frames(c.fadeInMs), curve(c.fadeInCurve)};
+    e.fadeOut = {frames(c.fadeOutMs), curve(c.fadeOutCurve)};
+    e.crossfade = {frames(c.crossfadeMs), curve(c.crossfadeCurve)};
+    e.powerComp = c.powerComp;
+    e.group = static_cast<std::uint8_t>(model::validGroup(c.group) ? c.group - 'A' : 0);
+    e.mode = static_cast<engine::PlayMode>(c.playMode);
+    e.secondPress = static_cast<engine::SecondPress>(c.secondPress);
+    e.loops = c.loop ? static_cast<std::uint32_t>(c.loopCount) : 1u;
+    return e;
+}
+
 ClipLoader::Built ClipLoader::build(const model::Show& show) {
     Built b;
     b.table = std::make_unique<engine::ClipTable>();
@@ -48,13 +74,7 @@ ClipLoader::Built ClipLoader::build(const model::Show& show) {
         used.insert(path);
         auto m = load(path);
         if (!m) b.missing.push_back(c.id);
-        engine::ClipEntry e;
-        e.id = c.id;
-        e.gain = static_cast<float>(std::pow(10.0, c.levelDb / 20.0));
-        e.fadeInFrames = static_cast<std::uint32_t>(static_cast<std::int64_t>(c.fadeInMs) * rate_ / 1000);
-        e.fadeOutFrames = static_cast<std::uint32_t>(static_cast<std::int64_t>(c.fadeOutMs) * rate_ / 1000);
-        e.loop = c.loop;
-        b.table->add(e, std::move(m));
+        b.table->add(entry(c), std::move(m));
     }
     b.table->finish();
     // Forget media no clip refers to any more (tables still holding it keep

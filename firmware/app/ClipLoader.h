@@ -24,6 +24,7 @@ public:
     };
     Built build(const model::Show& show);
     std::string resolve(const std::string& file) const;
+    engine::ClipEntry entry(const model::Clip& c) const;
 
 private:
     struct Cached {

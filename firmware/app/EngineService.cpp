@@ -22,6 +22,8 @@ const char* refuseCode(engine::RefuseReason r) {
     case engine::RefuseReason::unknownClip: return "not_found";
     case engine::RefuseReason::poolFull: return "unavailable";
     case engine::RefuseReason::noMedia: return "conflict";
+    case engine::RefuseReason::overload: return "unavailable";
+    case engine::RefuseReason::notPlaying: return "conflict";
     default: return "internal";
     }
 }
@@ -140,12 +142,23 @@ void EngineService::handleCommand(Client& c, const json::object& body) {
     if (!opv || !opv->is_string()) return refuse("bad_request", "op", "command has no op");
     const std::string op(opv->as_string());
     Command cmd;
-    if (op == "start") cmd.type = Command::Type::start;
-    else if (op == "stop") cmd.type = Command::Type::stop;
-    else if (op == "toggle") cmd.type = Command::Type::toggle;
-    else if (op == "panic") cmd.type = Command::Type::panic;
-    else return refuse("bad_request", "op", "unknown op '" + op + "'");
-    if (cmd.type != Command::Type::panic) {
+    static const std::map<std::string, Command::Type> ops = {
+        {"start", Command::Type::start},         {"press", Command::Type::press},
+        {"release", Command::Type::release},     {"stop", Command::Type::stop},
+        {"toggle", Command::Type::toggle},       {"pause", Command::Type::pause},
+        {"resume", Command::Type::resume},       {"stop_group", Command::Type::stopGroup},
+        {"panic", Command::Type::panic},         {"audition", Command::Type::audition},
+        {"stop_audition", Command::Type::stopAudition},
+    };
+    auto opIt = ops.find(op);
+    if (opIt == ops.end()) return refuse("bad_request", "op", "unknown op '" + op + "'");
+    cmd.type = opIt->second;
+    if (cmd.type == Command::Type::stopGroup) {
+        const json::value* g = body.if_contains("group");
+        if (!g || !g->is_string() || g->as_string().size() != 1 || g->as_string()[0] < 'A' || g->as_string()[0] > 'D')
+            return refuse("bad_request", "group", "group must be one of A, B, C, D");
+        cmd.group = static_cast<std::uint8_t>(g->as_string()[0] - 'A');
+    } else if (cmd.type != Command::Type::panic && cmd.type != Command::Type::stopAudition) {
         const json::value* clip = body.if_contains("clip");
         if (!clip || !(clip->is_uint64() || (clip->is_int64() && clip->as_int64() > 0)))
             return refuse("bad_request", "clip", "clip must be a positive id");
@@ -184,6 +197,10 @@ void EngineService::drainEvents() {
             case Event::Type::stopping:
             case Event::Type::stopped: r["action"] = "stop"; break;
             case Event::Type::panic: r["action"] = "panic"; break;
+            case Event::Type::paused: r["action"] = "pause"; break;
+            case Event::Type::resumed: r["action"] = "resume"; break;
+            case Event::Type::ignored: r["action"] = "none"; break;
+            case Event::Type::done: r["action"] = it->second.op; break;
             case Event::Type::refused:
                 r["code"] = refuseCode(e.reason);
                 r["field"] = "clip";
@@ -207,7 +224,12 @@ void EngineService::drainEvents() {
             if (!clipSounding(e.clip)) broadcast(ipc::MsgType::event, {{"event", "clip_stopped"}, {"clip", e.clip}});
             break;
         case Event::Type::refused:
-            log::warn("engine", "start of clip " + std::to_string(e.clip) + " refused: " + engine::refuseReasonText(e.reason));
+            log::warn("engine", "command for clip " + std::to_string(e.clip) + " refused: " + engine::refuseReasonText(e.reason));
+            break;
+        case Event::Type::stolen:
+        case Event::Type::choked:
+            broadcast(ipc::MsgType::event,
+                      {{"event", e.type == Event::Type::stolen ? "voice_stolen" : "voice_choked"}, {"clip", e.clip}});
             break;
         default: break;
         }
@@ -287,11 +309,15 @@ json::object EngineService::liveState() const {
         if (!id) continue;
         const double len = static_cast<double>(v.length.load(std::memory_order_relaxed)) / rate;
         const double pos = std::min(static_cast<double>(v.position.load(std::memory_order_relaxed)) / rate, len);
-        const bool stopping = v.stopping.load(std::memory_order_relaxed) != 0;
+        const auto vs = v.state.load(std::memory_order_relaxed);
+        const char* state = vs == engine::VoiceState::paused ? "paused" : vs == engine::VoiceState::fading ? "fading" : "playing";
         auto it = clips.find(id);
-        if (it != clips.end() && !stopping && it->second.at("position_s").as_double() <= pos) continue;
+        // A clip with several voices shows its newest one that is not fading.
+        if (it != clips.end() && (vs == engine::VoiceState::fading || it->second.at("position_s").as_double() <= pos))
+            continue;
         clips[id] = json::object{{"id", id},
-                                 {"state", stopping ? "fading" : "playing"},
+                                 {"state", state},
+                                 {"audition", v.bus.load(std::memory_order_relaxed) == engine::kAuditionBus},
                                  {"position_s", std::round(pos * 1000) / 1000},
                                  {"duration_s", std::round(len * 1000) / 1000},
                                  {"remaining_s", std::round((len - pos) * 1000) / 1000}};
@@ -300,8 +326,16 @@ json::object EngineService::liveState() const {
     for (auto& [id, o] : clips) list.push_back(std::move(o));
     json::array missing;
     for (auto id : missing_) missing.push_back(id);
+    const auto u = engine_.usage();
     return json::object{{"engine", engineStatus()},
-                        {"voices", {{"active", engine_.activeSlots()}, {"pool", engine::kVoiceSlots}}},
+                        {"voices", {{"active", u.slots},
+                                    {"pool", engine::kVoiceSlots},
+                                    {"stereo", u.stereo},
+                                    {"mono", u.mono},
+                                    {"reserved", u.reserved},
+                                    {"audition", u.audition},
+                                    {"load_state", engine::loadStateName(u.load)},
+                                    {"load_of_ceiling", std::round(engine_.load().peak() / engine::OverloadGuard::kCritical * 1000) / 1000}}},
                         {"clips", std::move(list)},
                         {"missing", std::move(missing)}};
 }

@@ -5,6 +5,7 @@
 
 #include <csignal>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <string>
 #include <sys/mman.h>
@@ -20,7 +21,7 @@ void onSignal(int) { g_stop.store(true); }
 
 void usage() {
     std::fprintf(stderr,
-                 "usage: cuebox-engine --data DIR [--socket PATH] [--client NAME] [--server NAME] [--no-connect]\n");
+                 "usage: cuebox-engine --data DIR [--socket PATH] [--client NAME] [--server NAME] [--outputs N] [--no-connect]\n");
 }
 }  // namespace
 
@@ -36,6 +37,7 @@ int main(int argc, char** argv) {
         else if (a == "--client") jo.clientName = next();
         else if (a == "--server") jo.serverName = next();
         else if (a == "--no-connect") jo.connectOutputs = false;
+        else if (a == "--outputs") jo.outputs = std::atoi(next().c_str());
         else {
             usage();
             return 2;
@@ -55,7 +57,11 @@ int main(int argc, char** argv) {
         log::error("engine", jack.error().reason);
         return 1;
     }
-    engine::Engine eng(engine::Config{(*jack)->sampleRate(), 5, 1000});
+    if (jo.outputs < 1 || jo.outputs > engine::kMaxOutputs) {
+        log::error("engine", "--outputs must be from 1 to " + std::to_string(engine::kMaxOutputs));
+        return 2;
+    }
+    engine::Engine eng(engine::Config{(*jack)->sampleRate(), 5, 1000, jo.outputs});
     // Lock memory so the RT thread never page-faults: everything now and, when
     // the limit allows it, everything allocated later (media buffers).
     rlimit rl{};

@@ -3,6 +3,8 @@
 // to a control thread to be freed once no voice reads it any more.
 #pragma once
 
+#include "engine/FadeCurve.h"
+
 #include <cstdint>
 #include <memory>
 #include <vector>
@@ -16,13 +18,32 @@ struct MediaBuffer {
     std::vector<float> samples;  // frames * channels
 };
 
+// How a press of the clip's cell behaves.
+enum class PlayMode : std::uint8_t {
+    oneShot,    // plays to its end; a second press does `secondPress`
+    toggle,     // a second press fades it out
+    retrigger,  // every press restarts it with a crossfade
+    gate,       // plays while held: release fades it out
+};
+enum class SecondPress : std::uint8_t { stop, fadeOut, restart, nothing };
+
+struct FadeSpec {
+    std::uint32_t frames = 0;
+    Curve curve = Curve::linear;
+};
+
 struct ClipEntry {
     std::uint64_t id = 0;
     const MediaBuffer* media = nullptr;  // owned by the table's keep-alive list
-    float gain = 1.0f;                   // linear
-    std::uint32_t fadeInFrames = 0;
-    std::uint32_t fadeOutFrames = 0;
-    bool loop = false;
+    float gain = 1.0f;                   // linear clip level
+    FadeSpec fadeIn;
+    FadeSpec fadeOut;
+    FadeSpec crossfade;
+    bool powerComp = false;              // crossfades keep constant power
+    std::uint8_t group = 0;              // clip group A-D = 0-3
+    PlayMode mode = PlayMode::oneShot;
+    SecondPress secondPress = SecondPress::stop;
+    std::uint32_t loops = 1;             // times to play: 1 = once, 0 = loop forever
 };
 
 class ClipTable {

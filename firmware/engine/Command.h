@@ -8,9 +8,22 @@
 namespace cuebox::engine {
 
 struct Command {
-    enum class Type : std::uint8_t { start, stop, toggle, panic };
+    enum class Type : std::uint8_t {
+        start,      // a new voice of the clip, whatever its mode (GO)
+        press,      // a tap on the clip's cell: what happens depends on its play mode
+        release,    // the tap ends (gate mode stops)
+        stop,       // fade the clip out (fadeFrames or the clip's fade out)
+        toggle,     // stop if playing, else start
+        pause,
+        resume,
+        stopGroup,  // fade out every voice of `group`
+        panic,      // fade everything out; again within the fade: stop at once
+        audition,   // play the clip on the dedicated audition voice
+        stopAudition,
+    };
     Type type = Type::start;
     std::uint64_t clip = 0;
+    std::uint8_t group = 0;         // stopGroup
     std::uint32_t req = 0;          // caller's request number, echoed in the event
     std::uint64_t atFrame = 0;      // start: absolute frame time, 0 = as soon as possible
     std::uint32_t fadeFrames = 0;   // stop/panic: fade length, 0 = the clip's / default
@@ -22,7 +35,7 @@ struct Command {
     std::int64_t postedNs = 0;
 };
 
-enum class RefuseReason : std::uint8_t { none, unknownClip, poolFull, noMedia };
+enum class RefuseReason : std::uint8_t { none, unknownClip, poolFull, noMedia, overload, notPlaying };
 
 struct Event {
     enum class Type : std::uint8_t {
@@ -32,6 +45,12 @@ struct Event {
         stopped,   // the last voice of a start ended (faded out or reached the end)
         refused,   // a command could not be carried out
         panic,     // a panic began
+        stolen,    // a voice of `clip` was taken for a new one (FIFO, protection fade)
+        choked,    // a voice of `clip` was choked by a 4th start in its group
+        paused,
+        resumed,
+        ignored,   // a press whose second-press action is "nothing"
+        done,      // a command that needs no other answer was carried out
     };
     Type type = Type::started;
     std::uint64_t clip = 0;

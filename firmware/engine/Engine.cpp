@@ -1,6 +1,7 @@
 #include "engine/Engine.h"
 
 #include <algorithm>
+#include <cmath>
 #if defined(__SSE__)
 #include <xmmintrin.h>
 #endif
@@ -11,20 +12,36 @@ const char* refuseReasonText(RefuseReason r) {
     switch (r) {
     case RefuseReason::none: return "";
     case RefuseReason::unknownClip: return "the engine has no clip with this id";
-    case RefuseReason::poolFull: return "the voice pool is full";
+    case RefuseReason::poolFull: return "no voice is free and none may be taken";
     case RefuseReason::noMedia: return "the clip's media is not loaded (missing or unreadable)";
+    case RefuseReason::overload: return "DSP load is critical (90%): new voices are refused until it falls below 70%";
+    case RefuseReason::notPlaying: return "the clip is not playing";
     }
     return "";
 }
 
-Engine::Engine(const Config& cfg) : cfg_(cfg) {}
+const char* loadStateName(LoadState s) {
+    switch (s) {
+    case LoadState::normal: return "normal";
+    case LoadState::warning: return "warning";
+    case LoadState::critical: return "critical";
+    }
+    return "normal";
+}
+
+Engine::Engine(const Config& cfg) : cfg_(cfg), mixer_(cfg.outputs, cfg.sampleRate) {
+    mix_ = new MixConfig(MixConfig::defaults(cfg.outputs));
+    mixer_.snap(*mix_);
+}
 
 Engine::~Engine() {
-    delete pending_.exchange(nullptr);
+    delete pendingTable_.exchange(nullptr);
+    delete pendingMix_.exchange(nullptr);
     delete current_;
+    delete mix_;
     for (auto* t : retiring_) delete t;
-    ClipTable* t = nullptr;
-    while (retired_.pop(t)) delete t;
+    while (ClipTable* t = takeRetiredTable()) delete t;
+    while (MixConfig* m = takeRetiredMix()) delete m;
 }
 
 bool Engine::post(const Command& c) { return commands_.push(c); }
@@ -32,21 +49,48 @@ bool Engine::popEvent(Event& e) { return events_.pop(e); }
 
 bool Engine::publishTable(ClipTable* t) {
     ClipTable* expected = nullptr;
-    return pending_.compare_exchange_strong(expected, t, std::memory_order_acq_rel);
+    return pendingTable_.compare_exchange_strong(expected, t, std::memory_order_acq_rel);
+}
+
+bool Engine::publishMix(MixConfig* m) {
+    MixConfig* expected = nullptr;
+    return pendingMix_.compare_exchange_strong(expected, m, std::memory_order_acq_rel);
 }
 
 ClipTable* Engine::takeRetiredTable() {
     ClipTable* t = nullptr;
-    return retired_.pop(t) ? t : nullptr;
+    return retiredTables_.pop(t) ? t : nullptr;
+}
+
+MixConfig* Engine::takeRetiredMix() {
+    MixConfig* m = nullptr;
+    return retiredMix_.pop(m) ? m : nullptr;
+}
+
+VoiceUsage Engine::usage() const {
+    VoiceUsage u;
+    u.stereo = usage_.stereo.load(std::memory_order_relaxed);
+    u.mono = usage_.mono.load(std::memory_order_relaxed);
+    u.slots = usage_.slots.load(std::memory_order_relaxed);
+    u.reserved = usage_.reserved.load(std::memory_order_relaxed);
+    u.audition = usage_.audition.load(std::memory_order_relaxed);
+    u.load = overload_.state();
+    return u;
 }
 
 std::uint32_t Engine::msToFrames(int ms) const {
     return static_cast<std::uint32_t>(static_cast<std::int64_t>(ms) * cfg_.sampleRate / 1000);
 }
 
+std::uint32_t Engine::protectionFrames() const { return std::max<std::uint32_t>(msToFrames(cfg_.protectionFadeMs), 1); }
+
 void Engine::emit(const Event& e) {
     if (!events_.push(e)) droppedEvents_.fetch_add(1, std::memory_order_relaxed);
 }
+
+void Engine::emit(Event::Type t, const Voice& v, std::uint64_t frame) { emit({t, v.clipId, v.req, frame}); }
+
+// ---------------------------------------------------------------- process
 
 void Engine::process(std::uint32_t nframes, float* const* outs, std::uint64_t blockFrame) {
     const std::int64_t t0 = LoadMeter::nowNs();
@@ -56,110 +100,320 @@ void Engine::process(std::uint32_t nframes, float* const* outs, std::uint64_t bl
 #if defined(__SSE__)
     _mm_setcsr(_mm_getcsr() | 0x8040);  // flush denormals to zero (FTZ | DAZ)
 #endif
-    for (int o = 0; o < kOutputs; ++o) std::fill(outs[o], outs[o] + nframes, 0.0f);
+    if (nframes > kMaxBlock) nframes = kMaxBlock;  // never happens with JACK's sizes
 
-    // Pick up a new clip table if one is offered and the old one has a place
-    // to wait until its last voice lets go.
-    if (pending_.load(std::memory_order_relaxed) != nullptr) {
+    if (pendingMix_.load(std::memory_order_relaxed) != nullptr && retiredMix_.write_available() > 0) {
+        MixConfig* next = pendingMix_.exchange(nullptr, std::memory_order_acq_rel);
+        retiredMix_.push(mix_);
+        mix_ = next;
+    }
+    if (pendingTable_.load(std::memory_order_relaxed) != nullptr) {
         auto slot = std::find(retiring_.begin(), retiring_.end(), nullptr);
-        if (current_ == nullptr || slot != retiring_.end()) {
-            const ClipTable* next = pending_.exchange(nullptr, std::memory_order_acq_rel);
-            if (current_) *slot = current_;
-            current_ = next;
-        }
+        if (current_ == nullptr || slot != retiring_.end()) swapTable(pendingTable_.exchange(nullptr, std::memory_order_acq_rel));
     }
 
     Command c;
     while (commands_.pop(c)) handle(c, blockFrame);
 
+    mixer_.beginBlock(nframes);
     for (auto& v : voices_)
-        if (v.active) render(v, nframes, outs, blockFrame);
+        if (v.active) render(v, nframes, blockFrame);
+    mixer_.mix(*mix_, nframes, outs);
 
-    retireTables();
-    activeSlots_.store(usedSlots_, std::memory_order_relaxed);
+    retire();
+    publishUsage();
     load_.record(LoadMeter::nowNs() - t0,
                  static_cast<std::int64_t>(nframes) * 1000000000LL / std::max(cfg_.sampleRate, 1));
+    overload_.update(load_.peak());
 }
 
-void Engine::handle(const Command& c, std::uint64_t blockFrame) {
-    switch (c.type) {
-    case Command::Type::start: start(c, blockFrame); break;
-    case Command::Type::stop:
-        if (stopClip(c.clip, c.fadeFrames, c.req)) emit({Event::Type::stopping, c.clip, c.req, blockFrame});
-        else emit({Event::Type::stopped, c.clip, c.req, blockFrame});  // nothing was playing: already stopped
-        break;
-    case Command::Type::toggle:
-        if (stopClip(c.clip, c.fadeFrames, c.req)) emit({Event::Type::stopping, c.clip, c.req, blockFrame});
-        else start(c, blockFrame);
-        break;
-    case Command::Type::panic: panic(c.fadeFrames, blockFrame); emit({Event::Type::panic, 0, c.req, blockFrame}); break;
+void Engine::swapTable(const ClipTable* next) {
+    // Voices follow their clip into the new table when its media is the
+    // same, so level and fade edits apply to what is playing and the old
+    // table can go sooner.
+    for (auto& v : voices_) {
+        if (!v.active || v.table != current_ || !next) continue;
+        const ClipEntry* e = next->find(v.clipId);
+        if (e && e->media == v.clip->media) {
+            v.clip = e;
+            v.table = next;
+        }
+    }
+    if (current_) *std::find(retiring_.begin(), retiring_.end(), nullptr) = current_;
+    current_ = next;
+}
+
+void Engine::retire() {
+    for (auto& t : retiring_) {
+        if (!t) continue;
+        bool used = std::any_of(voices_.begin(), voices_.end(), [t](const Voice& v) { return v.active && v.table == t; });
+        if (!used && retiredTables_.push(const_cast<ClipTable*>(t))) t = nullptr;
     }
 }
 
-void Engine::start(const Command& c, std::uint64_t blockFrame) {
+void Engine::publishUsage() {
+    int stereo = 0, mono = 0, slots = 0;
+    bool audition = false;
+    for (std::size_t i = 0; i < voices_.size(); ++i) {
+        const Voice& v = voices_[i];
+        if (!v.active) continue;
+        if (v.audition) audition = true;
+        if (v.counted) {
+            slots += v.slots;
+            (v.slots == 2 ? stereo : mono) += 1;
+        }
+    }
+    int reserved = 0;
+    for (int g = 0; g < kGroups; ++g) reserved += mix_->choke[static_cast<std::size_t>(g)] ? kChokeReserve : 0;
+    usage_.stereo.store(stereo, std::memory_order_relaxed);
+    usage_.mono.store(mono, std::memory_order_relaxed);
+    usage_.slots.store(slots, std::memory_order_relaxed);
+    usage_.reserved.store(reserved, std::memory_order_relaxed);
+    usage_.audition.store(audition, std::memory_order_relaxed);
+}
+
+// ---------------------------------------------------------------- commands
+
+void Engine::handle(const Command& c, std::uint64_t blockFrame) {
+    using T = Command::Type;
     auto refuse = [&](RefuseReason r) {
         Event e{Event::Type::refused, c.clip, c.req, blockFrame};
         e.reason = r;
         emit(e);
     };
+    switch (c.type) {
+    case T::start: start(c, blockFrame, false); break;
+    case T::press: press(c, blockFrame); break;
+    case T::release: {
+        bool any = false;
+        for (auto& v : voices_)
+            if (v.active && !v.audition && v.clipId == c.clip && v.counted && !v.env.fadingOut() &&
+                v.clip->mode == PlayMode::gate) {
+                fadeOut(v, v.clip->fadeOut.frames, v.clip->fadeOut.curve);
+                any = true;
+            }
+        emit({any ? Event::Type::stopping : Event::Type::done, c.clip, c.req, blockFrame});
+        break;
+    }
+    case T::stop:
+        if (stopClip(c.clip, c.fadeFrames, c.fadeFrames == 0)) emit({Event::Type::stopping, c.clip, c.req, blockFrame});
+        else emit({Event::Type::stopped, c.clip, c.req, blockFrame});  // nothing was playing: already stopped
+        break;
+    case T::toggle:
+        if (stopClip(c.clip, c.fadeFrames, c.fadeFrames == 0)) emit({Event::Type::stopping, c.clip, c.req, blockFrame});
+        else start(c, blockFrame, false);
+        break;
+    case T::pause: {
+        bool any = false;
+        for (auto& v : voices_)
+            if (v.active && !v.audition && v.clipId == c.clip && v.counted && !v.paused && !v.pausing &&
+                !v.env.fadingOut()) {
+                v.pausing = true;
+                v.env.fadeOut(protectionFrames(), Curve::linear);
+                any = true;
+            }
+        if (any) emit({Event::Type::paused, c.clip, c.req, blockFrame});
+        else refuse(RefuseReason::notPlaying);
+        break;
+    }
+    case T::resume: {
+        bool any = false;
+        for (auto& v : voices_)
+            if (v.active && v.clipId == c.clip && (v.paused || v.pausing)) {
+                v.paused = v.pausing = false;
+                v.env.fadeIn(protectionFrames(), Curve::linear);
+                any = true;
+            }
+        if (any) emit({Event::Type::resumed, c.clip, c.req, blockFrame});
+        else refuse(RefuseReason::notPlaying);
+        break;
+    }
+    case T::stopGroup:
+        for (auto& v : voices_)
+            if (v.active && !v.audition && v.bus == c.group && !v.env.fadingOut()) {
+                if (!v.started || v.paused) release(v);
+                else fadeOut(v, c.fadeFrames ? c.fadeFrames : v.clip->fadeOut.frames, v.clip->fadeOut.curve);
+            }
+        emit({Event::Type::done, 0, c.req, blockFrame});
+        break;
+    case T::panic:
+        panic(c.fadeFrames, blockFrame);
+        emit({Event::Type::panic, 0, c.req, blockFrame});
+        break;
+    case T::audition:
+        for (auto& v : voices_)
+            if (v.active && v.audition && !v.env.fadingOut()) fadeOut(v, protectionFrames(), Curve::linear);
+        start(c, blockFrame, true);
+        break;
+    case T::stopAudition: {
+        for (auto& v : voices_)
+            if (v.active && v.audition && !v.env.fadingOut()) fadeOut(v, v.clip->fadeOut.frames, v.clip->fadeOut.curve);
+        emit({Event::Type::done, 0, c.req, blockFrame});
+        break;
+    }
+    }
+}
+
+void Engine::press(const Command& c, std::uint64_t blockFrame) {
+    const ClipEntry* e = current_ ? current_->find(c.clip) : nullptr;
+    if (!e) return start(c, blockFrame, false), void();  // start() refuses with the reason
+    // The newest voice of this clip that is still playing (not fading away).
+    Voice* live = nullptr;
+    for (auto& v : voices_)
+        if (v.active && !v.audition && v.clipId == c.clip && v.counted && !v.env.fadingOut() && !v.pausing &&
+            (!live || v.seq > live->seq))
+            live = &v;
+    if (!live) {
+        start(c, blockFrame, false);
+        return;
+    }
+    auto stopAll = [&](bool clipFade) {
+        stopClip(c.clip, clipFade ? 0 : protectionFrames(), clipFade);
+        emit({Event::Type::stopping, c.clip, c.req, blockFrame});
+    };
+    switch (e->mode) {
+    case PlayMode::toggle: stopAll(true); break;
+    case PlayMode::retrigger:
+    case PlayMode::gate: restart(*live, c, blockFrame); break;
+    case PlayMode::oneShot:
+        switch (e->secondPress) {
+        case SecondPress::stop: stopAll(false); break;
+        case SecondPress::fadeOut: stopAll(true); break;
+        case SecondPress::restart: restart(*live, c, blockFrame); break;
+        case SecondPress::nothing: emit({Event::Type::ignored, c.clip, c.req, blockFrame}); break;
+        }
+        break;
+    }
+}
+
+void Engine::restart(Voice& old, const Command& c, std::uint64_t blockFrame) {
+    const ClipEntry& e = *old.clip;
+    const bool xfade = e.crossfade.frames > 0;
+    uncount(old);
+    if (xfade) old.env.xfadeOut(e.crossfade.frames, e.crossfade.curve, e.powerComp);
+    else fadeOut(old, protectionFrames(), Curve::linear);
+    if (Voice* v = start(c, blockFrame, false); v && xfade) v->env.xfadeIn(e.crossfade.frames, e.crossfade.curve, e.powerComp);
+}
+
+Engine::Voice* Engine::freeVoice() {
+    for (auto& v : voices_)
+        if (!v.active) return &v;
+    return nullptr;
+}
+
+Engine::Voice* Engine::oldestCounted(int group, bool /*chokeGroupsOnly*/) {
+    Voice* best = nullptr;
+    for (auto& v : voices_) {
+        if (!v.active || !v.counted || v.audition) continue;
+        const bool inChokeGroup = mix_->choke[v.bus];
+        if (group >= 0 ? v.bus != group : inChokeGroup) continue;
+        if (!best || v.seq < best->seq) best = &v;
+    }
+    return best;
+}
+
+void Engine::uncount(Voice& v) {
+    v.counted = false;
+    views_[static_cast<std::size_t>(index(v))].counted.store(0, std::memory_order_relaxed);
+}
+
+bool Engine::makeRoom(const ClipEntry& e, int slots, std::uint64_t blockFrame) {
+    auto takeAway = [&](Voice& v, Event::Type why) {
+        uncount(v);
+        if (!v.started || v.paused) release(v);
+        else fadeOut(v, protectionFrames(), Curve::linear);
+        emit(why, v, blockFrame);
+    };
+    if (mix_->choke[e.group]) {
+        // A choke group holds at most 3 voices, inside its reservation.
+        for (;;) {
+            int n = 0;
+            for (auto& v : voices_) n += (v.active && v.counted && !v.audition && v.bus == e.group) ? 1 : 0;
+            if (n < kChokeVoices) return true;
+            takeAway(*oldestCounted(e.group, true), Event::Type::choked);
+        }
+    }
+    int reserved = 0;
+    for (int g = 0; g < kGroups; ++g) reserved += mix_->choke[static_cast<std::size_t>(g)] ? kChokeReserve : 0;
+    const int capacity = kVoiceSlots - reserved;
+    if (slots > capacity) return false;
+    for (;;) {
+        int used = 0;
+        for (auto& v : voices_) used += (v.active && v.counted && !v.audition && !mix_->choke[v.bus]) ? v.slots : 0;
+        if (used + slots <= capacity) return true;
+        Voice* oldest = oldestCounted(-1, false);
+        if (!oldest) return false;
+        takeAway(*oldest, Event::Type::stolen);
+    }
+}
+
+Engine::Voice* Engine::start(const Command& c, std::uint64_t blockFrame, bool audition) {
+    auto refuse = [&](RefuseReason r) -> Voice* {
+        Event e{Event::Type::refused, c.clip, c.req, blockFrame};
+        e.reason = r;
+        emit(e);
+        return nullptr;
+    };
     const ClipEntry* entry = current_ ? current_->find(c.clip) : nullptr;
     if (!entry) return refuse(RefuseReason::unknownClip);
     if (!entry->media || entry->media->frames <= 0) return refuse(RefuseReason::noMedia);
+    if (!audition && overload_.state() == LoadState::critical) return refuse(RefuseReason::overload);
     const int slots = entry->media->channels >= 2 ? 2 : 1;
-    if (usedSlots_ + slots > kVoiceSlots) return refuse(RefuseReason::poolFull);
-    auto it = std::find_if(voices_.begin(), voices_.end(), [](const Voice& v) { return !v.active; });
-    if (it == voices_.end()) return refuse(RefuseReason::poolFull);
+    if (!audition && !makeRoom(*entry, slots, blockFrame)) return refuse(RefuseReason::poolFull);
+    Voice* pv = freeVoice();
+    if (!pv) return refuse(RefuseReason::poolFull);
 
-    Voice& v = *it;
+    Voice& v = *pv;
     v = Voice{};
     v.active = true;
+    v.audition = audition;
+    v.counted = !audition;
     v.clip = entry;
     v.table = current_;
     v.clipId = c.clip;
     v.req = c.req;
+    v.seq = nextSeq_++;
     v.startFrame = std::max(c.atFrame, blockFrame);
     v.queuedFrame = c.queuedFrame;
     v.postedAfterBlock = c.postedAfterBlock;
     v.postedNs = c.postedNs;
     v.pickedUpBlock = blockFrame;
     v.slots = slots;
-    if (entry->fadeInFrames > 0) {
-        v.gain = 0.0f;
-        v.rampLeft = entry->fadeInFrames;
-        v.step = 1.0f / static_cast<float>(entry->fadeInFrames);
-    } else {
-        v.gain = 1.0f;
-    }
-    usedSlots_ += slots;
-    auto& view = views_[static_cast<std::size_t>(it - voices_.begin())];
+    v.bus = audition ? static_cast<std::uint8_t>(kAuditionBus) : entry->group;
+    v.clipGain = entry->gain;
+    if (entry->fadeIn.frames > 0) v.env.fadeIn(entry->fadeIn.frames, entry->fadeIn.curve);
+    else v.env.setHold(1.0f);
+    auto& view = views_[static_cast<std::size_t>(index(v))];
     view.position.store(0, std::memory_order_relaxed);
     view.length.store(entry->media->frames, std::memory_order_relaxed);
-    view.stopping.store(0, std::memory_order_relaxed);
+    view.state.store(VoiceState::playing, std::memory_order_relaxed);
+    view.bus.store(v.bus, std::memory_order_relaxed);
+    view.slots.store(static_cast<std::uint8_t>(slots), std::memory_order_relaxed);
+    view.counted.store(v.counted ? 1 : 0, std::memory_order_relaxed);
     view.clip.store(c.clip, std::memory_order_relaxed);
     emit({Event::Type::starting, c.clip, c.req, v.startFrame});
+    return &v;
 }
 
-void Engine::stopVoice(Voice& v, std::uint32_t fadeFrames) {
-    const std::uint32_t minFade = std::max<std::uint32_t>(msToFrames(cfg_.protectionFadeMs), 1);
-    const std::uint32_t fade = std::max(fadeFrames, minFade);
-    if (v.stopping && v.rampLeft <= fade) return;  // already ending sooner
-    v.stopping = true;
-    v.rampLeft = fade;
-    v.step = -v.gain / static_cast<float>(fade);
+void Engine::fadeOut(Voice& v, std::uint32_t frames, Curve c) {
+    v.pausing = false;
+    const std::uint32_t f = std::max(frames, protectionFrames());
+    if (v.env.fadingOut() && v.env.framesLeft() <= f) return;  // already ending sooner
+    v.env.fadeOut(f, c);
+    views_[static_cast<std::size_t>(index(v))].state.store(VoiceState::fading, std::memory_order_relaxed);
 }
 
-bool Engine::stopClip(std::uint64_t clip, std::uint32_t fadeFrames, std::uint32_t req) {
+bool Engine::stopClip(std::uint64_t clip, std::uint32_t fadeFrames, bool useClipFade) {
     bool any = false;
-    for (std::size_t i = 0; i < voices_.size(); ++i) {
-        Voice& v = voices_[i];
-        if (!v.active || v.clipId != clip || v.stopping) continue;
+    for (auto& v : voices_) {
+        if (!v.active || v.audition || v.clipId != clip) continue;
+        if (v.env.fadingOut() && !v.pausing) continue;
         any = true;
-        if (!v.started) {  // scheduled but silent so far: nothing to fade
-            release(v, static_cast<int>(i));
+        if (!v.started || v.paused) {  // silent: nothing to fade
+            release(v);
             continue;
         }
-        stopVoice(v, fadeFrames ? fadeFrames : v.clip->fadeOutFrames);
-        views_[i].stopping.store(1, std::memory_order_relaxed);
+        fadeOut(v, useClipFade ? v.clip->fadeOut.frames : fadeFrames, useClipFade ? v.clip->fadeOut.curve : Curve::linear);
     }
     return any;
 }
@@ -168,20 +422,24 @@ void Engine::panic(std::uint32_t fadeFrames, std::uint64_t blockFrame) {
     std::uint32_t fade = fadeFrames ? fadeFrames : msToFrames(cfg_.panicFadeMs);
     if (blockFrame < panicUntil_) fade = 0;  // second panic: stop now (protection fade)
     panicUntil_ = blockFrame + fade;
-    for (std::size_t i = 0; i < voices_.size(); ++i) {
-        Voice& v = voices_[i];
+    for (auto& v : voices_) {
         if (!v.active) continue;
-        if (!v.started) {
-            release(v, static_cast<int>(i));
+        if (!v.started || v.paused) {
+            release(v);
             continue;
         }
-        stopVoice(v, fade);
-        views_[i].stopping.store(1, std::memory_order_relaxed);
+        fadeOut(v, fade, Curve::linear);
     }
 }
 
-void Engine::render(Voice& v, std::uint32_t nframes, float* const* outs, std::uint64_t blockFrame) {
-    const int index = static_cast<int>(&v - voices_.data());
+// ---------------------------------------------------------------- rendering
+
+void Engine::render(Voice& v, std::uint32_t nframes, std::uint64_t blockFrame) {
+    auto& view = views_[static_cast<std::size_t>(index(v))];
+    if (v.paused) {
+        view.state.store(VoiceState::paused, std::memory_order_relaxed);
+        return;
+    }
     std::uint32_t begin = 0;
     if (!v.started) {
         if (v.startFrame >= blockFrame + nframes) return;  // scheduled for a later block
@@ -196,60 +454,65 @@ void Engine::render(Voice& v, std::uint32_t nframes, float* const* outs, std::ui
     }
     const MediaBuffer& m = *v.clip->media;
     const int ch = m.channels;
-    const float clipGain = v.clip->gain;
     const float* data = m.samples.data();
-    float* outL = outs[0];
-    float* outR = outs[1];
+    float* busL = mixer_.bus(v.bus, 0);
+    float* busR = mixer_.bus(v.bus, 1);
+    // Clip level changes glide: at most full scale per 10 ms.
+    const float target = v.clip->gain;
+    const float maxStep = static_cast<float>(nframes) / (0.010f * static_cast<float>(cfg_.sampleRate));
+    const float g0 = v.clipGain;
+    const float g1 = g0 + std::clamp(target - g0, -maxStep, maxStep);
+    const float gStep = (g1 - g0) / static_cast<float>(nframes);
+    float cg = g0 + gStep * static_cast<float>(begin);
+    const std::uint32_t loops = v.clip->loops;
     bool ended = false;
-    for (std::uint32_t i = begin; i < nframes; ++i) {
+    for (std::uint32_t i = begin; i < nframes; ++i, cg += gStep) {
         if (v.pos >= m.frames) {
-            if (!v.clip->loop) {
+            ++v.loopsDone;
+            if (loops != 0 && v.loopsDone >= loops) {
                 ended = true;
                 break;
             }
             v.pos = 0;
         }
-        const float g = v.gain * clipGain;
+        float eg;
+        const bool alive = v.env.next(eg);
+        const float g = eg * cg;
         const float* f = data + v.pos * ch;
         if (ch >= 2) {
-            outL[i] += f[0] * g;
-            outR[i] += f[1] * g;
+            busL[i] += f[0] * g;
+            busR[i] += f[1] * g;
         } else {
             const float s = f[0] * g * 0.70710678f;  // centre pan, -3 dB
-            outL[i] += s;
-            outR[i] += s;
+            busL[i] += s;
+            busR[i] += s;
         }
         ++v.pos;
-        if (v.rampLeft > 0) {
-            v.gain += v.step;
-            if (--v.rampLeft == 0) {
-                if (v.stopping) {
-                    ended = true;
-                    break;
-                }
-                v.gain = 1.0f;
+        if (!alive) {
+            if (v.pausing) {
+                v.pausing = false;
+                v.paused = true;
+            } else {
+                ended = true;
             }
+            break;
         }
     }
-    views_[static_cast<std::size_t>(index)].position.store(v.pos, std::memory_order_relaxed);
-    if (ended) release(v, index);
+    v.clipGain = g1;
+    view.position.store(v.pos, std::memory_order_relaxed);
+    if (ended) return release(v);
+    view.state.store(v.paused ? VoiceState::paused : v.env.fadingOut() ? VoiceState::fading : VoiceState::playing,
+                     std::memory_order_relaxed);
 }
 
-void Engine::release(Voice& v, int index) {
-    emit({Event::Type::stopped, v.clipId, v.req, 0});
+void Engine::release(Voice& v) {
+    emit(Event::Type::stopped, v, 0);
     v.active = false;
-    usedSlots_ -= v.slots;
-    auto& view = views_[static_cast<std::size_t>(index)];
+    v.counted = false;
+    auto& view = views_[static_cast<std::size_t>(index(v))];
     view.clip.store(0, std::memory_order_relaxed);
-    view.stopping.store(0, std::memory_order_relaxed);
-}
-
-void Engine::retireTables() {
-    for (auto& t : retiring_) {
-        if (!t) continue;
-        bool used = std::any_of(voices_.begin(), voices_.end(), [t](const Voice& v) { return v.active && v.table == t; });
-        if (!used && retired_.push(const_cast<ClipTable*>(t))) t = nullptr;
-    }
+    view.state.store(VoiceState::free, std::memory_order_relaxed);
+    view.counted.store(0, std::memory_order_relaxed);
 }
 
 }  // namespace cuebox::engine

@@ -14,6 +14,15 @@ void ClipPatch::applyTo(Clip& c) const {
     if (fadeInMs) c.fadeInMs = *fadeInMs;
     if (fadeOutMs) c.fadeOutMs = *fadeOutMs;
     if (loop) c.loop = *loop;
+    if (loopCount) c.loopCount = *loopCount;
+    if (fadeInCurve) c.fadeInCurve = *fadeInCurve;
+    if (fadeOutCurve) c.fadeOutCurve = *fadeOutCurve;
+    if (crossfadeCurve) c.crossfadeCurve = *crossfadeCurve;
+    if (crossfadeMs) c.crossfadeMs = *crossfadeMs;
+    if (powerComp) c.powerComp = *powerComp;
+    if (playMode) c.playMode = *playMode;
+    if (secondPress) c.secondPress = *secondPress;
+    if (group) c.group = *group;
 }
 
 namespace {
@@ -60,6 +69,36 @@ Result<ClipPatch> parseClipPatch(const json::value& body) {
         } else if (key == "loop") {
             if (!v.is_bool()) return bad("loop", "must be true or false");
             p.loop = v.as_bool();
+        } else if (key == "loop_count") {
+            if (!v.is_int64() || v.as_int64() < 0 || v.as_int64() > 100000)
+                return bad("loop_count", "must be a whole number from 0 (forever) to 100000");
+            p.loopCount = static_cast<int>(v.as_int64());
+        } else if (key == "crossfade_ms") {
+            auto r = fadeMs(v, "crossfade_ms");
+            if (!r) return r.error();
+            p.crossfadeMs = *r;
+        } else if (key == "fade_in_curve" || key == "fade_out_curve" || key == "crossfade_curve") {
+            FadeCurve c;
+            if (!v.is_string() || !parse(std::string(v.as_string()), c))
+                return bad(std::string(key), "must be one of linear, equal_power, exponential, s_curve");
+            (key == "fade_in_curve" ? p.fadeInCurve : key == "fade_out_curve" ? p.fadeOutCurve : p.crossfadeCurve) = c;
+        } else if (key == "power_comp") {
+            if (!v.is_bool()) return bad("power_comp", "must be true or false");
+            p.powerComp = v.as_bool();
+        } else if (key == "play_mode") {
+            PlayMode m;
+            if (!v.is_string() || !parse(std::string(v.as_string()), m))
+                return bad("play_mode", "must be one of one_shot, toggle, retrigger, gate");
+            p.playMode = m;
+        } else if (key == "second_press") {
+            SecondPress sp;
+            if (!v.is_string() || !parse(std::string(v.as_string()), sp))
+                return bad("second_press", "must be one of stop, fade_out, restart, nothing");
+            p.secondPress = sp;
+        } else if (key == "group") {
+            if (!v.is_string() || v.as_string().size() != 1 || !validGroup(v.as_string()[0]))
+                return bad("group", "must be one of A, B, C, D");
+            p.group = v.as_string()[0];
         } else {
             return bad(std::string(key), "is not an editable clip member");
         }

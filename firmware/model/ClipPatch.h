@@ -19,8 +19,18 @@ struct ClipPatch {
     std::optional<int> fadeInMs;
     std::optional<int> fadeOutMs;
     std::optional<bool> loop;
+    std::optional<int> loopCount;
+    std::optional<FadeCurve> fadeInCurve, fadeOutCurve, crossfadeCurve;
+    std::optional<int> crossfadeMs;
+    std::optional<bool> powerComp;
+    std::optional<PlayMode> playMode;
+    std::optional<SecondPress> secondPress;
+    std::optional<char> group;
 
-    bool empty() const { return !label && !color && !levelDb && !fadeInMs && !fadeOutMs && !loop; }
+    bool empty() const {
+        return !label && !color && !levelDb && !fadeInMs && !fadeOutMs && !loop && !loopCount && !fadeInCurve &&
+               !fadeOutCurve && !crossfadeCurve && !crossfadeMs && !powerComp && !playMode && !secondPress && !group;
+    }
     void applyTo(Clip& c) const;
 };
 

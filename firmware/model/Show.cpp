@@ -29,4 +29,26 @@ bool validColor(const std::string& c) {
 
 bool validGroup(char g) { return g >= 'A' && g <= 'D'; }
 
+namespace {
+template <typename E, std::size_t N>
+bool parseFrom(const std::array<const char*, N>& names, const std::string& s, E& out) {
+    for (std::size_t i = 0; i < N; ++i)
+        if (s == names[i]) {
+            out = static_cast<E>(i);
+            return true;
+        }
+    return false;
+}
+constexpr std::array<const char*, 4> kModes{"one_shot", "toggle", "retrigger", "gate"};
+constexpr std::array<const char*, 4> kSecond{"stop", "fade_out", "restart", "nothing"};
+constexpr std::array<const char*, 4> kCurves{"linear", "equal_power", "exponential", "s_curve"};
+}  // namespace
+
+const char* name(PlayMode m) { return kModes[static_cast<std::size_t>(m)]; }
+const char* name(SecondPress p) { return kSecond[static_cast<std::size_t>(p)]; }
+const char* name(FadeCurve c) { return kCurves[static_cast<std::size_t>(c)]; }
+bool parse(const std::string& s, PlayMode& m) { return parseFrom(kModes, s, m); }
+bool parse(const std::string& s, SecondPress& p) { return parseFrom(kSecond, s, p); }
+bool parse(const std::string& s, FadeCurve& c) { return parseFrom(kCurves, s, c); }
+
 }  // namespace cuebox::model

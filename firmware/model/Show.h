@@ -54,6 +54,17 @@ struct Cell {
     ClipId clip = 0;
 };
 
+enum class PlayMode { oneShot, toggle, retrigger, gate };
+enum class SecondPress { stop, fadeOut, restart, nothing };
+enum class FadeCurve { linear, equalPower, exponential, sCurve };
+
+const char* name(PlayMode m);
+const char* name(SecondPress p);
+const char* name(FadeCurve c);
+bool parse(const std::string& s, PlayMode& m);
+bool parse(const std::string& s, SecondPress& p);
+bool parse(const std::string& s, FadeCurve& c);
+
 struct Clip {
     ClipId id = 0;
     std::string label;
@@ -64,6 +75,14 @@ struct Clip {
     int fadeInMs = 0;
     int fadeOutMs = 150;
     bool loop = false;
+    int loopCount = 0;       // with loop: times to play, 0 = forever
+    FadeCurve fadeInCurve = FadeCurve::linear;
+    FadeCurve fadeOutCurve = FadeCurve::linear;
+    int crossfadeMs = 0;     // retrigger / restart crossfade
+    FadeCurve crossfadeCurve = FadeCurve::equalPower;
+    bool powerComp = true;   // crossfades keep constant power
+    PlayMode playMode = PlayMode::toggle;
+    SecondPress secondPress = SecondPress::stop;
     int channels = 0;        // from the media file at import
     double durationS = 0.0;  // from the media file at import
 };

@@ -16,6 +16,14 @@ json::object toJson(const Clip& c) {
         {"fade_in_ms", c.fadeInMs},
         {"fade_out_ms", c.fadeOutMs},
         {"loop", c.loop},
+        {"loop_count", c.loopCount},
+        {"fade_in_curve", name(c.fadeInCurve)},
+        {"fade_out_curve", name(c.fadeOutCurve)},
+        {"crossfade_ms", c.crossfadeMs},
+        {"crossfade_curve", name(c.crossfadeCurve)},
+        {"power_comp", c.powerComp},
+        {"play_mode", name(c.playMode)},
+        {"second_press", name(c.secondPress)},
         {"channels", c.channels},
         {"duration_s", c.durationS},
     };
@@ -109,6 +117,15 @@ Result<Clip> clipFromJson(const json::value& v) {
     get(o, "fade_in_ms", c.fadeInMs);
     get(o, "fade_out_ms", c.fadeOutMs);
     get(o, "loop", c.loop);
+    get(o, "loop_count", c.loopCount);
+    get(o, "crossfade_ms", c.crossfadeMs);
+    get(o, "power_comp", c.powerComp);
+    std::string e;
+    if (get(o, "fade_in_curve", e)) parse(e, c.fadeInCurve);
+    if (get(o, "fade_out_curve", e)) parse(e, c.fadeOutCurve);
+    if (get(o, "crossfade_curve", e)) parse(e, c.crossfadeCurve);
+    if (get(o, "play_mode", e)) parse(e, c.playMode);
+    if (get(o, "second_press", e)) parse(e, c.secondPress);
     get(o, "channels", c.channels);
     get(o, "duration_s", c.durationS);
     return c;

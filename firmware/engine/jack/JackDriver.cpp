@@ -5,26 +5,38 @@
 #include <pthread.h>
 #include <sched.h>
 
+#include <algorithm>
 #include <array>
+#include <vector>
 #include <cstring>
 #include <mutex>
+
+extern "C" {
+void cuebox_rt_section_begin() __attribute__((weak));
+void cuebox_rt_section_end() __attribute__((weak));
+}
 
 namespace cuebox::engine {
 
 struct JackDriver::Impl {
     JackDriver* owner = nullptr;
     jack_client_t* client = nullptr;
-    std::array<jack_port_t*, kOutputs> outs{};
+    std::vector<jack_port_t*> outs;  // out_1..out_N, monitor_1, monitor_2
+    std::vector<jack_port_t*> ins;   // rec_a_1/2, rec_b_1/2, ltc_in (read by later features)
+    std::vector<float*> bufs;        // sized once, reused by the process thread
     Engine* engine = nullptr;
     bool connectOutputs = true;
     bool active = false;
 
     static int process(jack_nframes_t n, void* arg) {
         auto* self = static_cast<Impl*>(arg);
-        std::array<float*, kOutputs> bufs;
-        for (int i = 0; i < kOutputs; ++i)
-            bufs[static_cast<std::size_t>(i)] = static_cast<float*>(jack_port_get_buffer(self->outs[static_cast<std::size_t>(i)], n));
-        self->engine->process(n, bufs.data(), jack_last_frame_time(self->client));
+        // Markers for the LD_PRELOAD RT checker (test/tools/rtguard); null
+        // without it.
+        if (cuebox_rt_section_begin) cuebox_rt_section_begin();
+        for (std::size_t i = 0; i < self->outs.size(); ++i)
+            self->bufs[i] = static_cast<float*>(jack_port_get_buffer(self->outs[i], n));
+        self->engine->process(n, self->bufs.data(), jack_last_frame_time(self->client));
+        if (cuebox_rt_section_end) cuebox_rt_section_end();
         return 0;
     }
     static int xrun(void* arg) {
@@ -56,13 +68,22 @@ Result<std::unique_ptr<JackDriver>> JackDriver::open(const JackOptions& o) {
                              [&] { char b[16]; std::snprintf(b, sizeof b, "%x", status); return std::string(b); }() + ")");
     if (status & JackNameNotUnique)
         return makeError(Errc::conflict, "jack", "jack: a client named '" + o.clientName + "' is already running");
-    for (int i = 0; i < kOutputs; ++i) {
-        const std::string name = "out_" + std::to_string(i + 1);
-        impl->outs[static_cast<std::size_t>(i)] =
-            jack_port_register(impl->client, name.c_str(), JACK_DEFAULT_AUDIO_TYPE, JackPortIsOutput, 0);
-        if (!impl->outs[static_cast<std::size_t>(i)])
-            return makeError(Errc::internal, "jack", "jack: cannot register port " + name);
+    const int outputs = std::clamp(o.outputs, 1, kMaxOutputs);
+    std::vector<std::string> outNames, inNames = {"rec_a_1", "rec_a_2", "rec_b_1", "rec_b_2", "ltc_in"};
+    for (int i = 0; i < outputs; ++i) outNames.push_back("out_" + std::to_string(i + 1));
+    outNames.push_back("monitor_1");
+    outNames.push_back("monitor_2");
+    for (const auto& name : outNames) {
+        jack_port_t* p = jack_port_register(impl->client, name.c_str(), JACK_DEFAULT_AUDIO_TYPE, JackPortIsOutput, 0);
+        if (!p) return makeError(Errc::internal, "jack", "jack: cannot register port " + name);
+        impl->outs.push_back(p);
     }
+    for (const auto& name : inNames) {
+        jack_port_t* p = jack_port_register(impl->client, name.c_str(), JACK_DEFAULT_AUDIO_TYPE, JackPortIsInput, 0);
+        if (!p) return makeError(Errc::internal, "jack", "jack: cannot register port " + name);
+        impl->ins.push_back(p);
+    }
+    impl->bufs.assign(impl->outs.size(), nullptr);
     impl->connectOutputs = o.connectOutputs;
     std::unique_ptr<JackDriver> d(new JackDriver(std::move(impl)));
     jack_set_process_callback(d->impl_->client, &Impl::process, d->impl_.get());

@@ -1,5 +1,6 @@
-// JACK adapter: registers the fixed ports (cuebox:out_1..out_8), runs the
-// engine's process() in JACK's SCHED_FIFO thread and reports what it got.
+// JACK adapter: registers the fixed ports (cuebox:out_1..out_N,
+// monitor_1/2, rec_a_1/2, rec_b_1/2, ltc_in), runs the engine's process() in
+// JACK's SCHED_FIFO thread and reports what it got.
 // [control] unless stated otherwise.
 #pragma once
 
@@ -16,6 +17,7 @@ struct JackOptions {
     std::string clientName = "cuebox";
     std::string serverName;     // "" = $JACK_DEFAULT_SERVER or default
     bool connectOutputs = true; // out_1/out_2 to the first two system playback ports
+    int outputs = 8;            // physical outputs out_1..out_N
 };
 
 struct SchedInfo {

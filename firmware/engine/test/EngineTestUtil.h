@@ -30,20 +30,33 @@ inline std::shared_ptr<MediaBuffer> constantMedia(int channels, std::int64_t fra
     return m;
 }
 
-// Renders blocks and keeps every output sample.
+// A clip entry for tests.
+inline ClipEntry clip(std::uint64_t id, float gain = 1.0f, std::uint8_t group = 0, std::uint32_t loops = 1) {
+    ClipEntry e;
+    e.id = id;
+    e.gain = gain;
+    e.group = group;
+    e.loops = loops;
+    return e;
+}
+
+// Renders blocks and keeps every output sample: out[0..outputs-1] are the
+// physical outputs, then the two monitor channels.
 class Renderer {
 public:
     explicit Renderer(Engine& e, std::uint32_t block = 64) : e_(e), block_(block) {
-        for (auto& b : bufs_) b.resize(block);
-        for (int o = 0; o < kOutputs; ++o) ptrs_[static_cast<std::size_t>(o)] = bufs_[static_cast<std::size_t>(o)].data();
+        const std::size_t n = static_cast<std::size_t>(e.outputs() + 2);
+        bufs_.resize(n);
+        out.resize(n);
+        for (std::size_t o = 0; o < n; ++o) {
+            bufs_[o].resize(block);
+            ptrs_.push_back(bufs_[o].data());
+        }
     }
     void run(int blocks) {
         for (int b = 0; b < blocks; ++b) {
             e_.process(block_, ptrs_.data(), frame_);
-            for (int o = 0; o < kOutputs; ++o)
-                out[static_cast<std::size_t>(o)].insert(out[static_cast<std::size_t>(o)].end(),
-                                                        bufs_[static_cast<std::size_t>(o)].begin(),
-                                                        bufs_[static_cast<std::size_t>(o)].end());
+            for (std::size_t o = 0; o < bufs_.size(); ++o) out[o].insert(out[o].end(), bufs_[o].begin(), bufs_[o].end());
             frame_ += block_;
         }
     }
@@ -54,15 +67,22 @@ public:
         while (e_.popEvent(ev)) v.push_back(ev);
         return v;
     }
-    std::array<std::vector<float>, kOutputs> out;
+    std::vector<std::vector<float>> out;
 
 private:
     Engine& e_;
     std::uint32_t block_;
     std::uint64_t frame_ = 1000;  // not zero, so frame arithmetic is exercised
-    std::array<std::vector<float>, kOutputs> bufs_;
-    std::array<float*, kOutputs> ptrs_{};
+    std::vector<std::vector<float>> bufs_;
+    std::vector<float*> ptrs_;
 };
+
+inline Command cmd(Command::Type t, std::uint64_t clip = 0) {
+    Command c;
+    c.type = t;
+    c.clip = clip;
+    return c;
+}
 
 inline Command startCmd(std::uint64_t clip, std::uint64_t at = 0) {
     Command c;

@@ -65,19 +65,31 @@ TEST(RtSafety, processNeverAllocatesOrFreesOverThousandsOfScriptedBlocks) {
     auto a = rampMedia(2, 9000), b = rampMedia(1, 3000);
     auto table = [&](float g) {
         auto* t = new ClipTable;
-        t->add(ClipEntry{1, nullptr, g, 64, 300, false}, a);
-        t->add(ClipEntry{2, nullptr, g, 0, 0, true}, b);
-        t->add(ClipEntry{3, nullptr, g, 0, 0, false}, nullptr);
+        ClipEntry e1 = clip(1, g, 0);
+        e1.fadeIn = {64, Curve::equalPower};
+        e1.fadeOut = {300, Curve::sCurve};
+        e1.mode = PlayMode::retrigger;
+        e1.crossfade = {500, Curve::equalPower};
+        e1.powerComp = true;
+        t->add(e1, a);
+        ClipEntry e2 = clip(2, g, 1, 0);
+        e2.mode = PlayMode::gate;
+        t->add(e2, b);
+        t->add(clip(3, g, 2), nullptr);
         t->finish();
         return t;
     };
+    auto mix = [&](float level) {
+        auto* m = new MixConfig(MixConfig::defaults(8));
+        m->busLevel[1] = level;
+        m->choke[2] = level < 0.9f;
+        m->matrix[0][5] = level;
+        return m;
+    };
     engine.publishTable(table(1.0f));
-    std::array<std::vector<float>, kOutputs> bufs;
-    std::array<float*, kOutputs> outs{};
-    for (int o = 0; o < kOutputs; ++o) {
-        bufs[static_cast<std::size_t>(o)].resize(64);
-        outs[static_cast<std::size_t>(o)] = bufs[static_cast<std::size_t>(o)].data();
-    }
+    std::vector<std::vector<float>> bufs(10, std::vector<float>(64));
+    std::vector<float*> outs;
+    for (auto& b : bufs) outs.push_back(b.data());
     std::uint64_t frame = 0;
     std::uint64_t startedVoices = 0;
     for (int block = 0; block < 20000; ++block) {
@@ -85,16 +97,29 @@ TEST(RtSafety, processNeverAllocatesOrFreesOverThousandsOfScriptedBlocks) {
         Command c;
         switch (block % 37) {
         case 0: c.type = Command::Type::start; c.clip = 1; engine.post(c); break;
+        case 1: for (int k = 0; k < 30; ++k) { c.type = Command::Type::start; c.clip = 2; engine.post(c); } break;  // steals
         case 3: c.type = Command::Type::start; c.clip = 2; c.atFrame = frame + 100; engine.post(c); break;
+        case 5: c.type = Command::Type::press; c.clip = 1; engine.post(c); break;  // retrigger crossfade
+        case 7: c.type = Command::Type::press; c.clip = 2; engine.post(c); break;
+        case 8: c.type = Command::Type::release; c.clip = 2; engine.post(c); break;
         case 9: c.type = Command::Type::toggle; c.clip = 1; engine.post(c); break;
+        case 11: c.type = Command::Type::pause; c.clip = 1; engine.post(c); break;
+        case 13: c.type = Command::Type::resume; c.clip = 1; engine.post(c); break;
         case 14: c.type = Command::Type::start; c.clip = 3; engine.post(c); break;
+        case 15: c.type = Command::Type::audition; c.clip = 1; engine.post(c); break;
         case 17: c.type = Command::Type::stop; c.clip = 2; engine.post(c); break;
+        case 19: c.type = Command::Type::stopGroup; c.group = 1; engine.post(c); break;
         case 21: c.type = Command::Type::start; c.clip = 42; engine.post(c); break;
+        case 25: c.type = Command::Type::stopAudition; engine.post(c); break;
         case 30: if (block % 111 == 30) { c.type = Command::Type::panic; engine.post(c); } break;
         }
         if (block % 500 == 250) {
             auto* t = table(0.5f);
             if (!engine.publishTable(t)) delete t;
+        }
+        if (block % 300 == 100) {
+            auto* m = mix(block % 600 == 100 ? 0.5f : 1.0f);
+            if (!engine.publishMix(m)) delete m;
         }
         {
             RtScope rt;
@@ -105,6 +130,7 @@ TEST(RtSafety, processNeverAllocatesOrFreesOverThousandsOfScriptedBlocks) {
         while (engine.popEvent(e))
             if (e.type == Event::Type::started) ++startedVoices;
         while (ClipTable* old = engine.takeRetiredTable()) delete old;
+        while (MixConfig* old = engine.takeRetiredMix()) delete old;
     }
     LONGS_EQUAL(0, guard->violations);
     CHECK(startedVoices > 500);  // the script really exercised voices
