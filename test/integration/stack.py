@@ -27,12 +27,12 @@ def free_port():
 
 
 class Stack:
-    def __init__(self, name):
+    def __init__(self, name, env=None):
         self.server = f"cbt-{name}-{os.getpid()}"
         self.port = free_port()
         self.tmp = tempfile.TemporaryDirectory(prefix="cuebox-it-")
         self.data = self.tmp.name
-        self.env = dict(os.environ, JACK_DEFAULT_SERVER=self.server, JACK_NO_START_SERVER="1")
+        self.env = dict(os.environ, JACK_DEFAULT_SERVER=self.server, JACK_NO_START_SERVER="1", **(env or {}))
         self.log = open(os.path.join(self.data, "run.log"), "w")
         self.proc = subprocess.Popen(
             [os.path.join(ROOT, "scripts", "run"), "--port", str(self.port), "--data", self.data],
