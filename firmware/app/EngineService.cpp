@@ -17,6 +17,31 @@ using engine::Command;
 using engine::Event;
 
 namespace {
+float gain(double db) { return db <= model::kLevelMinDb ? 0.0f : static_cast<float>(std::pow(10.0, db / 20.0)); }
+}  // namespace
+
+engine::MixConfig mixConfig(const model::AudioConfig& a, int outputs) {
+    engine::MixConfig m = engine::MixConfig::defaults(outputs);
+    for (auto& row : m.matrix) row.fill(0.0f);
+    for (int b = 0; b < engine::kBusses; ++b) {
+        const auto& bc = a.busses[static_cast<std::size_t>(b)];
+        m.busLevel[static_cast<std::size_t>(b)] = gain(bc.levelDb);
+        m.pfl[static_cast<std::size_t>(b)] = bc.pfl;
+        if (b < engine::kGroups) m.choke[static_cast<std::size_t>(b)] = bc.choke;
+    }
+    m.masterLevel = gain(a.masterDb);
+    m.monitorLevel = gain(a.monitorDb);
+    for (int o = 0; o < outputs && o < static_cast<int>(a.outputs.size()); ++o)
+        m.outputLevel[static_cast<std::size_t>(o)] = gain(a.outputs[static_cast<std::size_t>(o)].levelDb);
+    // Crosspoints to outputs this box does not have are kept in the show but
+    // not heard.
+    for (const auto& x : a.routing)
+        if (x.bus >= 0 && x.bus < engine::kBusses && x.output >= 0 && x.output < outputs)
+            m.matrix[static_cast<std::size_t>(x.bus * 2 + x.channel)][static_cast<std::size_t>(x.output)] = gain(x.gainDb);
+    return m;
+}
+
+namespace {
 const char* refuseCode(engine::RefuseReason r) {
     switch (r) {
     case engine::RefuseReason::unknownClip: return "not_found";
@@ -52,7 +77,7 @@ Status EngineService::run(const std::atomic<bool>& stop) {
         for (auto& c : clients_) fds.push_back({c->conn.fd(), POLLIN, 0});
         // Short waits while replies are owed (events come from the RT
         // thread, which must not make system calls to wake us).
-        const int timeout = pending_.empty() && !unpublished_ ? 10 : 1;
+        const int timeout = pending_.empty() && !unpublished_ && !unpublishedMix_ ? 10 : 1;
         ::poll(fds.data(), fds.size(), timeout);
         if (fds[0].revents & POLLIN) accept();
         for (std::size_t i = 1; i < fds.size(); ++i)
@@ -62,7 +87,9 @@ Status EngineService::run(const std::atomic<bool>& stop) {
 
         drainEvents();
         while (engine::ClipTable* old = engine_.takeRetiredTable()) delete old;
+        while (engine::MixConfig* old = engine_.takeRetiredMix()) delete old;
         if (unpublished_ && engine_.publishTable(unpublished_.get())) unpublished_.release();
+        if (unpublishedMix_ && engine_.publishMix(unpublishedMix_.get())) unpublishedMix_.release();
 
         const auto now = Clock::now();
         if (now - lastStoreCheck_ > std::chrono::milliseconds(500)) refreshShow(false);
@@ -262,7 +289,7 @@ void EngineService::refreshShow(bool force) {
         return;
     }
     if (!force && haveShow_ && *rev == revision_) return;
-    if (unpublished_) return;  // the previous table is not taken yet; retry later
+    if (unpublished_ || unpublishedMix_) return;  // the previous offer is not taken yet; retry later
     auto loaded = store_->loadedShow();
     if (!loaded || !loaded->has_value()) return;
     auto show = store_->loadShow(**loaded);
@@ -279,6 +306,8 @@ void EngineService::refreshShow(bool force) {
                             " missing");
     unpublished_ = std::move(built.table);
     if (engine_.publishTable(unpublished_.get())) unpublished_.release();
+    unpublishedMix_ = std::make_unique<engine::MixConfig>(mixConfig(show->audio, engine_.outputs()));
+    if (engine_.publishMix(unpublishedMix_.get())) unpublishedMix_.release();
 }
 
 json::object EngineService::engineStatus() const {
@@ -299,7 +328,36 @@ json::object EngineService::engineStatus() const {
     };
 }
 
-json::object EngineService::liveState() const {
+json::object EngineService::meters() {
+    // Peak and RMS since the previous state message, in dBFS (-120 = silence).
+    auto db = [](float x) { return x > 1e-6f ? std::round(20.0 * std::log10(x) * 10) / 10 : -120.0; };
+    auto& mx = engine_.mixer();
+    json::object busses;
+    for (int b = 0; b < engine::kBusses; ++b) {
+        json::array chans;
+        for (int ch = 0; ch < 2; ++ch) {
+            float pk, rms;
+            mx.busMeter(b * 2 + ch).read(pk, rms);
+            chans.push_back(json::object{{"peak_db", db(pk)}, {"rms_db", db(rms)}});
+        }
+        busses[model::busName(b)] = std::move(chans);
+    }
+    json::array outputs;
+    for (int o = 0; o < engine_.outputs(); ++o) {
+        float pk, rms;
+        mx.outputMeter(o).read(pk, rms);
+        outputs.push_back(json::object{{"peak_db", db(pk)}, {"rms_db", db(rms)}});
+    }
+    json::array monitor;
+    for (int ch = 0; ch < 2; ++ch) {
+        float pk, rms;
+        mx.monitorMeter(ch).read(pk, rms);
+        monitor.push_back(json::object{{"peak_db", db(pk)}, {"rms_db", db(rms)}});
+    }
+    return json::object{{"busses", std::move(busses)}, {"outputs", std::move(outputs)}, {"monitor", std::move(monitor)}};
+}
+
+json::object EngineService::liveState() {
     const double rate = engine_.config().sampleRate;
     // One entry per clip: a clip with several voices shows its newest.
     std::map<std::uint64_t, json::object> clips;
@@ -337,6 +395,7 @@ json::object EngineService::liveState() const {
                                     {"load_state", engine::loadStateName(u.load)},
                                     {"load_of_ceiling", std::round(engine_.load().peak() / engine::OverloadGuard::kCritical * 1000) / 1000}}},
                         {"clips", std::move(list)},
+                        {"meters", meters()},
                         {"missing", std::move(missing)}};
 }
 

@@ -20,6 +20,9 @@
 
 namespace cuebox::app {
 
+// The engine's mix configuration for a show's audio configuration.
+engine::MixConfig mixConfig(const model::AudioConfig& a, int outputs);
+
 struct EngineServiceOptions {
     std::string dataDir;
     std::string socketPath;
@@ -52,8 +55,9 @@ private:
     void reply(int fd, const boost::json::object& body);
     void broadcast(ipc::MsgType t, const boost::json::object& body);
     void refreshShow(bool force);
-    boost::json::object liveState() const;
+    boost::json::object liveState();
     boost::json::object engineStatus() const;
+    boost::json::object meters();
     bool clipSounding(std::uint64_t clip) const;
 
     EngineServiceOptions opt_;
@@ -65,6 +69,7 @@ private:
     bool haveShow_ = false;
     std::vector<model::ClipId> missing_;
     std::unique_ptr<engine::ClipTable> unpublished_;
+    std::unique_ptr<engine::MixConfig> unpublishedMix_;
 
     int listenFd_ = -1;
     std::vector<std::unique_ptr<Client>> clients_;

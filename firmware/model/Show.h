@@ -3,6 +3,8 @@
 // Names follow the glossary in ARCHITECTURE.md.
 #pragma once
 
+#include "model/Audio.h"
+
 #include <array>
 #include <cstdint>
 #include <optional>
@@ -95,6 +97,7 @@ struct Show {
     std::vector<Page> pages;
     std::vector<Clip> clips;  // ordered by id
     std::vector<Cell> cells;  // ordered by (page, tab, row, col)
+    AudioConfig audio = AudioConfig::defaults();
 
     const Clip* findClip(ClipId id) const;
     Clip* findClip(ClipId id);

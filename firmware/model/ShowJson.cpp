@@ -76,6 +76,7 @@ json::object showToJson(const Show& s, const std::vector<bool>& missing) {
         {"active_page", s.activePage},
         {"pages", std::move(pages)},
         {"clips", std::move(clips)},
+        {"audio", toJson(s.audio)},
     };
 }
 

@@ -56,7 +56,7 @@ private:
 
 struct Store::Impl {
     MDB_env* env = nullptr;
-    MDB_dbi meta = 0, shows = 0, pages = 0, tabs = 0, cells = 0, clips = 0;
+    MDB_dbi meta = 0, shows = 0, pages = 0, tabs = 0, cells = 0, clips = 0, audio = 0;
     ~Impl() {
         if (env) mdb_env_close(env);
     }
@@ -130,7 +130,8 @@ Result<std::unique_ptr<Store>> Store::open(const Options& o) {
         const char* name;
         MDB_dbi* dbi;
     } dbis[] = {{"meta", &impl->meta},   {"shows", &impl->shows}, {"pages", &impl->pages},
-                {"tabs", &impl->tabs},   {"cells", &impl->cells}, {"clips", &impl->clips}};
+                {"tabs", &impl->tabs},   {"cells", &impl->cells}, {"clips", &impl->clips},
+                {"audio", &impl->audio}};
     for (auto& d : dbis) {
         rc = mdb_dbi_open(txn.get(), d.name, dbFlags, d.dbi);
         if (rc == MDB_NOTFOUND && o.readOnly)
@@ -237,6 +238,16 @@ Result<Show> Store::loadShow(ShowId id) const {
         return true;
     });
     if (rc) return bad.empty() ? mdbError(where, rc) : makeError(Errc::corrupt, "clip", where + ": " + bad);
+    auto audio = impl_->get(t, impl_->audio, prefix);
+    if (!audio) return audio.error().context(where);
+    if (audio->has_value()) {
+        boost::system::error_code ec;
+        json::value v = json::parse(**audio, ec);
+        auto a = ec ? Result<model::AudioConfig>(makeError(Errc::corrupt, "audio", "audio record is not JSON"))
+                    : model::audioFromJson(v);
+        if (!a) return a.error().context(where);
+        s.audio = std::move(*a);
+    }
     return s;
 }
 
@@ -262,6 +273,7 @@ Result<ShowId> Store::createShow(Show show, bool makeLoaded) {
                             json::serialize(json::object{{"name", page.tabs[tb].name},
                                                          {"grid", model::toJson(page.tabs[tb].grid)}}));
     }
+    if (rc == 0) rc = impl_->put(t, impl_->audio, prefix, json::serialize(model::toJson(show.audio)));
     std::vector<ClipId> ids;
     for (std::size_t i = 0; rc == 0 && i < show.clips.size(); ++i) {
         Clip& c = show.clips[i];
@@ -308,6 +320,23 @@ Result<ClipEdit> Store::updateClip(ShowId show, ClipId clip, const model::ClipPa
     if (rc == 0) rc = txn.commit();  // synced to disk before we return
     if (rc) return mdbError(where, rc);
     return ClipEdit{revision, std::move(*c)};
+}
+
+Result<std::uint64_t> Store::updateAudio(ShowId show, const model::AudioConfig& audio) {
+    const std::string where = "store: edit audio of show " + std::to_string(show);
+    Txn txn(impl_->env, true);
+    if (txn.rc()) return mdbError(where, txn.rc());
+    MDB_txn* t = txn.get();
+    const std::string key = Key().u64(show).bytes();
+    auto rec = impl_->get(t, impl_->shows, key);
+    if (!rec) return rec.error().context(where);
+    if (!rec->has_value()) return makeError(Errc::not_found, "show", where + ": no such show");
+    const std::uint64_t revision = impl_->metaU64(t, "revision") + 1;
+    int rc = impl_->put(t, impl_->audio, key, json::serialize(model::toJson(audio)));
+    if (rc == 0) rc = impl_->putMetaU64(t, "revision", revision);
+    if (rc == 0) rc = txn.commit();  // synced to disk before we return
+    if (rc) return mdbError(where, rc);
+    return revision;
 }
 
 }  // namespace cuebox::store

@@ -47,6 +47,8 @@ public:
     // their index in show.clips, 0-based, as `clip`). Returns its id.
     Result<model::ShowId> createShow(model::Show show, bool makeLoaded);
     Result<ClipEdit> updateClip(model::ShowId show, model::ClipId clip, const model::ClipPatch& patch);
+    // Replaces the show's audio configuration; returns the new revision.
+    Result<std::uint64_t> updateAudio(model::ShowId show, const model::AudioConfig& audio);
 
     struct Impl;
 

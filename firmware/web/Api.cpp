@@ -5,6 +5,7 @@
 #include <boost/json.hpp>
 
 #include <chrono>
+#include <set>
 #include <unistd.h>
 
 namespace cuebox::web {
@@ -115,11 +116,45 @@ void Api::handle(const HttpRequest& req, Respond respond) {
         if (req.method != "GET") return methodNotAllowed("GET");
         return respond(jsonResponse(200, health()));
     }
-    if (seg.size() == 2 && seg[1] == "panic") {
+    auto sendCommand = [&](const std::string& op, json::value target) {
         if (req.method != "POST") return methodNotAllowed("POST");
         auto body = bodyObject(req);
         if (!body) return respond(errorResponse(body.error()));
-        return clipCommand(0, "panic", *body, [respond](int status, json::object o) { respond(jsonResponse(status, o)); });
+        engineCommand(op, target, *body, [respond](int status, json::object o) { respond(jsonResponse(status, o)); });
+    };
+    if (seg.size() == 2 && seg[1] == "panic") return sendCommand("panic", nullptr);
+    if (seg.size() == 3 && seg[1] == "audition" && seg[2] == "stop") return sendCommand("stop_audition", nullptr);
+    if (seg.size() == 4 && seg[1] == "groups" && seg[3] == "stop") {
+        const int bus = model::parseBus(std::string(seg[2]));
+        if (bus < 0 || bus == model::kAuditionBusIndex)
+            return respond(errorResponse(makeError(Errc::not_found, "group", "no clip group '" + std::string(seg[2]) + "' (A, B, C, D)")));
+        return sendCommand("stop_group", json::value(std::string(seg[2])));
+    }
+    if (seg.size() >= 2 && seg[1] == "audio") {
+        using model::AudioConfig;
+        if (seg.size() == 2) {
+            if (req.method != "PATCH") return methodNotAllowed("PATCH");
+            return editAudio(req, respond, [](AudioConfig& a, const json::value& b) { return model::patchAudio(a, b); });
+        }
+        if (seg.size() == 4 && seg[2] == "busses") {
+            if (req.method != "PATCH") return methodNotAllowed("PATCH");
+            const int bus = model::parseBus(std::string(seg[3]));
+            if (bus < 0)
+                return respond(errorResponse(makeError(Errc::not_found, "bus", "no bus '" + std::string(seg[3]) + "' (A, B, C, D, audition)")));
+            return editAudio(req, respond, [bus](AudioConfig& a, const json::value& b) { return model::patchBus(a, bus, b); });
+        }
+        if (seg.size() == 4 && seg[2] == "outputs") {
+            if (req.method != "PATCH") return methodNotAllowed("PATCH");
+            auto n = parseClipId(seg[3]);
+            if (!n) return respond(errorResponse(makeError(Errc::bad_request, "output", "output must be a number from 1")));
+            const int out = static_cast<int>(*n) - 1;
+            return editAudio(req, respond, [out](AudioConfig& a, const json::value& b) { return model::patchOutput(a, out, b); });
+        }
+        if (seg.size() == 3 && seg[2] == "routing") {
+            if (req.method != "PUT") return methodNotAllowed("PUT");
+            return editAudio(req, respond, [](AudioConfig& a, const json::value& b) { return model::setCrosspoint(a, b); });
+        }
+        return notFound();
     }
     if ((seg.size() == 3 || seg.size() == 4) && seg[1] == "clips") {
         auto id = parseClipId(seg[2]);
@@ -128,30 +163,32 @@ void Api::handle(const HttpRequest& req, Respond respond) {
             if (req.method != "PATCH") return methodNotAllowed("PATCH");
             return editClip(*id, req, respond);
         }
+        static const std::set<std::string> clipOps = {"start", "stop", "toggle", "press", "release", "pause", "resume", "audition"};
         const std::string op(seg[3]);
-        if (op != "start" && op != "stop" && op != "toggle") return notFound();
-        if (req.method != "POST") return methodNotAllowed("POST");
-        auto body = bodyObject(req);
-        if (!body) return respond(errorResponse(body.error()));
-        return clipCommand(*id, op, *body, [respond](int status, json::object o) { respond(jsonResponse(status, o)); });
+        if (!clipOps.count(op)) return notFound();
+        return sendCommand(op, json::value(*id));
     }
     notFound();
 }
 
-void Api::clipCommand(model::ClipId id, const std::string& op, const json::object& args,
-                      std::function<void(int, json::object)> done) {
+void Api::engineCommand(const std::string& op, const json::value& target, const json::object& args,
+                        std::function<void(int, json::object)> done) {
     auto fail = [&](const Error& e) { done(httpStatus(e.code), errorJson(httpStatus(e.code), e)); };
     json::object cmd{{"op", op}};
-    if (op != "panic") {
+    const bool clipOp = target.is_number();
+    if (clipOp) {
+        const auto id = target.to_number<model::ClipId>();
         if (!show_.show().findClip(id)) return fail(makeError(Errc::not_found, "id", "no clip with id " + std::to_string(id)));
         cmd["clip"] = id;
+    } else if (op == "stop_group") {
+        cmd["group"] = target;
     }
     for (const auto& [k, v] : args) {
         if (op == "start" && k == "at_frame") {
             if (!v.is_uint64() && !(v.is_int64() && v.as_int64() >= 0))
                 return fail(bad("at_frame", "must be a frame time (a whole number >= 0)"));
             cmd["at_frame"] = v;
-        } else if ((op == "stop" || op == "panic" || op == "toggle") && k == "fade_ms") {
+        } else if ((op == "stop" || op == "panic" || op == "toggle" || op == "stop_group") && k == "fade_ms") {
             if (!v.is_number() || v.to_number<double>() < 0 || v.to_number<double>() > 3000)
                 return fail(bad("fade_ms", "must be from 0 to 3000 ms"));
             cmd["fade_ms"] = v;
@@ -159,7 +196,7 @@ void Api::clipCommand(model::ClipId id, const std::string& op, const json::objec
             return fail(bad(std::string(k), "is not an argument of " + op));
         }
     }
-    engine_.send(std::move(cmd), [done, id, op](Result<json::object> r) {
+    engine_.send(std::move(cmd), [done, target, clipOp, op](Result<json::object> r) {
         if (!r) {
             const int status = httpStatus(r.error().code);
             return done(status, errorJson(status, r.error()));
@@ -173,9 +210,24 @@ void Api::clipCommand(model::ClipId id, const std::string& op, const json::objec
             return done(status, errorJson(status, e));
         }
         json::object res{{"accepted", true}, {"action", o.contains("action") ? o.at("action") : json::value(op)}};
-        if (op != "panic") res["clip"] = id;
+        if (clipOp) res["clip"] = target;
+        else if (op == "stop_group") res["group"] = target;
         done(202, res);
     });
+}
+
+void Api::editAudio(const HttpRequest& req, Respond respond,
+                    const std::function<Status(model::AudioConfig&, const json::value&)>& edit) {
+    if (req.body.empty()) return respond(errorResponse(bad("body", "names nothing to change")));
+    auto body = bodyObject(req);
+    if (!body) return respond(errorResponse(body.error()));
+    const json::value b(*body);
+    auto rev = show_.editAudio([&](model::AudioConfig& a) { return edit(a, b); });
+    if (!rev) return respond(errorResponse(rev.error()));
+    json::object audio = model::toJson(show_.show().audio);
+    respond(jsonResponse(200, {{"revision", *rev}, {"audio", audio}}));
+    broadcast_({{"type", "edit"}, {"revision", *rev}, {"audio", audio}});
+    engine_.reload(*rev);
 }
 
 void Api::editClip(model::ClipId id, const HttpRequest& req, Respond respond) {
@@ -218,13 +270,25 @@ void Api::command(const json::value& msg, std::function<void(json::object)> repl
             args[k] = v;
         }
     }
-    if (op != "panic" && op != "start" && op != "stop" && op != "toggle")
+    static const std::set<std::string> clipOps = {"start", "stop", "toggle", "press", "release", "pause", "resume", "audition"};
+    json::value target = nullptr;
+    if (clipOps.count(op)) {
+        if (id == 0) return fail(bad("clip", "missing clip id"));
+        target = id;
+    } else if (op == "stop_group") {
+        const json::value* g = args.if_contains("group");
+        const int bus = g && g->is_string() ? model::parseBus(std::string(g->as_string())) : -1;
+        if (bus < 0 || bus == model::kAuditionBusIndex) return fail(bad("group", "must be one of A, B, C, D"));
+        target = *g;
+        args.erase("group");
+    } else if (op != "panic" && op != "stop_audition") {
         return fail(bad("cmd", "unknown command '" + op + "'"));
-    if (op != "panic" && id == 0) return fail(bad("clip", "missing clip id"));
-    clipCommand(id, op, args, [reply, req](int status, json::object o) {
+    }
+    engineCommand(op, target, args, [reply, req](int status, json::object o) {
         if (status >= 400) return reply({{"type", "error"}, {"req", req}, {"error", o.at("error")}});
         json::object ack{{"type", "ack"}, {"req", req}, {"action", o.at("action")}};
         if (auto* c = o.if_contains("clip")) ack["clip"] = *c;
+        if (auto* g = o.if_contains("group")) ack["group"] = *g;
         reply(ack);
     });
 }

@@ -39,8 +39,12 @@ public:
     void setClientCounter(std::function<std::size_t()> f) { wsClients_ = std::move(f); }
 
 private:
-    void clipCommand(model::ClipId id, const std::string& op, const boost::json::object& args,
-                     std::function<void(int, boost::json::object)> done);
+    // Validates and sends one engine command. `target` is the clip id, or the
+    // group letter for stop_group, or empty.
+    void engineCommand(const std::string& op, const boost::json::value& target, const boost::json::object& args,
+                       std::function<void(int, boost::json::object)> done);
+    void editAudio(const HttpRequest& req, Respond respond,
+                   const std::function<Status(model::AudioConfig&, const boost::json::value&)>& edit);
     void editClip(model::ClipId id, const HttpRequest& req, Respond respond);
 
     ShowService& show_;

@@ -80,6 +80,16 @@ Result<store::ClipEdit> ShowService::editClip(model::ClipId id, const model::Cli
     return e;
 }
 
+Result<std::uint64_t> ShowService::editAudio(const std::function<Status(model::AudioConfig&)>& edit) {
+    model::AudioConfig next = show_.audio;
+    if (auto st = edit(next); !st) return st.error();
+    auto rev = store_.updateAudio(show_.id, next);
+    if (!rev) return rev;
+    show_.audio = std::move(next);
+    revision_ = *rev;
+    return rev;
+}
+
 void ShowService::setEngineLive(json::object live) {
     engineMissing_.clear();
     if (auto* m = live.if_contains("missing"); m && m->is_array())

@@ -9,6 +9,7 @@
 
 #include <boost/json/object.hpp>
 
+#include <functional>
 #include <set>
 #include <string>
 
@@ -32,6 +33,9 @@ public:
 
     // One committed, synced write transaction; the cache follows.
     Result<store::ClipEdit> editClip(model::ClipId id, const model::ClipPatch& patch);
+    // Applies `edit` to a copy of the audio configuration; if it succeeds the
+    // copy is stored (one synced transaction) and cached. Returns the revision.
+    Result<std::uint64_t> editAudio(const std::function<Status(model::AudioConfig&)>& edit);
 
     // Live state from the engine (the `live` members of docs/PROTOCOL.md).
     void setEngineLive(boost::json::object live);

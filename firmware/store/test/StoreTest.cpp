@@ -128,3 +128,23 @@ TEST(Store, readOnlyOpenOfAnEmptyFolderSaysTheStoreIsNotThere) {
     auto s = store::Store::open(store::Options{dir, true});
     CHECK_FALSE(s.ok());
 }
+
+TEST(Store, audioConfigurationIsStoredWithTheShowAndEditedDurably) {
+    ShowId id;
+    {
+        auto s = open();
+        id = *s->createShow(twoClipShow(), true);
+        auto show = s->loadShow(id);
+        LONGS_EQUAL(8, show->audio.outputs.size());
+        model::AudioConfig a = show->audio;
+        CHECK(model::patchBus(a, 2, boost::json::parse(R"({"level_db": -12, "choke": true})")).ok());
+        auto rev = s->updateAudio(id, a);
+        CHECK(rev.ok());
+        LONGS_EQUAL(2, *rev);
+    }
+    auto s = open();
+    auto show = s->loadShow(id);
+    DOUBLES_EQUAL(-12.0, show->audio.busses[2].levelDb, 0);
+    CHECK(show->audio.busses[2].choke);
+    CHECK_FALSE(s->updateAudio(999, show->audio).ok());
+}
