@@ -5,7 +5,8 @@
 #include <boost/json.hpp>
 
 #include <chrono>
-#include <set>
+#include <algorithm>
+#include <array>
 #include <unistd.h>
 
 namespace cuebox::web {
@@ -35,6 +36,10 @@ Result<json::object> bodyObject(const HttpRequest& req) {
     if (!v.is_object()) return bad("body", "must be a JSON object");
     return std::move(v.as_object());
 }
+
+// Commands that act on one clip.
+constexpr std::array<std::string_view, 8> kClipOps = {"start", "stop", "toggle", "press", "release", "pause", "resume", "audition"};
+bool isClipOp(std::string_view op) { return std::find(kClipOps.begin(), kClipOps.end(), op) != kClipOps.end(); }
 
 std::vector<std::string_view> segments(std::string_view path) {
     std::vector<std::string_view> out;
@@ -163,9 +168,8 @@ void Api::handle(const HttpRequest& req, Respond respond) {
             if (req.method != "PATCH") return methodNotAllowed("PATCH");
             return editClip(*id, req, respond);
         }
-        static const std::set<std::string> clipOps = {"start", "stop", "toggle", "press", "release", "pause", "resume", "audition"};
         const std::string op(seg[3]);
-        if (!clipOps.count(op)) return notFound();
+        if (!isClipOp(op)) return notFound();
         return sendCommand(op, json::value(*id));
     }
     notFound();
@@ -270,9 +274,8 @@ void Api::command(const json::value& msg, std::function<void(json::object)> repl
             args[k] = v;
         }
     }
-    static const std::set<std::string> clipOps = {"start", "stop", "toggle", "press", "release", "pause", "resume", "audition"};
     json::value target = nullptr;
-    if (clipOps.count(op)) {
+    if (isClipOp(op)) {
         if (id == 0) return fail(bad("clip", "missing clip id"));
         target = id;
     } else if (op == "stop_group") {
