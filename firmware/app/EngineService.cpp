@@ -9,7 +9,11 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <chrono>
 #include <cmath>
+#include <cstdio>
+#include <cstdlib>
+#include <ctime>
 
 namespace cuebox::app {
 namespace json = boost::json;
@@ -54,8 +58,26 @@ const char* refuseCode(engine::RefuseReason r) {
 }
 }  // namespace
 
+namespace {
+std::string isoNow() {
+    const auto now = std::chrono::system_clock::now();
+    const auto t = std::chrono::system_clock::to_time_t(now);
+    const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(now.time_since_epoch()).count() % 1000;
+    std::tm tm{};
+    gmtime_r(&t, &tm);
+    char buf[40];
+    std::snprintf(buf, sizeof buf, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday,
+                  tm.tm_hour, tm.tm_min, tm.tm_sec, static_cast<int>(ms));
+    return buf;
+}
+}  // namespace
+
 EngineService::EngineService(EngineServiceOptions o, engine::Engine& e, engine::JackDriver& jack)
-    : opt_(std::move(o)), engine_(e), jack_(jack), loader_(opt_.dataDir + "", e.config().sampleRate) {}
+    : opt_(std::move(o)), engine_(e), jack_(jack), loader_(opt_.dataDir + "", e.config().sampleRate) {
+    const char* hooks = std::getenv("CUEBOX_TEST_HOOKS");
+    testHooks_ = hooks && std::string(hooks) == "1";
+    if (testHooks_) log::warn("engine", "test hooks are enabled (CUEBOX_TEST_HOOKS=1): never on a show system");
+}
 
 EngineService::~EngineService() {
     if (listenFd_ >= 0) {
@@ -100,6 +122,8 @@ Status EngineService::run(const std::atomic<bool>& stop) {
         }
         if (jack_.xruns() != lastXruns_) {
             lastXruns_ = jack_.xruns();
+            dropouts_.push_back(isoNow());
+            while (dropouts_.size() > 32) dropouts_.pop_front();
             broadcast(ipc::MsgType::event, {{"event", "xrun"}, {"count", lastXruns_}});
         }
     }
@@ -168,6 +192,13 @@ void EngineService::handleCommand(Client& c, const json::object& body) {
     const json::value* opv = body.if_contains("op");
     if (!opv || !opv->is_string()) return refuse("bad_request", "op", "command has no op");
     const std::string op(opv->as_string());
+    if (op == "test_dsp_ballast") {
+        if (!testHooks_) return refuse("bad_request", "op", "test hooks are not enabled in this engine");
+        const json::value* us = body.if_contains("us");
+        if (!us || !us->is_number()) return refuse("bad_request", "us", "us must be a number");
+        engine_.setBallastNs(static_cast<std::int64_t>(us->to_number<double>() * 1000));
+        return reply(c.conn.fd(), {{"req", webReq}, {"ok", true}, {"action", op}});
+    }
     Command cmd;
     static const std::map<std::string, Command::Type> ops = {
         {"start", Command::Type::start},         {"press", Command::Type::press},
@@ -240,6 +271,7 @@ void EngineService::drainEvents() {
         }
         switch (e.type) {
         case Event::Type::started:
+            if (e.bus < engine::kBusses) lastUsed_[e.bus] = isoNow();
             broadcast(ipc::MsgType::event, {{"event", "clip_started"},
                                             {"clip", e.clip},
                                             {"frame", e.frame},
@@ -384,6 +416,16 @@ json::object EngineService::liveState() {
     for (auto& [id, o] : clips) list.push_back(std::move(o));
     json::array missing;
     for (auto id : missing_) missing.push_back(id);
+    json::object busses;
+    for (int b = 0; b < engine::kBusses; ++b) {
+        int voices = 0;
+        for (int i = 0; i < engine::kMaxVoices; ++i)
+            if (engine_.voice(i).clip.load(std::memory_order_relaxed) && engine_.voice(i).bus.load(std::memory_order_relaxed) == b)
+                ++voices;
+        busses[model::busName(b)] = json::object{{"voices", voices}, {"last_used", lastUsed_[static_cast<std::size_t>(b)]}};
+    }
+    json::array dropouts;
+    for (const auto& d : dropouts_) dropouts.push_back(json::value(d));
     const auto u = engine_.usage();
     return json::object{{"engine", engineStatus()},
                         {"voices", {{"active", u.slots},
@@ -395,6 +437,8 @@ json::object EngineService::liveState() {
                                     {"load_state", engine::loadStateName(u.load)},
                                     {"load_of_ceiling", std::round(engine_.load().peak() / engine::OverloadGuard::kCritical * 1000) / 1000}}},
                         {"clips", std::move(list)},
+                        {"busses", std::move(busses)},
+                        {"dropouts", std::move(dropouts)},
                         {"meters", meters()},
                         {"missing", std::move(missing)}};
 }

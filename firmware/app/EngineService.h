@@ -13,6 +13,8 @@
 
 #include <atomic>
 #include <chrono>
+#include <array>
+#include <deque>
 #include <map>
 #include <memory>
 #include <string>
@@ -78,6 +80,9 @@ private:
     Clock::time_point lastStoreCheck_{};
     Clock::time_point lastState_{};
     std::uint64_t lastXruns_ = 0;
+    bool testHooks_ = false;
+    std::array<std::string, engine::kBusses> lastUsed_;  // ISO time a voice last started on each bus
+    std::deque<std::string> dropouts_;                  // ISO times of the last xruns
 };
 
 }  // namespace cuebox::app

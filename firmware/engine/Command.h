@@ -57,6 +57,7 @@ struct Event {
     std::uint32_t req = 0;
     std::uint64_t frame = 0;
     std::int64_t latencyFrames = 0;  // started: first output frame - queuedFrame
+    std::uint8_t bus = 0;            // started: the voice's bus (0-3 groups, 4 audition)
     std::uint32_t cyclesWaited = 0;  // started: cycles from posting to pick-up (1 = the next cycle)
     std::int64_t waitNs = 0;         // started: posting -> start of the rendering process() call
     RefuseReason reason = RefuseReason::none;

@@ -122,6 +122,9 @@ void Engine::process(std::uint32_t nframes, float* const* outs, std::uint64_t bl
 
     retire();
     publishUsage();
+    if (const std::int64_t ballast = ballastNs_.load(std::memory_order_relaxed); ballast > 0)
+        while (LoadMeter::nowNs() - t0 < ballast) {
+        }
     load_.record(LoadMeter::nowNs() - t0,
                  static_cast<std::int64_t>(nframes) * 1000000000LL / std::max(cfg_.sampleRate, 1));
     overload_.update(load_.peak());
@@ -446,6 +449,7 @@ void Engine::render(Voice& v, std::uint32_t nframes, std::uint64_t blockFrame) {
         begin = static_cast<std::uint32_t>(v.startFrame > blockFrame ? v.startFrame - blockFrame : 0);
         v.started = true;
         Event e{Event::Type::started, v.clipId, v.req, blockFrame + begin};
+        e.bus = v.bus;
         e.latencyFrames = static_cast<std::int64_t>(blockFrame + begin) - static_cast<std::int64_t>(v.queuedFrame);
         if (v.postedAfterBlock > 0 && blockFrames_ > 0 && v.pickedUpBlock > v.postedAfterBlock)
             e.cyclesWaited = static_cast<std::uint32_t>((v.pickedUpBlock - v.postedAfterBlock + blockFrames_ - 1) / blockFrames_);

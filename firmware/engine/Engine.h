@@ -105,6 +105,10 @@ public:
     Mixer& mixer() { return mixer_; }  // [control] meters only
     // [control] tests drive the overload states through this.
     OverloadGuard& overloadGuard() { return overload_; }
+    // [control] Test hook: process() busy-waits until this many ns after its
+    // start, so tests can put real, measured load on the RT thread (the
+    // engine process enables it only with CUEBOX_TEST_HOOKS=1).
+    void setBallastNs(std::int64_t ns) { ballastNs_.store(ns, std::memory_order_relaxed); }
 
 private:
     struct Voice {
@@ -182,6 +186,7 @@ private:
     std::uint64_t panicUntil_ = 0;
     LoadMeter load_;
     OverloadGuard overload_;
+    std::atomic<std::int64_t> ballastNs_{0};
 };
 
 }  // namespace cuebox::engine

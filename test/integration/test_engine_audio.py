@@ -131,3 +131,24 @@ def test_a_start_on_missing_media_is_refused_and_the_rest_plays_on(stack):
         assert second_difference(data[:, 0]).max() < CLICK  # the tone played on untouched
     finally:
         os.rename(bell_path + ".away", bell_path)
+
+
+def test_the_test_ballast_is_refused_without_test_hooks(stack):
+    from test_overload import EngineSocket
+    eng = EngineSocket(os.path.join(stack.data, "engine.sock"))
+    reply = eng.command({"op": "test_dsp_ballast", "us": 1000})
+    assert not reply["ok"] and reply["field"] == "op"
+
+
+def test_live_state_has_bus_last_used_and_dropouts(stack):
+    tone = clip(stack, "Tone A4")
+    stack.http("POST", f"/api/clips/{tone}/start")
+    time.sleep(0.2)
+    _, show = stack.http("GET", "/api/show")
+    live = show["live"]
+    assert live["busses"]["A"]["last_used"].endswith("Z")
+    assert live["busses"]["A"]["voices"] >= 1
+    assert isinstance(live["dropouts"], list)
+    assert set(live["meters"]["busses"]) == {"A", "B", "C", "D", "audition"}
+    assert len(live["meters"]["outputs"]) == 8
+    assert live["meters"]["busses"]["A"][0]["peak_db"] > -20
