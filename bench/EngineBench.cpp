@@ -14,7 +14,7 @@ namespace {
 std::shared_ptr<MediaBuffer> media(int channels) {
     auto m = std::make_shared<MediaBuffer>();
     m->channels = channels;
-    m->frames = 48000 * 10;
+    m->frames = m->headFrames = 48000 * 10;
     m->samples.resize(static_cast<std::size_t>(m->frames * channels));
     for (std::size_t i = 0; i < m->samples.size(); ++i) m->samples[i] = static_cast<float>((i % 200) / 200.0 - 0.5);
     return m;

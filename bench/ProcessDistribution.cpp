@@ -28,7 +28,7 @@ int main(int argc, char** argv) {
     for (std::uint64_t g = 0; g < 4; ++g) {
         auto m = std::make_shared<MediaBuffer>();
         m->channels = 1;
-        m->frames = 48000 * 10;
+        m->frames = m->headFrames = 48000 * 10;
         m->samples.resize(static_cast<std::size_t>(m->frames));
         for (std::size_t i = 0; i < m->samples.size(); ++i) m->samples[i] = static_cast<float>((i % 200) / 200.0 - 0.5);
         ClipEntry c;

@@ -7,6 +7,8 @@
 
 #include <cmath>
 #include <filesystem>
+#include <cstdio>
+#include <functional>
 #include <set>
 
 namespace cuebox::app {
@@ -39,11 +41,55 @@ std::shared_ptr<const engine::MediaBuffer> ClipLoader::load(const std::string& p
         cache_.erase(path);
         return nullptr;
     }
+    const std::int64_t mtime = st.st_mtim.tv_sec * 1000000000LL + st.st_mtim.tv_nsec;
+    std::shared_ptr<const engine::MediaBuffer> result;
+    if (static_cast<double>(audio->frames) > streamAboveS_ * rate_) {
+        result = streamed(path, st.st_size, mtime, std::move(audio->samples), audio->channels, audio->frames);
+        if (!result) return nullptr;
+    } else {
+        auto m = std::make_shared<engine::MediaBuffer>();
+        m->channels = audio->channels;
+        m->frames = m->headFrames = audio->frames;
+        m->samples = std::move(audio->samples);
+        result = m;
+    }
+    cache_[path] = Cached{st.st_size, mtime, result};
+    return result;
+}
+
+// Writes the decoded, resampled clip as raw float32 once (named after the
+// source's path, size, time and the engine rate, so an edit of the file makes
+// a new one) and keeps only the head in RAM.
+std::shared_ptr<const engine::MediaBuffer> ClipLoader::streamed(const std::string& path, std::int64_t size,
+                                                                std::int64_t mtime, std::vector<float> samples,
+                                                                int channels, std::int64_t frames) {
+    const std::string dir = (std::filesystem::path(dataDir_) / "cache").string();
+    std::error_code ec;
+    std::filesystem::create_directories(dir, ec);
+    char name[64];
+    std::snprintf(name, sizeof name, "%016zx-%d.f32",
+                  std::hash<std::string>{}(path + "|" + std::to_string(size) + "|" + std::to_string(mtime)), rate_);
+    const std::string file = dir + "/" + name;
+    const auto bytes = static_cast<std::uintmax_t>(samples.size() * sizeof(float));
+    if (std::filesystem::file_size(file, ec) != bytes || ec) {
+        const std::string tmp = file + ".tmp";
+        FILE* f = std::fopen(tmp.c_str(), "wb");
+        const bool ok = f && std::fwrite(samples.data(), sizeof(float), samples.size(), f) == samples.size();
+        if (f) std::fclose(f);
+        if (!ok || std::rename(tmp.c_str(), file.c_str()) != 0) {
+            log::warn("engine", "media: cannot write the stream cache " + file);
+            std::remove(tmp.c_str());
+            return nullptr;
+        }
+    }
     auto m = std::make_shared<engine::MediaBuffer>();
-    m->channels = audio->channels;
-    m->frames = audio->frames;
-    m->samples = std::move(audio->samples);
-    cache_[path] = Cached{st.st_size, st.st_mtim.tv_sec * 1000000000LL + st.st_mtim.tv_nsec, m};
+    m->channels = channels;
+    m->frames = frames;
+    m->headFrames = std::min<std::int64_t>(frames, static_cast<std::int64_t>(headS_ * rate_));
+    samples.resize(static_cast<std::size_t>(m->headFrames * channels));
+    samples.shrink_to_fit();
+    m->samples = std::move(samples);
+    m->streamPath = file;
     return m;
 }
 

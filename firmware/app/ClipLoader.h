@@ -16,7 +16,10 @@ namespace cuebox::app {
 
 class ClipLoader {
 public:
-    ClipLoader(std::string dataDir, int sampleRate) : dataDir_(std::move(dataDir)), rate_(sampleRate) {}
+    // Media longer than `streamAboveS` seconds streams from a cache file at
+    // the engine's rate (the first `headS` seconds stay in RAM).
+    ClipLoader(std::string dataDir, int sampleRate, double streamAboveS = 60.0, double headS = 2.0)
+        : dataDir_(std::move(dataDir)), rate_(sampleRate), streamAboveS_(streamAboveS), headS_(headS) {}
 
     struct Built {
         std::unique_ptr<engine::ClipTable> table;
@@ -34,8 +37,13 @@ private:
     };
     std::shared_ptr<const engine::MediaBuffer> load(const std::string& path);
 
+    std::shared_ptr<const engine::MediaBuffer> streamed(const std::string& path, std::int64_t size, std::int64_t mtime,
+                                                        std::vector<float> samples, int channels, std::int64_t frames);
+
     std::string dataDir_;
     int rate_;
+    double streamAboveS_;
+    double headS_;
     std::map<std::string, Cached> cache_;
 };
 

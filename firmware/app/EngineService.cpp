@@ -65,7 +65,7 @@ std::string isoNow() {
     const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(now.time_since_epoch()).count() % 1000;
     std::tm tm{};
     gmtime_r(&t, &tm);
-    char buf[40];
+    char buf[96];
     std::snprintf(buf, sizeof buf, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday,
                   tm.tm_hour, tm.tm_min, tm.tm_sec, static_cast<int>(ms));
     return buf;
@@ -73,13 +73,20 @@ std::string isoNow() {
 }  // namespace
 
 EngineService::EngineService(EngineServiceOptions o, engine::Engine& e, engine::JackDriver& jack)
-    : opt_(std::move(o)), engine_(e), jack_(jack), loader_(opt_.dataDir + "", e.config().sampleRate) {
+    : opt_(std::move(o)), engine_(e), jack_(jack), loader_(opt_.dataDir, e.config().sampleRate, opt_.streamAboveS) {
+    // The disk thread: keeps the stream rings of long clips filled.
+    disk_ = std::thread([this] {
+        while (!diskStop_.load())
+            if (!engine_.streamer().service()) std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    });
     const char* hooks = std::getenv("CUEBOX_TEST_HOOKS");
     testHooks_ = hooks && std::string(hooks) == "1";
     if (testHooks_) log::warn("engine", "test hooks are enabled (CUEBOX_TEST_HOOKS=1): never on a show system");
 }
 
 EngineService::~EngineService() {
+    diskStop_ = true;
+    if (disk_.joinable()) disk_.join();
     if (listenFd_ >= 0) {
         ::close(listenFd_);
         ::unlink(opt_.socketPath.c_str());
@@ -192,6 +199,12 @@ void EngineService::handleCommand(Client& c, const json::object& body) {
     const json::value* opv = body.if_contains("op");
     if (!opv || !opv->is_string()) return refuse("bad_request", "op", "command has no op");
     const std::string op(opv->as_string());
+    if (op == "test_stall_disk") {
+        if (!testHooks_) return refuse("bad_request", "op", "test hooks are not enabled in this engine");
+        const json::value* on = body.if_contains("on");
+        engine_.streamer().setStalled(on && on->is_bool() && on->as_bool());
+        return reply(c.conn.fd(), {{"req", webReq}, {"ok", true}, {"action", op}});
+    }
     if (op == "test_dsp_ballast") {
         if (!testHooks_) return refuse("bad_request", "op", "test hooks are not enabled in this engine");
         const json::value* us = body.if_contains("us");
@@ -285,6 +298,9 @@ void EngineService::drainEvents() {
         case Event::Type::refused:
             log::warn("engine", "command for clip " + std::to_string(e.clip) + " refused: " + engine::refuseReasonText(e.reason));
             break;
+        case Event::Type::underrun:
+            broadcast(ipc::MsgType::event, {{"event", "underrun"}, {"clip", e.clip}, {"count", engine_.streamer().underruns()}});
+            break;
         case Event::Type::stolen:
         case Event::Type::choked:
             broadcast(ipc::MsgType::event,
@@ -351,10 +367,12 @@ json::object EngineService::engineStatus() const {
         {"sample_rate", engine_.config().sampleRate},
         {"period", jack_.bufferSize()},
         {"scheduling", {{"policy", sched.policy}, {"priority", sched.priority}}},
-        {"dsp_load", std::round(load.last() * 10000.0) / 10000.0},
+        {"dsp_load", std::round(load.average() * 10000.0) / 10000.0},
         {"dsp_peak", std::round(load.peak() * 10000.0) / 10000.0},
         {"process_worst_us", load.worstNs() / 1000},
         {"xruns", jack_.xruns()},
+        {"stream_underruns", engine_.streamer().underruns()},
+        {"streams_active", engine_.streamer().active()},
         {"revision", revision_},
         {"pid", ::getpid()},
     };
@@ -435,7 +453,7 @@ json::object EngineService::liveState() {
                                     {"reserved", u.reserved},
                                     {"audition", u.audition},
                                     {"load_state", engine::loadStateName(u.load)},
-                                    {"load_of_ceiling", std::round(engine_.load().peak() / engine::OverloadGuard::kCritical * 1000) / 1000}}},
+                                    {"load_of_ceiling", std::round(engine_.load().average() / engine::OverloadGuard::kCritical * 1000) / 1000}}},
                         {"clips", std::move(list)},
                         {"busses", std::move(busses)},
                         {"dropouts", std::move(dropouts)},

@@ -17,6 +17,7 @@
 #include <deque>
 #include <map>
 #include <memory>
+#include <thread>
 #include <string>
 #include <vector>
 
@@ -28,6 +29,7 @@ engine::MixConfig mixConfig(const model::AudioConfig& a, int outputs);
 struct EngineServiceOptions {
     std::string dataDir;
     std::string socketPath;
+    double streamAboveS = 60.0;  // clips longer than this stream from disk
 };
 
 class EngineService {
@@ -80,6 +82,9 @@ private:
     Clock::time_point lastStoreCheck_{};
     Clock::time_point lastState_{};
     std::uint64_t lastXruns_ = 0;
+    std::uint64_t lastUnderruns_ = 0;
+    std::thread disk_;
+    std::atomic<bool> diskStop_{false};
     bool testHooks_ = false;
     std::array<std::string, engine::kBusses> lastUsed_;  // ISO time a voice last started on each bus
     std::deque<std::string> dropouts_;                  // ISO times of the last xruns

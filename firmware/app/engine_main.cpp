@@ -21,7 +21,7 @@ void onSignal(int) { g_stop.store(true); }
 
 void usage() {
     std::fprintf(stderr,
-                 "usage: cuebox-engine --data DIR [--socket PATH] [--client NAME] [--server NAME] [--outputs N] [--no-connect]\n");
+                 "usage: cuebox-engine --data DIR [--socket PATH] [--client NAME] [--server NAME] [--outputs N] [--stream-above SECONDS] [--no-connect]\n");
 }
 }  // namespace
 
@@ -38,6 +38,7 @@ int main(int argc, char** argv) {
         else if (a == "--server") jo.serverName = next();
         else if (a == "--no-connect") jo.connectOutputs = false;
         else if (a == "--outputs") jo.outputs = std::atoi(next().c_str());
+        else if (a == "--stream-above") o.streamAboveS = std::atof(next().c_str());
         else {
             usage();
             return 2;
@@ -48,6 +49,7 @@ int main(int argc, char** argv) {
         return 2;
     }
     if (o.socketPath.empty()) o.socketPath = o.dataDir + "/engine.sock";
+    if (const char* s = std::getenv("CUEBOX_STREAM_ABOVE_S")) o.streamAboveS = std::atof(s);
     std::signal(SIGINT, onSignal);
     std::signal(SIGTERM, onSignal);
     std::signal(SIGPIPE, SIG_IGN);

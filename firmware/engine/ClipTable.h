@@ -7,15 +7,22 @@
 
 #include <cstdint>
 #include <memory>
+#include <string>
 #include <vector>
 
 namespace cuebox::engine {
 
-// Decoded audio at the engine's sample rate, interleaved, immutable.
+// Decoded audio at the engine's sample rate, interleaved, immutable. A long
+// clip keeps only its head in RAM (headFrames < frames); the whole of it is
+// in streamPath as raw interleaved float32 at the engine's rate.
 struct MediaBuffer {
     int channels = 0;
-    std::int64_t frames = 0;
-    std::vector<float> samples;  // frames * channels
+    std::int64_t frames = 0;      // the whole clip
+    std::int64_t headFrames = 0;  // frames in `samples`
+    std::vector<float> samples;   // headFrames * channels
+    std::string streamPath;       // set when headFrames < frames
+
+    bool streamed() const { return headFrames < frames; }
 };
 
 // How a press of the clip's cell behaves.

@@ -35,7 +35,7 @@ struct Command {
     std::int64_t postedNs = 0;
 };
 
-enum class RefuseReason : std::uint8_t { none, unknownClip, poolFull, noMedia, overload, notPlaying };
+enum class RefuseReason : std::uint8_t { none, unknownClip, poolFull, noMedia, overload, notPlaying, noStream };
 
 struct Event {
     enum class Type : std::uint8_t {
@@ -51,6 +51,7 @@ struct Event {
         resumed,
         ignored,   // a press whose second-press action is "nothing"
         done,      // a command that needs no other answer was carried out
+        underrun,  // a streamed voice ran out of data: faded to silence, time runs on
     };
     Type type = Type::started;
     std::uint64_t clip = 0;

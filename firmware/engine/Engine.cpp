@@ -16,6 +16,7 @@ const char* refuseReasonText(RefuseReason r) {
     case RefuseReason::noMedia: return "the clip's media is not loaded (missing or unreadable)";
     case RefuseReason::overload: return "DSP load is critical (90%): new voices are refused until it falls below 70%";
     case RefuseReason::notPlaying: return "the clip is not playing";
+    case RefuseReason::noStream: return "every streaming slot is busy (long clips stream from disk)";
     }
     return "";
 }
@@ -29,7 +30,7 @@ const char* loadStateName(LoadState s) {
     return "normal";
 }
 
-Engine::Engine(const Config& cfg) : cfg_(cfg), mixer_(cfg.outputs, cfg.sampleRate) {
+Engine::Engine(const Config& cfg) : cfg_(cfg), mixer_(cfg.outputs, cfg.sampleRate), streamer_(cfg.sampleRate) {
     mix_ = new MixConfig(MixConfig::defaults(cfg.outputs));
     mixer_.snap(*mix_);
 }
@@ -127,7 +128,7 @@ void Engine::process(std::uint32_t nframes, float* const* outs, std::uint64_t bl
         }
     load_.record(LoadMeter::nowNs() - t0,
                  static_cast<std::int64_t>(nframes) * 1000000000LL / std::max(cfg_.sampleRate, 1));
-    overload_.update(load_.peak());
+    overload_.update(load_.average());  // sustained load, not one stalled call
 }
 
 void Engine::swapTable(const ClipTable* next) {
@@ -365,6 +366,11 @@ Engine::Voice* Engine::start(const Command& c, std::uint64_t blockFrame, bool au
     if (!audition && !makeRoom(*entry, slots, blockFrame)) return refuse(RefuseReason::poolFull);
     Voice* pv = freeVoice();
     if (!pv) return refuse(RefuseReason::poolFull);
+    int stream = -1;
+    if (entry->media->streamed()) {
+        stream = streamer_.claim(entry->media, entry->media->headFrames);
+        if (stream < 0) return refuse(RefuseReason::noStream);
+    }
 
     Voice& v = *pv;
     v = Voice{};
@@ -384,6 +390,7 @@ Engine::Voice* Engine::start(const Command& c, std::uint64_t blockFrame, bool au
     v.slots = slots;
     v.bus = audition ? static_cast<std::uint8_t>(kAuditionBus) : entry->group;
     v.clipGain = entry->gain;
+    v.stream = stream;
     if (entry->fadeIn.frames > 0) v.env.fadeIn(entry->fadeIn.frames, entry->fadeIn.curve);
     else v.env.setHold(1.0f);
     auto& view = views_[static_cast<std::size_t>(index(v))];
@@ -467,6 +474,15 @@ void Engine::render(Voice& v, std::uint32_t nframes, std::uint64_t blockFrame) {
     const float g0 = v.clipGain;
     const float g1 = g0 + std::clamp(target - g0, -maxStep, maxStep);
     const float gStep = (g1 - g0) / static_cast<float>(nframes);
+    if (v.stream >= 0) {
+        const bool ended = renderStreamed(v, begin, nframes, busL, busR, g0, gStep);
+        v.clipGain = g1;
+        view.position.store(v.pos % m.frames, std::memory_order_relaxed);
+        if (ended) return release(v);
+        view.state.store(v.paused ? VoiceState::paused : v.env.fadingOut() ? VoiceState::fading : VoiceState::playing,
+                         std::memory_order_relaxed);
+        return;
+    }
     float cg = g0 + gStep * static_cast<float>(begin);
     const std::uint32_t loops = v.clip->loops;
     bool ended = false;
@@ -509,7 +525,83 @@ void Engine::render(Voice& v, std::uint32_t nframes, std::uint64_t blockFrame) {
                      std::memory_order_relaxed);
 }
 
+// A long clip: v.pos counts virtual frames (a loop keeps counting; frame v
+// plays media frame v % frames); the first pass's head comes from RAM, the
+// rest from the voice's stream ring. Returns true when the voice ended.
+bool Engine::renderStreamed(Voice& v, std::uint32_t begin, std::uint32_t nframes, float* busL, float* busR, float g0,
+                            float gStep) {
+    const MediaBuffer& m = *v.clip->media;
+    const int ch = m.channels;
+    const std::uint32_t loops = v.clip->loops;
+    const std::int64_t end = loops == 0 ? INT64_MAX : m.frames * static_cast<std::int64_t>(loops);
+    const std::uint32_t prot = protectionFrames();
+    // Frames we can play from here on without waiting.
+    const std::int64_t fromRing = v.pos < m.headFrames ? streamer_.available(v.stream, m.headFrames) + (m.headFrames - v.pos)
+                                                       : streamer_.available(v.stream, v.pos);
+    const std::int64_t need = static_cast<std::int64_t>(nframes - begin);
+    if (!v.starved && v.gateStep >= 0.0f && fromRing < need + prot && v.pos + fromRing < end) {
+        // Running dry: fade the data gate out over what is left (at most the
+        // protection fade); then silence while time runs on.
+        const std::int64_t left = std::max<std::int64_t>(std::min<std::int64_t>(fromRing, prot), 1);
+        v.gateStep = -v.gate / static_cast<float>(left);
+        streamer_.countUnderrun();
+        emit(Event::Type::underrun, v, 0);
+    } else if (v.starved && fromRing >= need + 4 * static_cast<std::int64_t>(prot)) {
+        v.starved = false;  // data is back with a margin: fade in again
+        v.gateStep = 1.0f / static_cast<float>(prot);
+    }
+    float cg = g0 + gStep * static_cast<float>(begin);
+    bool ended = false;
+    for (std::uint32_t i = begin; i < nframes; ++i, cg += gStep) {
+        if (v.pos >= end) {
+            ended = true;
+            break;
+        }
+        float eg;
+        const bool alive = v.env.next(eg);
+        v.gate += v.gateStep;
+        if (v.gate <= 0.0f) {
+            v.gate = 0.0f;
+            v.gateStep = 0.0f;
+            v.starved = true;
+        } else if (v.gate >= 1.0f) {
+            v.gate = 1.0f;
+            if (v.gateStep > 0.0f) v.gateStep = 0.0f;
+        }
+        if (!v.starved && v.gate > 0.0f) {
+            const float g = eg * cg * v.gate;
+            // RAM head: interleaved as the file; ring: always two channels
+            // (mono duplicated), so f[0] (and f[1]) read the same either way.
+            const float* f = v.pos < m.headFrames ? m.samples.data() + v.pos * ch : streamer_.frameAt(v.stream, v.pos);
+            if (ch >= 2) {
+                busL[i] += f[0] * g;
+                busR[i] += f[1] * g;
+            } else {
+                const float s = f[0] * g * 0.70710678f;
+                busL[i] += s;
+                busR[i] += s;
+            }
+        }
+        ++v.pos;
+        if (!alive) {
+            if (v.pausing) {
+                v.pausing = false;
+                v.paused = true;
+            } else {
+                ended = true;
+            }
+            break;
+        }
+    }
+    if (v.pos >= m.headFrames) streamer_.advance(v.stream, v.pos);
+    return ended;
+}
+
 void Engine::release(Voice& v) {
+    if (v.stream >= 0) {
+        streamer_.release(v.stream);
+        v.stream = -1;
+    }
     emit(Event::Type::stopped, v, 0);
     v.active = false;
     v.counted = false;

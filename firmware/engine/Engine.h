@@ -25,6 +25,7 @@
 #include "engine/LoadMeter.h"
 #include "engine/Mixer.h"
 #include "engine/OverloadGuard.h"
+#include "engine/Streamer.h"
 
 #include <boost/lockfree/spsc_queue.hpp>
 
@@ -103,6 +104,7 @@ public:
     std::uint64_t droppedEvents() const { return droppedEvents_.load(std::memory_order_relaxed); }
     std::uint64_t lastBlockFrame() const { return lastBlockFrame_.load(std::memory_order_acquire); }
     Mixer& mixer() { return mixer_; }  // [control] meters only
+    Streamer& streamer() { return streamer_; }  // the disk thread services it
     // [control] tests drive the overload states through this.
     OverloadGuard& overloadGuard() { return overload_; }
     // [control] Test hook: process() busy-waits until this many ns after its
@@ -134,6 +136,10 @@ private:
         int slots = 1;
         float clipGain = 1.0f;  // smoothed towards clip->gain
         Envelope env;
+        int stream = -1;        // streamer ring of a long clip
+        float gate = 1.0f;      // data gate: fades out when the stream runs dry
+        float gateStep = 0.0f;
+        bool starved = false;
     };
 
     void handle(const Command& c, std::uint64_t blockFrame);
@@ -148,6 +154,8 @@ private:
     void restart(Voice& old, const Command& c, std::uint64_t blockFrame);
     void panic(std::uint32_t fadeFrames, std::uint64_t blockFrame);
     void render(Voice& v, std::uint32_t nframes, std::uint64_t blockFrame);
+    bool renderStreamed(Voice& v, std::uint32_t begin, std::uint32_t nframes, float* busL, float* busR, float g0,
+                        float gStep);
     void release(Voice& v);
     void swapTable(const ClipTable* next);
     void retire();
@@ -160,6 +168,7 @@ private:
 
     Config cfg_;
     Mixer mixer_;
+    Streamer streamer_;
     std::array<Voice, kMaxVoices> voices_{};
     std::array<VoiceView, kMaxVoices> views_{};
     std::uint64_t nextSeq_ = 1;

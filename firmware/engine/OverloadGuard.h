@@ -1,4 +1,5 @@
-// Resource protection on DSP load (fraction of the period, peak-held):
+// Resource protection on DSP load (fraction of the period, averaged over
+// ~85 ms so that one call the machine stalled does not count as overload):
 // at >= 80% a warning, at >= 90% critical (new voices are refused; the
 // audition voice is protected), back to normal only below 70%.
 // [RT] update(); [any] state().

@@ -14,7 +14,7 @@ namespace cuebox::engine::test {
 inline std::shared_ptr<MediaBuffer> rampMedia(int channels, std::int64_t frames) {
     auto m = std::make_shared<MediaBuffer>();
     m->channels = channels;
-    m->frames = frames;
+    m->frames = m->headFrames = frames;
     m->samples.resize(static_cast<std::size_t>(frames * channels));
     for (std::int64_t i = 0; i < frames; ++i)
         for (int c = 0; c < channels; ++c)
@@ -25,7 +25,7 @@ inline std::shared_ptr<MediaBuffer> rampMedia(int channels, std::int64_t frames)
 inline std::shared_ptr<MediaBuffer> constantMedia(int channels, std::int64_t frames, float value) {
     auto m = std::make_shared<MediaBuffer>();
     m->channels = channels;
-    m->frames = frames;
+    m->frames = m->headFrames = frames;
     m->samples.assign(static_cast<std::size_t>(frames * channels), value);
     return m;
 }

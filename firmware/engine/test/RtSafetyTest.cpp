@@ -7,6 +7,10 @@
 #include <CppUTest/TestHarness.h>
 #include <CppUTest/TestMemoryAllocator.h>
 
+#include <cstdio>
+#include <cstdlib>
+#include <filesystem>
+
 using namespace cuebox::engine;
 using namespace cuebox::engine::test;
 
@@ -63,6 +67,19 @@ TEST(RtSafety, theGuardCatchesAnAllocationInsideTheRtScope) {
 TEST(RtSafety, processNeverAllocatesOrFreesOverThousandsOfScriptedBlocks) {
     Engine engine(Config{48000, 5, 200});
     auto a = rampMedia(2, 9000), b = rampMedia(1, 3000);
+    // A long clip streamed from disk (head in RAM, the rest through a ring).
+    char tmpl[] = "/tmp/cuebox-rt-XXXXXX";
+    const std::string dir = mkdtemp(tmpl);
+    auto whole = rampMedia(2, 48000);
+    {
+        FILE* f = std::fopen((dir + "/s.f32").c_str(), "wb");
+        std::fwrite(whole->samples.data(), sizeof(float), whole->samples.size(), f);
+        std::fclose(f);
+    }
+    auto streamed = std::make_shared<MediaBuffer>(*whole);
+    streamed->headFrames = 2000;
+    streamed->samples.resize(4000);
+    streamed->streamPath = dir + "/s.f32";
     auto table = [&](float g) {
         auto* t = new ClipTable;
         ClipEntry e1 = clip(1, g, 0);
@@ -76,6 +93,7 @@ TEST(RtSafety, processNeverAllocatesOrFreesOverThousandsOfScriptedBlocks) {
         e2.mode = PlayMode::gate;
         t->add(e2, b);
         t->add(clip(3, g, 2), nullptr);
+        t->add(clip(4, g, 3, 0), streamed);
         t->finish();
         return t;
     };
@@ -106,6 +124,7 @@ TEST(RtSafety, processNeverAllocatesOrFreesOverThousandsOfScriptedBlocks) {
         case 11: c.type = Command::Type::pause; c.clip = 1; engine.post(c); break;
         case 13: c.type = Command::Type::resume; c.clip = 1; engine.post(c); break;
         case 14: c.type = Command::Type::start; c.clip = 3; engine.post(c); break;
+        case 16: c.type = Command::Type::start; c.clip = 4; engine.post(c); break;
         case 15: c.type = Command::Type::audition; c.clip = 1; engine.post(c); break;
         case 17: c.type = Command::Type::stop; c.clip = 2; engine.post(c); break;
         case 19: c.type = Command::Type::stopGroup; c.group = 1; engine.post(c); break;
@@ -131,7 +150,9 @@ TEST(RtSafety, processNeverAllocatesOrFreesOverThousandsOfScriptedBlocks) {
             if (e.type == Event::Type::started) ++startedVoices;
         while (ClipTable* old = engine.takeRetiredTable()) delete old;
         while (MixConfig* old = engine.takeRetiredMix()) delete old;
+        if (block % 3 == 0) engine.streamer().service();  // the disk thread, outside the RT scope
     }
     LONGS_EQUAL(0, guard->violations);
     CHECK(startedVoices > 500);  // the script really exercised voices
+    std::filesystem::remove_all(dir);
 }
