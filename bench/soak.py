@@ -4,10 +4,12 @@ CUEBOX_SOAK_SECONDS (default 600) with 50 WebSocket clients receiving the
 split by what jackd says caused them: "client = cuebox was not finished"
 (cuebox missed its deadline) versus the dummy driver waking late
 ("JackTimedDriver::Process XRun", nothing to do with any client); the
-engine's worst process() time; and cuebox-web's CPU use."""
-import json
+engine's worst process() time; cuebox-web's CPU use; and, as a control run
+alongside, how often a paced real-time loop doing almost nothing is itself
+woken more than a period late on this machine (bench/WakeupProbe.cpp)."""
 import os
 import re
+import subprocess
 import sys
 import threading
 import time
@@ -15,7 +17,7 @@ import time
 import websocket
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "test", "integration"))
-from stack import Stack, silence  # noqa: E402
+from stack import BUILD, Stack, silence  # noqa: E402
 
 SECONDS = float(os.environ.get("CUEBOX_SOAK_SECONDS", "600"))
 CLIENTS = 50
@@ -52,6 +54,12 @@ def main():
         _, h0 = s.http("GET", "/api/health")
         web = s.pid("cuebox-web")
         cpu0, t0 = cpu_seconds(web), time.time()
+        # The control: the machine's own wake-up lateness, in the same run,
+        # at the engine's priority (jackd gives cuebox 5 with -R).
+        probe_cmd = [os.path.join(BUILD, "bench", "wakeup_probe"), str(SECONDS)]
+        if subprocess.run(["chrt", "-f", "5", "true"]).returncode == 0:
+            probe_cmd = ["chrt", "-f", "5"] + probe_cmd
+        probe = subprocess.Popen(probe_cmd, stdout=subprocess.PIPE, text=True)
         n = 0
         while time.time() - t0 < SECONDS:
             s.http("POST", f"/api/clips/{clips[n % len(clips)]}/toggle")
@@ -71,6 +79,7 @@ def main():
         print(f"  jackd: cuebox did not finish in time: {late_client}; dummy driver woke late: {driver_late}")
         print(f"worst process() after warm-up: {eng['process_worst_us']} us "
               f"({eng['process_worst_us'] / (64 / 48000 * 1e6) * 100:.1f}% of the period)")
+        print(probe.communicate(timeout=60)[0].strip())
         print(f"cuebox-web CPU: {web_cpu * 100:.1f}% of one core (budget: under one core); "
               f"messages received per client: {min(received)}..{max(received)} "
               f"({min(received) / elapsed:.1f}/s at the least)")
