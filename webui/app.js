@@ -1,6 +1,7 @@
 // cuebox browser UI: show grid, live clip state, toggles and panic.
 // Protocol: docs/PROTOCOL.md (snapshot/edit/state/event/ack/error over WS).
 
+import { Meters } from "./meters.js";
 import { Connection, wsUrl } from "./conn.js";
 import { fmtRemaining, fmtDuration, safeColor, inkFor } from "./format.js";
 import { setupPanic } from "./panic.js";
@@ -17,6 +18,8 @@ const ui = {
   conntext: $("conntext"), banner: $("banner"), dsp: $("dsp"), voices: $("voices"),
   engine: $("engine"), engoff: $("engoff"), panic: $("panic"), toasts: $("toasts"),
 };
+const meters = new Meters(document.getElementById("meters"));
+
 
 // ---------------------------------------------------------------- model --
 
@@ -98,7 +101,7 @@ function applyLive(live) {
     const rem = num(s.remaining_s, dur - num(s.position_s, 0));
     const prev = model.live.get(s.id);
     next.set(s.id, {
-      state: s.state === "fading" ? "fading" : "playing",
+      state: s.state === "fading" ? "fading" : s.state === "paused" ? "paused" : "playing",
       dur, rem, t0: now, loop: !!clip?.loop,
       shown: prev ? prev.shown : Infinity,
     });
@@ -117,6 +120,7 @@ function applyLive(live) {
   if (changed.length) updateLiveMarks();
   if (live.engine) model.engine = live.engine;
   if (live.voices) model.voices = live.voices;
+  if (live.meters) meters.update(live.meters);
   renderEngine();
   kick();
 }
@@ -546,9 +550,9 @@ function renderEngine() {
   const offline = !!e && e.connected === false;
   if (ui.engoff.hidden !== !offline) ui.engoff.hidden = !offline;
   let level = "ok";
-  if (load != null && load >= 0.8) level = "warn";
+  if ((load != null && load >= 0.8) || v?.load_state === "warning") level = "warn";
   if (v && v.pool && v.active >= v.pool) level = "warn";
-  if (offline || (load != null && load >= 0.9)) level = "bad";
+  if (offline || (load != null && load >= 0.9) || v?.load_state === "critical") level = "bad";
   if (ui.engine.dataset.level !== level) ui.engine.dataset.level = level;
 }
 

@@ -56,6 +56,11 @@ test("a tap plays the clip through JACK and every tablet sees it", async () => {
   await b.page.screenshot({ path: join(OUTPUT, "perform-playing-1280x800.png") });
   const remaining = await cell.textContent();
   assert.match(remaining, /\d:\d\d/, "the cell shows the time remaining");
+  // Meters: 5 stereo busses + 8 outputs; bus A's bars are up, bus B's are not.
+  assert.equal(await a.page.locator("#meters .mch").count(), 18);
+  const scale = (i) => a.page.locator("#meters .mch .mbar").nth(i).evaluate((el) => el.style.transform);
+  assert.match(await scale(0), /scaleY\(0\.[1-9]/, "bus A left meter moves");
+  assert.match(await scale(2), /^scaleY\(0(\.0+)?\)$/, "bus B is silent");
 
   const { samples } = await rec.done;
   const level = rms(samples[0]);
