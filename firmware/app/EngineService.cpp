@@ -14,6 +14,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <ctime>
+#include <filesystem>
 
 namespace cuebox::app {
 namespace json = boost::json;
@@ -74,14 +75,68 @@ std::string isoNow() {
 
 EngineService::EngineService(EngineServiceOptions o, engine::Engine& e, engine::JackDriver& jack)
     : opt_(std::move(o)), engine_(e), jack_(jack), loader_(opt_.dataDir, e.config().sampleRate, opt_.streamAboveS) {
-    // The disk thread: keeps the stream rings of long clips filled.
-    disk_ = std::thread([this] {
-        while (!diskStop_.load())
-            if (!engine_.streamer().service()) std::this_thread::sleep_for(std::chrono::milliseconds(5));
-    });
+    disk_ = std::thread([this] { diskLoop(); });
     const char* hooks = std::getenv("CUEBOX_TEST_HOOKS");
     testHooks_ = hooks && std::string(hooks) == "1";
     if (testHooks_) log::warn("engine", "test hooks are enabled (CUEBOX_TEST_HOOKS=1): never on a show system");
+}
+
+// The disk thread: keeps the stream rings of long clips filled and writes
+// recordings. Never touched by the RT thread except through lock-free rings.
+void EngineService::diskLoop() {
+    while (!diskStop_.load()) {
+        bool did = engine_.streamer().service();
+        for (int r = 0; r < engine::kRecorders; ++r) did |= serviceRecorder(r);
+        if (!did) std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    }
+    for (auto& w : writers_) w.close();
+}
+
+bool EngineService::serviceRecorder(int r) {
+    auto& rec = engine_.recorder();
+    auto& w = writers_[static_cast<std::size_t>(r)];
+    const auto state = rec.state(r);
+    if (state == engine::Recorder::State::idle) return false;
+    auto report = [&](Take t) {
+        std::lock_guard lock(takesMutex_);
+        takes_.push_back(std::move(t));
+    };
+    if (!w.isOpen()) {
+        // recordings/rec_a_20261121T101500Z.wav, at the engine's rate: ready to be a clip.
+        const std::string dir = opt_.dataDir + "/media/recordings";
+        std::error_code ec;
+        std::filesystem::create_directories(dir, ec);
+        std::string stamp = isoNow();
+        stamp.erase(std::remove_if(stamp.begin(), stamp.end(), [](char c) { return c == '-' || c == ':'; }), stamp.end());
+        stamp = stamp.substr(0, stamp.find('.')) + "Z";
+        const std::string name = std::string("rec_") + (r == 0 ? "a_" : "b_") + stamp + ".wav";
+        if (auto st = w.open(dir + "/" + name, engine_.config().sampleRate, 2); !st) {
+            rec.stop(r);
+            rec.finished(r);
+            report({r, "media/recordings/" + name, 0, 0, st.error().reason, true});
+            return true;
+        }
+        report({r, "media/recordings/" + name, 0, 0, "", false});
+    }
+    std::array<float, 4096 * 2> buf;
+    bool did = false;
+    for (;;) {
+        const std::size_t n = rec.read(r, buf.data(), 4096);
+        if (n == 0) break;
+        did = true;
+        if (auto st = w.write(buf.data(), static_cast<std::int64_t>(n)); !st) {
+            log::error("engine", "recording: " + st.error().reason);
+            rec.stop(r);
+        }
+    }
+    if (rec.state(r) == engine::Recorder::State::stopping && rec.read(r, buf.data(), 1) == 0) {
+        Take t{r, "media/recordings/" + std::filesystem::path(w.path()).filename().string(), w.frames(), rec.overruns(r), "", true};
+        w.close();
+        rec.finished(r);
+        report(std::move(t));
+        did = true;
+    }
+    return did;
 }
 
 EngineService::~EngineService() {
@@ -115,6 +170,26 @@ Status EngineService::run(const std::atomic<bool>& stop) {
                        clients_.end());
 
         drainEvents();
+        {
+            std::vector<Take> takes;
+            {
+                std::lock_guard lock(takesMutex_);
+                takes.swap(takes_);
+            }
+            for (const auto& t : takes) {
+                json::object ev{{"event", t.done ? "recording_done" : "recording_started"},
+                                {"bus", t.rec == 0 ? "A" : "B"},
+                                {"file", t.file}};
+                if (t.done) {
+                    ev["frames"] = t.frames;
+                    ev["duration_s"] = static_cast<double>(t.frames) / engine_.config().sampleRate;
+                    ev["overruns"] = t.overruns;
+                }
+                if (!t.error.empty()) ev["error"] = t.error;
+                log::info("engine", std::string("record ") + (t.rec ? "B" : "A") + (t.done ? " finished " : " started ") + t.file);
+                broadcast(ipc::MsgType::event, ev);
+            }
+        }
         while (engine::ClipTable* old = engine_.takeRetiredTable()) delete old;
         while (engine::MixConfig* old = engine_.takeRetiredMix()) delete old;
         if (unpublished_ && engine_.publishTable(unpublished_.get())) unpublished_.release();
@@ -199,6 +274,24 @@ void EngineService::handleCommand(Client& c, const json::object& body) {
     const json::value* opv = body.if_contains("op");
     if (!opv || !opv->is_string()) return refuse("bad_request", "op", "command has no op");
     const std::string op(opv->as_string());
+    if (op == "record_start" || op == "record_stop") {
+        const json::value* b = body.if_contains("bus");
+        if (!b || !b->is_string() || (b->as_string() != "A" && b->as_string() != "B"))
+            return refuse("bad_request", "bus", "record bus must be A or B");
+        const int r = b->as_string() == "A" ? 0 : 1;
+        if (op == "record_stop") {
+            if (engine_.recorder().state(r) != engine::Recorder::State::recording)
+                return refuse("conflict", "bus", std::string("record ") + (r ? "B" : "A") + " is not recording");
+            engine_.recorder().stop(r);
+            return reply(c.conn.fd(), {{"req", webReq}, {"ok", true}, {"action", op}});
+        }
+        float gain = 1.0f;
+        if (const json::value* l = body.if_contains("level_db"); l && l->is_number())
+            gain = static_cast<float>(std::pow(10.0, l->to_number<double>() / 20.0));
+        if (!engine_.recorder().start(r, gain))
+            return refuse("conflict", "bus", std::string("record ") + (r ? "B" : "A") + " is already recording");
+        return reply(c.conn.fd(), {{"req", webReq}, {"ok", true}, {"action", op}});
+    }
     if (op == "test_stall_disk") {
         if (!testHooks_) return refuse("bad_request", "op", "test hooks are not enabled in this engine");
         const json::value* on = body.if_contains("on");
@@ -444,6 +537,14 @@ json::object EngineService::liveState() {
     }
     json::array dropouts;
     for (const auto& d : dropouts_) dropouts.push_back(json::value(d));
+    json::object record;
+    for (int r = 0; r < engine::kRecorders; ++r) {
+        const auto st = engine_.recorder().state(r);
+        record[r == 0 ? "A" : "B"] = json::object{
+            {"state", st == engine::Recorder::State::idle ? "idle" : st == engine::Recorder::State::recording ? "recording" : "stopping"},
+            {"seconds", std::round(static_cast<double>(engine_.recorder().frames(r)) / engine_.config().sampleRate * 10) / 10},
+            {"overruns", engine_.recorder().overruns(r)}};
+    }
     const auto u = engine_.usage();
     return json::object{{"engine", engineStatus()},
                         {"voices", {{"active", u.slots},
@@ -457,6 +558,7 @@ json::object EngineService::liveState() {
                         {"clips", std::move(list)},
                         {"busses", std::move(busses)},
                         {"dropouts", std::move(dropouts)},
+                        {"record", std::move(record)},
                         {"meters", meters()},
                         {"missing", std::move(missing)}};
 }

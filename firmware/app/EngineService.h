@@ -9,6 +9,7 @@
 #include "engine/Engine.h"
 #include "engine/jack/JackDriver.h"
 #include "ipc/Socket.h"
+#include "media/AudioFile.h"
 #include "store/Store.h"
 
 #include <atomic>
@@ -17,6 +18,7 @@
 #include <deque>
 #include <map>
 #include <memory>
+#include <mutex>
 #include <thread>
 #include <string>
 #include <vector>
@@ -85,6 +87,19 @@ private:
     std::uint64_t lastUnderruns_ = 0;
     std::thread disk_;
     std::atomic<bool> diskStop_{false};
+    void diskLoop();
+    bool serviceRecorder(int rec);
+    struct Take {
+        int rec = 0;
+        std::string file;  // relative to the data folder
+        std::int64_t frames = 0;
+        std::uint64_t overruns = 0;
+        std::string error;
+        bool done = false;  // false: started
+    };
+    std::array<media::WavWriter, engine::kRecorders> writers_;  // disk thread
+    std::mutex takesMutex_;  // disk thread -> control thread
+    std::vector<Take> takes_;
     bool testHooks_ = false;
     std::array<std::string, engine::kBusses> lastUsed_;  // ISO time a voice last started on each bus
     std::deque<std::string> dropouts_;                  // ISO times of the last xruns

@@ -30,7 +30,8 @@ const char* loadStateName(LoadState s) {
     return "normal";
 }
 
-Engine::Engine(const Config& cfg) : cfg_(cfg), mixer_(cfg.outputs, cfg.sampleRate), streamer_(cfg.sampleRate) {
+Engine::Engine(const Config& cfg)
+    : cfg_(cfg), mixer_(cfg.outputs, cfg.sampleRate), streamer_(cfg.sampleRate), recorder_(cfg.sampleRate) {
     mix_ = new MixConfig(MixConfig::defaults(cfg.outputs));
     mixer_.snap(*mix_);
 }
@@ -93,7 +94,7 @@ void Engine::emit(Event::Type t, const Voice& v, std::uint64_t frame) { emit({t,
 
 // ---------------------------------------------------------------- process
 
-void Engine::process(std::uint32_t nframes, float* const* outs, std::uint64_t blockFrame) {
+void Engine::process(std::uint32_t nframes, const float* const* ins, float* const* outs, std::uint64_t blockFrame) {
     const std::int64_t t0 = LoadMeter::nowNs();
     blockStartNs_ = t0;
     blockFrames_ = nframes;
@@ -120,6 +121,7 @@ void Engine::process(std::uint32_t nframes, float* const* outs, std::uint64_t bl
     for (auto& v : voices_)
         if (v.active) render(v, nframes, blockFrame);
     mixer_.mix(*mix_, nframes, outs);
+    recorder_.process(nframes, ins);
 
     retire();
     publishUsage();

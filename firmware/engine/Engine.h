@@ -25,6 +25,7 @@
 #include "engine/LoadMeter.h"
 #include "engine/Mixer.h"
 #include "engine/OverloadGuard.h"
+#include "engine/Recorder.h"
 #include "engine/Streamer.h"
 
 #include <boost/lockfree/spsc_queue.hpp>
@@ -93,7 +94,12 @@ public:
     // [RT] Renders one block. outs: outputs() physical outputs, then the two
     // monitor channels (all overwritten). blockFrame is the absolute frame
     // time of the block's first sample.
-    void process(std::uint32_t nframes, float* const* outs, std::uint64_t blockFrame);
+    void process(std::uint32_t nframes, float* const* outs, std::uint64_t blockFrame) {
+        process(nframes, nullptr, outs, blockFrame);
+    }
+    // [RT] The same, with the input ports: rec_a_1, rec_a_2, rec_b_1,
+    // rec_b_2, ltc_in (null: silence).
+    void process(std::uint32_t nframes, const float* const* ins, float* const* outs, std::uint64_t blockFrame);
 
     // [any] live state
     const VoiceView& voice(int i) const { return views_[static_cast<std::size_t>(i)]; }
@@ -105,6 +111,7 @@ public:
     std::uint64_t lastBlockFrame() const { return lastBlockFrame_.load(std::memory_order_acquire); }
     Mixer& mixer() { return mixer_; }  // [control] meters only
     Streamer& streamer() { return streamer_; }  // the disk thread services it
+    Recorder& recorder() { return recorder_; }  // control starts/stops, the disk thread drains
     // [control] tests drive the overload states through this.
     OverloadGuard& overloadGuard() { return overload_; }
     // [control] Test hook: process() busy-waits until this many ns after its
@@ -169,6 +176,7 @@ private:
     Config cfg_;
     Mixer mixer_;
     Streamer streamer_;
+    Recorder recorder_;
     std::array<Voice, kMaxVoices> voices_{};
     std::array<VoiceView, kMaxVoices> views_{};
     std::uint64_t nextSeq_ = 1;

@@ -83,4 +83,33 @@ Status writeWav(const std::string& path, const AudioData& a) {
     return {};
 }
 
+WavWriter::~WavWriter() { close(); }
+
+Status WavWriter::open(const std::string& path, int sampleRate, int channels) {
+    close();
+    SF_INFO info{};
+    info.samplerate = sampleRate;
+    info.channels = channels;
+    info.format = SF_FORMAT_WAV | SF_FORMAT_PCM_24;
+    SNDFILE* f = sf_open(path.c_str(), SFM_WRITE, &info);
+    if (!f) return makeError(Errc::io, "file", "cannot write '" + path + "': " + sf_strerror(nullptr));
+    file_ = f;
+    path_ = path;
+    frames_ = 0;
+    return {};
+}
+
+Status WavWriter::write(const float* interleaved, std::int64_t frames) {
+    if (!file_) return makeError(Errc::io, "file", "not open");
+    if (sf_writef_float(static_cast<SNDFILE*>(file_), interleaved, frames) != frames)
+        return makeError(Errc::io, "file", "short write to '" + path_ + "' (disk full?)");
+    frames_ += frames;
+    return {};
+}
+
+void WavWriter::close() {
+    if (file_) sf_close(static_cast<SNDFILE*>(file_));
+    file_ = nullptr;
+}
+
 }  // namespace cuebox::media

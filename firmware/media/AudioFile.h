@@ -32,4 +32,24 @@ Result<AudioData> readAudioFile(const std::string& path, int targetRate = 0);
 Status writeWav(const std::string& path, const AudioData& a);
 Result<AudioData> resample(const AudioData& in, int targetRate);
 
+// A WAV file written piece by piece (recordings): 24-bit PCM.
+class WavWriter {
+public:
+    WavWriter() = default;
+    ~WavWriter();
+    WavWriter(const WavWriter&) = delete;
+    WavWriter& operator=(const WavWriter&) = delete;
+    Status open(const std::string& path, int sampleRate, int channels);
+    Status write(const float* interleaved, std::int64_t frames);
+    void close();
+    bool isOpen() const { return file_ != nullptr; }
+    std::int64_t frames() const { return frames_; }
+    const std::string& path() const { return path_; }
+
+private:
+    void* file_ = nullptr;  // SNDFILE*
+    std::string path_;
+    std::int64_t frames_ = 0;
+};
+
 }  // namespace cuebox::media

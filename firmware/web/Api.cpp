@@ -135,6 +135,11 @@ void Api::handle(const HttpRequest& req, Respond respond) {
             return respond(errorResponse(makeError(Errc::not_found, "group", "no clip group '" + std::string(seg[2]) + "' (A, B, C, D)")));
         return sendCommand("stop_group", json::value(std::string(seg[2])));
     }
+    if (seg.size() == 4 && seg[1] == "record" && (seg[3] == "start" || seg[3] == "stop")) {
+        if (seg[2] != "A" && seg[2] != "B")
+            return respond(errorResponse(makeError(Errc::not_found, "bus", "no record bus '" + std::string(seg[2]) + "' (A, B)")));
+        return sendCommand("record_" + std::string(seg[3]), json::value(std::string(seg[2])));
+    }
     if (seg.size() >= 2 && seg[1] == "audio") {
         using model::AudioConfig;
         if (seg.size() == 2) {
@@ -186,12 +191,18 @@ void Api::engineCommand(const std::string& op, const json::value& target, const 
         cmd["clip"] = id;
     } else if (op == "stop_group") {
         cmd["group"] = target;
+    } else if (op == "record_start" || op == "record_stop") {
+        cmd["bus"] = target;
     }
     for (const auto& [k, v] : args) {
         if (op == "start" && k == "at_frame") {
             if (!v.is_uint64() && !(v.is_int64() && v.as_int64() >= 0))
                 return fail(bad("at_frame", "must be a frame time (a whole number >= 0)"));
             cmd["at_frame"] = v;
+        } else if (op == "record_start" && k == "level_db") {
+            if (!v.is_number() || v.to_number<double>() < model::kLevelMinDb || v.to_number<double>() > model::kLevelMaxDb)
+                return fail(bad("level_db", "must be from -90 to +12 dB"));
+            cmd["level_db"] = v;
         } else if ((op == "stop" || op == "panic" || op == "toggle" || op == "stop_group") && k == "fade_ms") {
             if (!v.is_number() || v.to_number<double>() < 0 || v.to_number<double>() > 3000)
                 return fail(bad("fade_ms", "must be from 0 to 3000 ms"));
@@ -216,6 +227,7 @@ void Api::engineCommand(const std::string& op, const json::value& target, const 
         json::object res{{"accepted", true}, {"action", o.contains("action") ? o.at("action") : json::value(op)}};
         if (clipOp) res["clip"] = target;
         else if (op == "stop_group") res["group"] = target;
+        else if (op == "record_start" || op == "record_stop") res["bus"] = target;
         done(202, res);
     });
 }

@@ -24,6 +24,7 @@ struct JackDriver::Impl {
     std::vector<jack_port_t*> outs;  // out_1..out_N, monitor_1, monitor_2
     std::vector<jack_port_t*> ins;   // rec_a_1/2, rec_b_1/2, ltc_in (read by later features)
     std::vector<float*> bufs;        // sized once, reused by the process thread
+    std::vector<const float*> inBufs;
     Engine* engine = nullptr;
     bool connectOutputs = true;
     bool active = false;
@@ -35,7 +36,9 @@ struct JackDriver::Impl {
         if (cuebox_rt_section_begin) cuebox_rt_section_begin();
         for (std::size_t i = 0; i < self->outs.size(); ++i)
             self->bufs[i] = static_cast<float*>(jack_port_get_buffer(self->outs[i], n));
-        self->engine->process(n, self->bufs.data(), jack_last_frame_time(self->client));
+        for (std::size_t i = 0; i < self->ins.size(); ++i)
+            self->inBufs[i] = static_cast<const float*>(jack_port_get_buffer(self->ins[i], n));
+        self->engine->process(n, self->inBufs.data(), self->bufs.data(), jack_last_frame_time(self->client));
         if (cuebox_rt_section_end) cuebox_rt_section_end();
         return 0;
     }
@@ -84,6 +87,7 @@ Result<std::unique_ptr<JackDriver>> JackDriver::open(const JackOptions& o) {
         impl->ins.push_back(p);
     }
     impl->bufs.assign(impl->outs.size(), nullptr);
+    impl->inBufs.assign(impl->ins.size(), nullptr);
     impl->connectOutputs = o.connectOutputs;
     std::unique_ptr<JackDriver> d(new JackDriver(std::move(impl)));
     jack_set_process_callback(d->impl_->client, &Impl::process, d->impl_.get());
