@@ -487,11 +487,13 @@ function cellState(id) {
 /** Dynamic state: only called when the state of that clip changed. */
 function setCellState(el, state) {
   el.dataset.state = state;
-  el.setAttribute("aria-pressed", String(state === "playing" || state === "fading"));
+  const active = state === "playing" || state === "fading" || state === "paused";
+  el.setAttribute("aria-pressed", String(active));
   el._text = "";
   el._frac = -1;
-  if (state === "playing" || state === "fading") {
-    el._tag.textContent = state === "fading" ? "STOPPING" : el._loop ? "↻ LOOP" : "";
+  if (active) {
+    el._tag.textContent = state === "fading" ? "STOPPING" : state === "paused" ? "PAUSED"
+      : el._loop ? "↻ LOOP" : "";
     updateProgress(el, model.live.get(Number(el.dataset.clip)), performance.now());
   } else {
     el._tag.textContent = el._missing ? "MISSING" : el._loop ? "↻ LOOP" : "";
@@ -501,6 +503,7 @@ function setCellState(el, state) {
 }
 
 function remainingAt(l, now) {
+  if (l.state === "paused") return Math.max(0, l.rem); // frozen, not interpolated
   let rem = l.rem - (now - l.t0) / 1000;
   if (rem < 0) rem = l.loop && l.dur > 0 ? ((rem % l.dur) + l.dur) % l.dur : 0;
   // Hold the display through small backwards corrections so the countdown

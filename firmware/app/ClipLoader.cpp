@@ -93,17 +93,18 @@ std::shared_ptr<const engine::MediaBuffer> ClipLoader::streamed(const std::strin
     return m;
 }
 
-engine::ClipEntry ClipLoader::entry(const model::Clip& c) const {
+engine::ClipEntry ClipLoader::entry(const model::Clip& c, const model::FadeDefaults& defaults) const {
     auto frames = [this](int ms) { return static_cast<std::uint32_t>(static_cast<std::int64_t>(ms) * rate_ / 1000); };
     // The model's enums list the same names in the same order as the engine's.
     auto curve = [](model::FadeCurve f) { return static_cast<engine::Curve>(f); };
     engine::ClipEntry e;
     e.id = c.id;
     e.gain = c.levelDb <= model::kLevelMinDb ? 0.0f : static_cast<float>(std::pow(10.0, c.levelDb / 20.0));
-    e.fadeIn = {frames(c.fadeInMs), curve(c.fadeInCurve)};
-    e.fadeOut = {frames(c.fadeOutMs), curve(c.fadeOutCurve)};
-    e.crossfade = {frames(c.crossfadeMs), curve(c.crossfadeCurve)};
-    e.powerComp = c.powerComp;
+    const model::EffectiveFades f = model::effectiveFades(c, defaults);
+    e.fadeIn = {frames(f.in.ms), curve(f.in.curve)};
+    e.fadeOut = {frames(f.out.ms), curve(f.out.curve)};
+    e.crossfade = {frames(f.crossfade.ms), curve(f.crossfade.curve)};
+    e.powerComp = f.powerComp;
     e.group = static_cast<std::uint8_t>(model::validGroup(c.group) ? c.group - 'A' : 0);
     e.mode = static_cast<engine::PlayMode>(c.playMode);
     e.secondPress = static_cast<engine::SecondPress>(c.secondPress);
@@ -120,7 +121,7 @@ ClipLoader::Built ClipLoader::build(const model::Show& show) {
         used.insert(path);
         auto m = load(path);
         if (!m) b.missing.push_back(c.id);
-        b.table->add(entry(c), std::move(m));
+        b.table->add(entry(c, show.audio.fades), std::move(m));
     }
     b.table->finish();
     // Forget media no clip refers to any more (tables still holding it keep

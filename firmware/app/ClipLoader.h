@@ -27,7 +27,7 @@ public:
     };
     Built build(const model::Show& show);
     std::string resolve(const std::string& file) const;
-    engine::ClipEntry entry(const model::Clip& c) const;
+    engine::ClipEntry entry(const model::Clip& c, const model::FadeDefaults& defaults) const;
 
 private:
     struct Cached {

@@ -5,6 +5,8 @@
 #include <boost/json.hpp>
 
 #include <poll.h>
+#include <pthread.h>
+#include <sched.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -84,6 +86,13 @@ EngineService::EngineService(EngineServiceOptions o, engine::Engine& e, engine::
 // The disk thread: keeps the stream rings of long clips filled and writes
 // recordings. Never touched by the RT thread except through lock-free rings.
 void EngineService::diskLoop() {
+    // Real-time, below JACK's threads (as Ardour's butler): it sleeps almost
+    // always, but when a ring needs filling it must not queue behind the
+    // web process or a browser. Without the privilege it stays SCHED_OTHER.
+    sched_param sp{};
+    sp.sched_priority = 1;
+    if (pthread_setschedparam(pthread_self(), SCHED_FIFO, &sp) != 0)
+        log::info("engine", "disk thread: no real-time priority available (SCHED_OTHER)");
     while (!diskStop_.load()) {
         bool did = engine_.streamer().service();
         for (int r = 0; r < engine::kRecorders; ++r) did |= serviceRecorder(r);
@@ -409,9 +418,23 @@ void EngineService::reply(int fd, const json::object& body) {
         if (c->conn.fd() == fd && c->conn.open()) c->conn.send(ipc::MsgType::reply, body);
 }
 
+// A peer that does not read must never hold up this loop: a state frame is
+// skipped for a peer with data still queued (the next one replaces it), and
+// a peer too far behind even for events is disconnected (it reconnects and
+// gets a fresh hello with the whole live state).
 void EngineService::broadcast(ipc::MsgType t, const json::object& body) {
-    for (auto& c : clients_)
-        if (c->greeted && c->conn.open()) c->conn.send(t, body);
+    constexpr int kStateBacklog = 64 * 1024, kEventBacklog = 160 * 1024;
+    for (auto& c : clients_) {
+        if (!c->greeted || !c->conn.open()) continue;
+        const int queued = c->conn.queuedBytes();
+        if (t == ipc::MsgType::state && queued > kStateBacklog) continue;
+        if (queued > kEventBacklog) {
+            log::warn("engine", "an ipc client stopped reading; disconnecting it");
+            c->conn.close();
+            continue;
+        }
+        c->conn.send(t, body);
+    }
 }
 
 void EngineService::refreshShow(bool force) {

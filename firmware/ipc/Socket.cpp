@@ -2,6 +2,8 @@
 
 #include <cerrno>
 #include <cstring>
+#include <linux/sockios.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/time.h>
@@ -97,6 +99,12 @@ Status Connection::send(MsgType type, const boost::json::object& body) {
         return e;
     }
     return {};
+}
+
+int Connection::queuedBytes() const {
+    int n = 0;
+    if (fd_ < 0 || ::ioctl(fd_, SIOCOUTQ, &n) != 0) return 0;
+    return n;
 }
 
 Status Connection::receive() {

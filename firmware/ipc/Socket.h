@@ -32,6 +32,8 @@ public:
     // Writes a whole frame (blocking, bounded by a send timeout so a stuck
     // peer cannot stall the caller forever). Fails and closes on error.
     Status send(MsgType type, const boost::json::object& body);
+    // Bytes written but not yet read by the peer (SIOCOUTQ).
+    int queuedBytes() const;
     // Reads what is available (call when poll says readable) into the
     // reader. Fails on EOF or error.
     Status receive();

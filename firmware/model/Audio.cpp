@@ -2,6 +2,8 @@
 
 #include "model/Show.h"
 
+#include <cmath>
+
 #include <boost/json.hpp>
 
 #include <algorithm>
@@ -47,6 +49,38 @@ int parseBus(const std::string& s) {
     return -1;
 }
 
+namespace {
+json::object fadeJson(const FadeSpec& f) { return json::object{{"ms", f.ms}, {"curve", name(f.curve)}}; }
+
+Status patchFade(FadeSpec& f, bool* powerComp, const json::value& v, const std::string& field) {
+    if (!v.is_object()) return bad(field, "must be an object with ms, curve" + std::string(powerComp ? ", power_comp" : ""));
+    FadeSpec next = f;
+    bool pc = powerComp ? *powerComp : false;
+    for (const auto& [k, x] : v.as_object()) {
+        const std::string name = field + "." + std::string(k);
+        if (k == "ms") {
+            if (!x.is_number() || x.to_number<double>() < 0 || x.to_number<double>() > kFadeMaxMs ||
+                x.to_number<double>() != std::floor(x.to_number<double>()))
+                return bad(name, "must be a whole number of milliseconds from 0 to 3000");
+            next.ms = static_cast<int>(x.to_number<double>());
+        } else if (k == "curve") {
+            FadeCurve c;
+            if (!x.is_string() || !parse(std::string(x.as_string()), c))
+                return bad(name, "must be one of linear, equal_power, exponential, s_curve");
+            next.curve = c;
+        } else if (k == "power_comp" && powerComp) {
+            if (!x.is_bool()) return bad(name, "must be true or false");
+            pc = x.as_bool();
+        } else {
+            return bad(name, "is not a fade setting");
+        }
+    }
+    f = next;
+    if (powerComp) *powerComp = pc;
+    return {};
+}
+}  // namespace
+
 json::object toJson(const AudioConfig& a) {
     json::object busses;
     for (int b = 0; b < kBusCount; ++b) {
@@ -67,9 +101,13 @@ json::object toJson(const AudioConfig& a) {
                                        {"channel", x.channel == 0 ? "L" : "R"},
                                        {"output", x.output + 1},
                                        {"gain_db", x.gainDb}});
+    json::object in = fadeJson(a.fades.in), out = fadeJson(a.fades.out);
+    in["power_comp"] = a.fades.inPowerComp;
+    out["power_comp"] = a.fades.outPowerComp;
     return json::object{{"busses", std::move(busses)},     {"master_db", a.masterDb},
                         {"monitor_db", a.monitorDb},       {"outputs", std::move(outputs)},
-                        {"routing", std::move(routing)}};
+                        {"routing", std::move(routing)},
+                        {"fade_defaults", {{"in", std::move(in)}, {"out", std::move(out)}, {"crossfade", fadeJson(a.fades.crossfade)}}}};
 }
 
 Result<AudioConfig> audioFromJson(const json::value& v) {
@@ -94,6 +132,19 @@ Result<AudioConfig> audioFromJson(const json::value& v) {
                                  static_cast<int>(xo.at("output").to_number<std::int64_t>()) - 1,
                                  xo.at("gain_db").to_number<double>()});
         }
+        if (const json::value* f = o.if_contains("fade_defaults")) {
+            auto spec = [](const json::value& v) {
+                FadeSpec s;
+                s.ms = static_cast<int>(v.at("ms").to_number<std::int64_t>());
+                parse(std::string(v.at("curve").as_string()), s.curve);
+                return s;
+            };
+            a.fades.in = spec(f->at("in"));
+            a.fades.out = spec(f->at("out"));
+            a.fades.crossfade = spec(f->at("crossfade"));
+            a.fades.inPowerComp = f->at("in").at("power_comp").as_bool();
+            a.fades.outPowerComp = f->at("out").at("power_comp").as_bool();
+        }
     } catch (const std::exception& e) {
         return makeError(Errc::corrupt, "audio", std::string("audio record is malformed: ") + e.what());
     }
@@ -108,8 +159,18 @@ Status patchAudio(AudioConfig& a, const json::value& body) {
             auto d = levelDb(v, std::string(k));
             if (!d) return d.error();
             (k == "master_db" ? next.masterDb : next.monitorDb) = *d;
+        } else if (k == "fade_defaults") {
+            if (!v.is_object()) return bad("fade_defaults", "must be an object with in, out, crossfade");
+            for (const auto& [fk, fv] : v.as_object()) {
+                Status st;
+                if (fk == "in") st = patchFade(next.fades.in, &next.fades.inPowerComp, fv, "fade_defaults.in");
+                else if (fk == "out") st = patchFade(next.fades.out, &next.fades.outPowerComp, fv, "fade_defaults.out");
+                else if (fk == "crossfade") st = patchFade(next.fades.crossfade, nullptr, fv, "fade_defaults.crossfade");
+                else return bad("fade_defaults." + std::string(fk), "is not a fade (in, out, crossfade)");
+                if (!st) return st;
+            }
         } else {
-            return bad(std::string(k), "is not an audio setting (master_db, monitor_db)");
+            return bad(std::string(k), "is not an audio setting (master_db, monitor_db, fade_defaults)");
         }
     }
     a = next;

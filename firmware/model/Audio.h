@@ -15,6 +15,22 @@
 
 namespace cuebox::model {
 
+enum class FadeCurve { linear, equalPower, exponential, sCurve };
+
+struct FadeSpec {
+    int ms = 0;  // 0 to 3000
+    FadeCurve curve = FadeCurve::linear;
+};
+
+// The show's fade defaults; a clip overrides any of them.
+struct FadeDefaults {
+    FadeSpec in{0, FadeCurve::linear};
+    FadeSpec out{150, FadeCurve::linear};
+    FadeSpec crossfade{0, FadeCurve::equalPower};
+    bool inPowerComp = true;   // a fade in that overlaps a fade out keeps power
+    bool outPowerComp = true;
+};
+
 inline constexpr int kBusCount = 5;  // A, B, C, D, audition
 inline constexpr int kAuditionBusIndex = 4;
 inline constexpr int kMaxOutputs = 32;
@@ -43,6 +59,7 @@ struct AudioConfig {
     double monitorDb = 0.0;
     std::vector<OutputConfig> outputs;
     std::vector<Crosspoint> routing;
+    FadeDefaults fades;
 
     // Groups A-D left/right to outputs 1/2; audition to the monitor only.
     static AudioConfig defaults(int outputs = 8);
@@ -56,7 +73,8 @@ Result<AudioConfig> audioFromJson(const boost::json::value& v);
 
 // Validated edits (every member checked before anything applies; errors
 // name the member).
-Status patchAudio(AudioConfig& a, const boost::json::value& body);              // master_db, monitor_db
+// master_db, monitor_db, fade_defaults {in|out: {ms, curve, power_comp}, crossfade: {ms, curve}}
+Status patchAudio(AudioConfig& a, const boost::json::value& body);
 Status patchBus(AudioConfig& a, int bus, const boost::json::value& body);       // level_db, choke, pfl
 Status patchOutput(AudioConfig& a, int output, const boost::json::value& body); // level_db, format
 // {"bus":"A","channel":"L","output":3,"gain_db":-6} (gain_db null removes)

@@ -58,14 +58,15 @@ Result<ClipPatch> parseClipPatch(const json::value& body) {
             if (!std::isfinite(d) || d < kLevelMinDb || d > kLevelMaxDb)
                 return bad("level_db", "must be from -90 to +12 dB");
             p.levelDb = d;
-        } else if (key == "fade_in_ms") {
-            auto r = fadeMs(v, "fade_in_ms");
-            if (!r) return r.error();
-            p.fadeInMs = *r;
-        } else if (key == "fade_out_ms") {
-            auto r = fadeMs(v, "fade_out_ms");
-            if (!r) return r.error();
-            p.fadeOutMs = *r;
+        } else if (key == "fade_in_ms" || key == "fade_out_ms") {
+            auto& dst = key == "fade_in_ms" ? p.fadeInMs : p.fadeOutMs;
+            if (v.is_null()) {
+                dst = std::optional<int>{};
+            } else {
+                auto r = fadeMs(v, std::string(key).c_str());
+                if (!r) return r.error();
+                dst = std::optional<int>{*r};
+            }
         } else if (key == "loop") {
             if (!v.is_bool()) return bad("loop", "must be true or false");
             p.loop = v.as_bool();
@@ -74,17 +75,24 @@ Result<ClipPatch> parseClipPatch(const json::value& body) {
                 return bad("loop_count", "must be a whole number from 0 (forever) to 100000");
             p.loopCount = static_cast<int>(v.as_int64());
         } else if (key == "crossfade_ms") {
-            auto r = fadeMs(v, "crossfade_ms");
-            if (!r) return r.error();
-            p.crossfadeMs = *r;
+            if (v.is_null()) {
+                p.crossfadeMs = std::optional<int>{};
+            } else {
+                auto r = fadeMs(v, "crossfade_ms");
+                if (!r) return r.error();
+                p.crossfadeMs = std::optional<int>{*r};
+            }
         } else if (key == "fade_in_curve" || key == "fade_out_curve" || key == "crossfade_curve") {
+            auto& dst = key == "fade_in_curve" ? p.fadeInCurve : key == "fade_out_curve" ? p.fadeOutCurve : p.crossfadeCurve;
             FadeCurve c;
-            if (!v.is_string() || !parse(std::string(v.as_string()), c))
-                return bad(std::string(key), "must be one of linear, equal_power, exponential, s_curve");
-            (key == "fade_in_curve" ? p.fadeInCurve : key == "fade_out_curve" ? p.fadeOutCurve : p.crossfadeCurve) = c;
+            if (v.is_null()) dst = std::optional<FadeCurve>{};
+            else if (!v.is_string() || !parse(std::string(v.as_string()), c))
+                return bad(std::string(key), "must be one of linear, equal_power, exponential, s_curve (or null: the default)");
+            else dst = std::optional<FadeCurve>{c};
         } else if (key == "power_comp") {
-            if (!v.is_bool()) return bad("power_comp", "must be true or false");
-            p.powerComp = v.as_bool();
+            if (v.is_null()) p.powerComp = std::optional<bool>{};
+            else if (!v.is_bool()) return bad("power_comp", "must be true or false (or null: the default)");
+            else p.powerComp = std::optional<bool>{v.as_bool()};
         } else if (key == "play_mode") {
             PlayMode m;
             if (!v.is_string() || !parse(std::string(v.as_string()), m))

@@ -16,13 +16,14 @@ struct ClipPatch {
     std::optional<std::string> label;
     std::optional<std::string> color;
     std::optional<double> levelDb;
-    std::optional<int> fadeInMs;
-    std::optional<int> fadeOutMs;
+    // For fades, a present-but-empty value (JSON null) returns to the default.
+    std::optional<std::optional<int>> fadeInMs;
+    std::optional<std::optional<int>> fadeOutMs;
     std::optional<bool> loop;
     std::optional<int> loopCount;
-    std::optional<FadeCurve> fadeInCurve, fadeOutCurve, crossfadeCurve;
-    std::optional<int> crossfadeMs;
-    std::optional<bool> powerComp;
+    std::optional<std::optional<FadeCurve>> fadeInCurve, fadeOutCurve, crossfadeCurve;
+    std::optional<std::optional<int>> crossfadeMs;
+    std::optional<std::optional<bool>> powerComp;
     std::optional<PlayMode> playMode;
     std::optional<SecondPress> secondPress;
     std::optional<char> group;

@@ -44,6 +44,15 @@ constexpr std::array<const char*, 4> kSecond{"stop", "fade_out", "restart", "not
 constexpr std::array<const char*, 4> kCurves{"linear", "equal_power", "exponential", "s_curve"};
 }  // namespace
 
+EffectiveFades effectiveFades(const Clip& c, const FadeDefaults& d) {
+    EffectiveFades e;
+    e.in = {c.fadeInMs.value_or(d.in.ms), c.fadeInCurve.value_or(d.in.curve)};
+    e.out = {c.fadeOutMs.value_or(d.out.ms), c.fadeOutCurve.value_or(d.out.curve)};
+    e.crossfade = {c.crossfadeMs.value_or(d.crossfade.ms), c.crossfadeCurve.value_or(d.crossfade.curve)};
+    e.powerComp = c.powerComp.value_or(d.inPowerComp && d.outPowerComp);
+    return e;
+}
+
 const char* name(PlayMode m) { return kModes[static_cast<std::size_t>(m)]; }
 const char* name(SecondPress p) { return kSecond[static_cast<std::size_t>(p)]; }
 const char* name(FadeCurve c) { return kCurves[static_cast<std::size_t>(c)]; }

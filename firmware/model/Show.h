@@ -58,7 +58,6 @@ struct Cell {
 
 enum class PlayMode { oneShot, toggle, retrigger, gate };
 enum class SecondPress { stop, fadeOut, restart, nothing };
-enum class FadeCurve { linear, equalPower, exponential, sCurve };
 
 const char* name(PlayMode m);
 const char* name(SecondPress p);
@@ -74,15 +73,16 @@ struct Clip {
     std::string file;               // relative to the data folder, or absolute
     char group = 'A';               // clip group A-D
     double levelDb = 0.0;
-    int fadeInMs = 0;
-    int fadeOutMs = 150;
     bool loop = false;
     int loopCount = 0;       // with loop: times to play, 0 = forever
-    FadeCurve fadeInCurve = FadeCurve::linear;
-    FadeCurve fadeOutCurve = FadeCurve::linear;
-    int crossfadeMs = 0;     // retrigger / restart crossfade
-    FadeCurve crossfadeCurve = FadeCurve::equalPower;
-    bool powerComp = true;   // crossfades keep constant power
+    // Fades: unset = the show's fade defaults (AudioConfig::fades).
+    std::optional<int> fadeInMs;
+    std::optional<int> fadeOutMs;
+    std::optional<int> crossfadeMs;  // retrigger / restart crossfade
+    std::optional<FadeCurve> fadeInCurve;
+    std::optional<FadeCurve> fadeOutCurve;
+    std::optional<FadeCurve> crossfadeCurve;
+    std::optional<bool> powerComp;   // crossfades keep constant power
     PlayMode playMode = PlayMode::toggle;
     SecondPress secondPress = SecondPress::stop;
     int channels = 0;        // from the media file at import
@@ -102,6 +102,13 @@ struct Show {
     const Clip* findClip(ClipId id) const;
     Clip* findClip(ClipId id);
 };
+
+// A clip's fades with the show's defaults filled in.
+struct EffectiveFades {
+    FadeSpec in, out, crossfade;
+    bool powerComp;
+};
+EffectiveFades effectiveFades(const Clip& c, const FadeDefaults& d);
 
 Page makePage(std::string name);
 bool validColor(const std::string& c);

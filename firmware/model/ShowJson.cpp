@@ -5,6 +5,15 @@
 namespace cuebox::model {
 namespace json = boost::json;
 
+namespace {
+template <typename T>
+json::value opt(const std::optional<T>& v) {
+    if (!v) return nullptr;
+    if constexpr (std::is_same_v<T, FadeCurve>) return json::value(name(*v));
+    else return json::value(*v);
+}
+}  // namespace
+
 json::object toJson(const Clip& c) {
     return json::object{
         {"id", c.id},
@@ -13,15 +22,15 @@ json::object toJson(const Clip& c) {
         {"file", c.file},
         {"group", std::string(1, c.group)},
         {"level_db", c.levelDb},
-        {"fade_in_ms", c.fadeInMs},
-        {"fade_out_ms", c.fadeOutMs},
+        {"fade_in_ms", opt(c.fadeInMs)},
+        {"fade_out_ms", opt(c.fadeOutMs)},
         {"loop", c.loop},
         {"loop_count", c.loopCount},
-        {"fade_in_curve", name(c.fadeInCurve)},
-        {"fade_out_curve", name(c.fadeOutCurve)},
-        {"crossfade_ms", c.crossfadeMs},
-        {"crossfade_curve", name(c.crossfadeCurve)},
-        {"power_comp", c.powerComp},
+        {"fade_in_curve", opt(c.fadeInCurve)},
+        {"fade_out_curve", opt(c.fadeOutCurve)},
+        {"crossfade_ms", opt(c.crossfadeMs)},
+        {"crossfade_curve", opt(c.crossfadeCurve)},
+        {"power_comp", opt(c.powerComp)},
         {"play_mode", name(c.playMode)},
         {"second_press", name(c.secondPress)},
         {"channels", c.channels},
@@ -67,6 +76,11 @@ json::object showToJson(const Show& s, const std::vector<bool>& missing) {
     for (std::size_t i = 0; i < s.clips.size(); ++i) {
         json::object c = toJson(s.clips[i]);
         c["status"] = missing[i] ? "missing" : "ok";
+        const EffectiveFades f = effectiveFades(s.clips[i], s.audio.fades);
+        c["fades"] = json::object{{"in", {{"ms", f.in.ms}, {"curve", name(f.in.curve)}}},
+                                  {"out", {{"ms", f.out.ms}, {"curve", name(f.out.curve)}}},
+                                  {"crossfade", {{"ms", f.crossfade.ms}, {"curve", name(f.crossfade.curve)}}},
+                                  {"power_comp", f.powerComp}};
         clips.push_back(std::move(c));
     }
     return json::object{
@@ -115,16 +129,19 @@ Result<Clip> clipFromJson(const json::value& v) {
     c.group = group[0];
     get(o, "color", c.color);
     get(o, "level_db", c.levelDb);
-    get(o, "fade_in_ms", c.fadeInMs);
-    get(o, "fade_out_ms", c.fadeOutMs);
+    int n = 0;
+    bool b = false;
+    if (get(o, "fade_in_ms", n)) c.fadeInMs = n;
+    if (get(o, "fade_out_ms", n)) c.fadeOutMs = n;
     get(o, "loop", c.loop);
     get(o, "loop_count", c.loopCount);
-    get(o, "crossfade_ms", c.crossfadeMs);
-    get(o, "power_comp", c.powerComp);
+    if (get(o, "crossfade_ms", n)) c.crossfadeMs = n;
+    if (get(o, "power_comp", b)) c.powerComp = b;
     std::string e;
-    if (get(o, "fade_in_curve", e)) parse(e, c.fadeInCurve);
-    if (get(o, "fade_out_curve", e)) parse(e, c.fadeOutCurve);
-    if (get(o, "crossfade_curve", e)) parse(e, c.crossfadeCurve);
+    FadeCurve fc;
+    if (get(o, "fade_in_curve", e) && parse(e, fc)) c.fadeInCurve = fc;
+    if (get(o, "fade_out_curve", e) && parse(e, fc)) c.fadeOutCurve = fc;
+    if (get(o, "crossfade_curve", e) && parse(e, fc)) c.crossfadeCurve = fc;
     if (get(o, "play_mode", e)) parse(e, c.playMode);
     if (get(o, "second_press", e)) parse(e, c.secondPress);
     get(o, "channels", c.channels);

@@ -35,7 +35,7 @@ Status createDemoShow(store::Store& store, const std::string& dataDir) {
         c.channels = d.channels;
         c.durationS = d.durationS;
         c.loop = d.loop;
-        c.fadeOutMs = d.loop ? 1000 : 150;
+        if (d.loop) c.fadeOutMs = 1000;  // loops fade out longer; the rest use the show's default
         s.clips.push_back(c);
         s.cells.push_back(model::Cell{0, 0, static_cast<int>(i / 4), static_cast<int>(i % 4), i});
     }

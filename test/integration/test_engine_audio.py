@@ -152,3 +152,27 @@ def test_live_state_has_bus_last_used_and_dropouts(stack):
     assert set(live["meters"]["busses"]) == {"A", "B", "C", "D", "audition"}
     assert len(live["meters"]["outputs"]) == 8
     assert live["meters"]["busses"]["A"][0]["peak_db"] > -20
+
+
+def test_the_shows_fade_out_default_applies_to_clips_without_an_override(stack):
+    tone = clip(stack, "Tone A4")
+    status, body = stack.http("PATCH", "/api/audio", body={"fade_defaults": {"out": {"ms": 600, "curve": "linear"}}})
+    assert status == 200, body
+    _, show = stack.http("GET", "/api/show")
+    c = [c for c in show["show"]["clips"] if c["id"] == tone][0]
+    assert c["fade_out_ms"] is None and c["fades"]["out"] == {"ms": 600, "curve": "linear"}
+    try:
+        cap = stack.capture(["cuebox:out_1"], 2.0)
+        stack.http("POST", f"/api/clips/{tone}/start")
+        time.sleep(0.6)
+        stack.http("POST", f"/api/clips/{tone}/stop")
+        data, _ = cap.result()
+        env = np.abs(data[:, 0]).reshape(-1, 240).max(axis=1)  # 5 ms peaks
+        full = env.max()
+        falling = np.flatnonzero(env > 0.98 * full)[-1]
+        silent = np.flatnonzero(env > 0)[-1]
+        fade_ms = (silent - falling) * 5
+        print(f"\nMEASURE default fade out: {fade_ms} ms (set 600)")
+        assert 570 <= fade_ms <= 620
+    finally:
+        stack.http("PATCH", "/api/audio", body={"fade_defaults": {"out": {"ms": 150}}})

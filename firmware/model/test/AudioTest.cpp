@@ -53,3 +53,18 @@ TEST(Audio, crosspointsAreSetReplacedAndRemoved) {
     CHECK(setCrosspoint(a, json::parse(R"({"bus":"audition","channel":"R","output":8,"gain_db":null})")).ok());
     LONGS_EQUAL(8, a.routing.size());
 }
+
+TEST(Audio, fadeDefaultsAreEditedWithValidationAndRoundTrip) {
+    AudioConfig a = AudioConfig::defaults(8);
+    CHECK(patchAudio(a, json::parse(R"({"fade_defaults":{"out":{"ms":400,"curve":"s_curve","power_comp":false},"crossfade":{"ms":250}}})")).ok());
+    LONGS_EQUAL(400, a.fades.out.ms);
+    CHECK_FALSE(a.fades.outPowerComp);
+    LONGS_EQUAL(250, a.fades.crossfade.ms);
+    STRCMP_EQUAL("fade_defaults.in.ms", refusedField(patchAudio(a, json::parse(R"({"fade_defaults":{"in":{"ms":3001}}})"))).c_str());
+    STRCMP_EQUAL("fade_defaults.crossfade.power_comp",
+                 refusedField(patchAudio(a, json::parse(R"({"fade_defaults":{"crossfade":{"power_comp":true}}})"))).c_str());
+    auto back = audioFromJson(toJson(a));
+    CHECK(back.ok());
+    LONGS_EQUAL(400, back->fades.out.ms);
+    CHECK(back->fades.out.curve == FadeCurve::sCurve);
+}

@@ -25,7 +25,7 @@ TEST(ClipPatch, appliesOnlyTheNamedMembers) {
     p->applyTo(c);
     STRCMP_EQUAL("Rain", c.label.c_str());
     DOUBLES_EQUAL(-3.0, c.levelDb, 1e-9);
-    LONGS_EQUAL(2500, c.fadeOutMs);
+    LONGS_EQUAL(2500, *c.fadeOutMs);
     STRCMP_EQUAL("#112233", c.color.c_str());
 }
 
@@ -39,4 +39,21 @@ TEST(ClipPatch, namesTheFieldThatIsOutOfRange) {
     STRCMP_EQUAL("id", fieldOf(R"({"id":5})").c_str());
     STRCMP_EQUAL("body", fieldOf(R"({})").c_str());
     STRCMP_EQUAL("body", fieldOf(R"([1,2])").c_str());
+}
+
+TEST(ClipPatch, nullReturnsAFadeToTheShowDefault) {
+    Clip c;
+    c.fadeOutMs = 900;
+    c.fadeOutCurve = FadeCurve::sCurve;
+    auto p = parseClipPatch(boost::json::parse(R"({"fade_out_ms":null,"fade_out_curve":null})"));
+    CHECK(p.ok());
+    p->applyTo(c);
+    CHECK_FALSE(c.fadeOutMs.has_value());
+    FadeDefaults d;
+    d.out = {700, FadeCurve::exponential};
+    auto f = effectiveFades(c, d);
+    LONGS_EQUAL(700, f.out.ms);
+    CHECK(f.out.curve == FadeCurve::exponential);
+    c.fadeInMs = 20;
+    LONGS_EQUAL(20, effectiveFades(c, d).in.ms);  // an override wins
 }

@@ -24,7 +24,8 @@ TEST(ShowJson, clipRoundTripsThroughItsRecord) {
     STRCMP_EQUAL("Thunder", back->label.c_str());
     CHECK_EQUAL('C', back->group);
     DOUBLES_EQUAL(-6.5, back->levelDb, 1e-9);
-    LONGS_EQUAL(900, back->fadeOutMs);
+    LONGS_EQUAL(900, *back->fadeOutMs);
+    CHECK_FALSE(back->fadeInMs.has_value());  // not overridden: the show's default
     CHECK(back->loop);
 }
 
