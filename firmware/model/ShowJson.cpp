@@ -76,6 +76,8 @@ json::object showToJson(const Show& s, const std::vector<bool>& missing) {
     for (std::size_t i = 0; i < s.clips.size(); ++i) {
         json::object c = toJson(s.clips[i]);
         c["status"] = missing[i] ? "missing" : "ok";
+        // The clip's group in choke mode: a 4th start in it fades the oldest.
+        if (validGroup(s.clips[i].group)) c["choke"] = s.audio.busses[static_cast<std::size_t>(s.clips[i].group - 'A')].choke;
         const EffectiveFades f = effectiveFades(s.clips[i], s.audio.fades);
         c["fades"] = json::object{{"in", {{"ms", f.in.ms}, {"curve", name(f.in.curve)}}},
                                   {"out", {{"ms", f.out.ms}, {"curve", name(f.out.curve)}}},
