@@ -19,6 +19,17 @@
 
 using namespace cuebox::engine;
 
+namespace {
+void sleepUntilNextPeriod(timespec& next) {
+    next.tv_nsec += 1333333;  // 64 frames at 48 kHz
+    if (next.tv_nsec >= 1000000000) {
+        next.tv_nsec -= 1000000000;
+        ++next.tv_sec;
+    }
+    clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &next, nullptr);
+}
+}  // namespace
+
 int main(int argc, char** argv) {
     double pacedSeconds = 0;
     for (int i = 1; i + 1 < argc; ++i)
@@ -71,14 +82,7 @@ int main(int argc, char** argv) {
             a.clip = 1;
             e.post(a);
         }
-        if (pacedSeconds > 0) {
-            next.tv_nsec += 1333333;
-            if (next.tv_nsec >= 1000000000) {
-                next.tv_nsec -= 1000000000;
-                ++next.tv_sec;
-            }
-            clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &next, nullptr);
-        }
+        if (pacedSeconds > 0) sleepUntilNextPeriod(next);
         const std::int64_t t0 = LoadMeter::nowNs();
         e.process(64, outs.data(), frame);
         const std::int64_t dt = LoadMeter::nowNs() - t0;
@@ -100,14 +104,7 @@ int main(int argc, char** argv) {
     volatile float sink = 0;
     clock_gettime(CLOCK_MONOTONIC, &next);
     for (int i = 0; i < calls; ++i) {
-        if (pacedSeconds > 0) {
-            next.tv_nsec += 1333333;
-            if (next.tv_nsec >= 1000000000) {
-                next.tv_nsec -= 1000000000;
-                ++next.tv_sec;
-            }
-            clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &next, nullptr);
-        }
+        if (pacedSeconds > 0) sleepUntilNextPeriod(next);
         const std::int64_t t0 = LoadMeter::nowNs();
         float acc = 0;
         for (int r = 0; r < 4; ++r)

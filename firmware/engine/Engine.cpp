@@ -446,6 +446,29 @@ void Engine::panic(std::uint32_t fadeFrames, std::uint64_t blockFrame) {
 
 // ---------------------------------------------------------------- rendering
 
+namespace {
+// One frame of a voice into its bus: stereo as it is (channels beyond two
+// are not heard), mono centred at -3 dB.
+inline void addFrame(float* busL, float* busR, std::uint32_t i, const float* f, int ch, float g) {
+    if (ch >= 2) {
+        busL[i] += f[0] * g;
+        busR[i] += f[1] * g;
+    } else {
+        const float s = f[0] * g * 0.70710678f;
+        busL[i] += s;
+        busR[i] += s;
+    }
+}
+}  // namespace
+
+// The voice's fade out reached zero: a pause holds it, anything else ends it.
+bool Engine::envelopeEnded(Voice& v) {
+    if (!v.pausing) return true;
+    v.pausing = false;
+    v.paused = true;
+    return false;
+}
+
 void Engine::render(Voice& v, std::uint32_t nframes, std::uint64_t blockFrame) {
     auto& view = views_[static_cast<std::size_t>(index(v))];
     if (v.paused) {
@@ -500,23 +523,10 @@ void Engine::render(Voice& v, std::uint32_t nframes, std::uint64_t blockFrame) {
         float eg;
         const bool alive = v.env.next(eg);
         const float g = eg * cg;
-        const float* f = data + v.pos * ch;
-        if (ch >= 2) {
-            busL[i] += f[0] * g;
-            busR[i] += f[1] * g;
-        } else {
-            const float s = f[0] * g * 0.70710678f;  // centre pan, -3 dB
-            busL[i] += s;
-            busR[i] += s;
-        }
+        addFrame(busL, busR, i, data + v.pos * ch, ch, g);
         ++v.pos;
         if (!alive) {
-            if (v.pausing) {
-                v.pausing = false;
-                v.paused = true;
-            } else {
-                ended = true;
-            }
+            ended = envelopeEnded(v);
             break;
         }
     }
@@ -574,24 +584,12 @@ bool Engine::renderStreamed(Voice& v, std::uint32_t begin, std::uint32_t nframes
             const float g = eg * cg * v.gate;
             // RAM head: interleaved as the file; ring: always two channels
             // (mono duplicated), so f[0] (and f[1]) read the same either way.
-            const float* f = v.pos < m.headFrames ? m.samples.data() + v.pos * ch : streamer_.frameAt(v.stream, v.pos);
-            if (ch >= 2) {
-                busL[i] += f[0] * g;
-                busR[i] += f[1] * g;
-            } else {
-                const float s = f[0] * g * 0.70710678f;
-                busL[i] += s;
-                busR[i] += s;
-            }
+            addFrame(busL, busR, i, v.pos < m.headFrames ? m.samples.data() + v.pos * ch : streamer_.frameAt(v.stream, v.pos),
+                     ch, g);
         }
         ++v.pos;
         if (!alive) {
-            if (v.pausing) {
-                v.pausing = false;
-                v.paused = true;
-            } else {
-                ended = true;
-            }
+            ended = envelopeEnded(v);
             break;
         }
     }

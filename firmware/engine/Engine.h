@@ -164,6 +164,7 @@ private:
     bool renderStreamed(Voice& v, std::uint32_t begin, std::uint32_t nframes, float* busL, float* busR, float g0,
                         float gStep);
     void release(Voice& v);
+    static bool envelopeEnded(Voice& v);
     void swapTable(const ClipTable* next);
     void retire();
     void publishUsage();
