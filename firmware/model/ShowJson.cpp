@@ -46,7 +46,7 @@ json::object toJson(const Grid& g) {
     };
 }
 
-json::object showToJson(const Show& s, const std::vector<bool>& missing) {
+json::array pagesToJson(const Show& s) {
     json::array pages;
     pages.reserve(s.pages.size());
     // Cells are ordered by (page, tab, row, col): walk them once.
@@ -71,18 +71,16 @@ json::object showToJson(const Show& s, const std::vector<bool>& missing) {
         }
         pages.push_back(json::object{{"index", pi}, {"name", p.name}, {"active_tab", p.activeTab}, {"tabs", std::move(tabs)}});
     }
+    return pages;
+}
+
+json::object showToJson(const Show& s, const std::vector<bool>& missing) {
+    json::array pages = pagesToJson(s);
     json::array clips;
     clips.reserve(s.clips.size());
     for (std::size_t i = 0; i < s.clips.size(); ++i) {
         json::object c = toJson(s.clips[i]);
         c["status"] = missing[i] ? "missing" : "ok";
-        // The clip's group in choke mode: a 4th start in it fades the oldest.
-        if (validGroup(s.clips[i].group)) c["choke"] = s.audio.busses[static_cast<std::size_t>(s.clips[i].group - 'A')].choke;
-        const EffectiveFades f = effectiveFades(s.clips[i], s.audio.fades);
-        c["fades"] = json::object{{"in", {{"ms", f.in.ms}, {"curve", name(f.in.curve)}}},
-                                  {"out", {{"ms", f.out.ms}, {"curve", name(f.out.curve)}}},
-                                  {"crossfade", {{"ms", f.crossfade.ms}, {"curve", name(f.crossfade.curve)}}},
-                                  {"power_comp", f.powerComp}};
         clips.push_back(std::move(c));
     }
     return json::object{

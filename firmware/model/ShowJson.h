@@ -19,6 +19,8 @@ boost::json::object toJson(const Show& s, MissingFn missing);
 Result<Clip> clipFromJson(const boost::json::value& v);
 Result<Grid> gridFromJson(const boost::json::value& v);
 
+// The pages with their 8 tabs, grids and cells (the "pages" member).
+boost::json::array pagesToJson(const Show& s);
 // Implementation detail of toJson(Show).
 boost::json::object showToJson(const Show& s, const std::vector<bool>& missingByClipIndex);
 

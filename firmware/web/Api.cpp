@@ -111,7 +111,7 @@ void Api::handle(const HttpRequest& req, Respond respond) {
 
     if (seg.size() == 2 && seg[1] == "show") {
         if (req.method != "GET") return methodNotAllowed("GET");
-        return respond(jsonResponse(200, show_.snapshot()));
+        return respond(HttpResponse{200, "application/json", show_.snapshotText()});
     }
     if (seg.size() == 3 && seg[1] == "show" && seg[2] == "stats") {
         if (req.method != "GET") return methodNotAllowed("GET");
@@ -170,7 +170,12 @@ void Api::handle(const HttpRequest& req, Respond respond) {
         auto id = parseClipId(seg[2]);
         if (!id) return respond(errorResponse(id.error()));
         if (seg.size() == 3) {
-            if (req.method != "PATCH") return methodNotAllowed("PATCH");
+            if (req.method == "GET") {
+                const model::Clip* c = show_.show().findClip(*id);
+                if (!c) return respond(errorResponse(makeError(Errc::not_found, "id", "no clip with id " + std::to_string(*id))));
+                return respond(jsonResponse(200, {{"revision", show_.revision()}, {"clip", model::toJson(*c)}}));
+            }
+            if (req.method != "PATCH") return methodNotAllowed("GET or PATCH");
             return editClip(*id, req, respond);
         }
         const std::string op(seg[3]);

@@ -37,7 +37,7 @@ public:
         ws_.async_accept(req, [self = shared_from_this()](beast::error_code ec) {
             if (ec) return;
             self->hub_.join(self.get());
-            if (self->hub_.snapshot) self->enqueue(std::make_shared<const std::string>(json::serialize(self->hub_.snapshot()).substr(1)), false);
+            if (self->hub_.snapshotRest) self->enqueue(std::make_shared<const std::string>(self->hub_.snapshotRest()), false);
             self->read();
         });
     }

@@ -21,8 +21,9 @@ class WsSession;
 
 class Hub {
 public:
-    // What a client gets on connect (a snapshot message).
-    std::function<boost::json::object()> snapshot;
+    // What a client gets on connect: a snapshot message as JSON text without
+    // its opening '{' (the session puts its sequence number there).
+    std::function<std::string()> snapshotRest;
     Api* api = nullptr;
 
     // Sends to every client; `coalesce` for state frames that a newer one

@@ -21,6 +21,8 @@ Status ShowService::load() {
     show_ = std::move(*s);
     revision_ = *rev;
     loaded_ = true;
+    clipText_.clear();
+    pagesText_.clear();
     absent_.clear();
     for (const auto& c : show_.clips) {
         std::filesystem::path p(c.file);
@@ -42,11 +44,31 @@ json::object ShowService::live() const {
                         {"clips", json::array{}}};
 }
 
-json::object ShowService::snapshot() const {
-    return json::object{{"revision", revision_},
-                        {"format_version", store_.formatVersion()},
-                        {"show", model::toJson(show_, [this](const model::Clip& c) { return missing(c); })},
-                        {"live", live()}};
+std::string ShowService::snapshotText(const std::string& lead) const {
+    if (pagesText_.empty()) pagesText_ = json::serialize(model::pagesToJson(show_));
+    clipText_.resize(show_.clips.size());
+    std::size_t bytes = pagesText_.size() + 4096;
+    for (std::size_t i = 0; i < show_.clips.size(); ++i) {
+        if (clipText_[i].empty()) clipText_[i] = json::serialize(model::toJson(show_.clips[i]));
+        bytes += clipText_[i].size() + 20;
+    }
+    std::string out;
+    out.reserve(bytes);
+    out += "{";
+    out += lead;
+    out += "\"revision\":" + std::to_string(revision_) + ",\"format_version\":" + std::to_string(store_.formatVersion());
+    out += ",\"show\":{\"id\":" + std::to_string(show_.id) + ",\"name\":" + json::serialize(json::value(show_.name));
+    out += ",\"view_mode\":\"";
+    out += show_.viewMode == model::ViewMode::dual ? "dual" : "single";
+    out += "\",\"active_page\":" + std::to_string(show_.activePage) + ",\"pages\":" + pagesText_ + ",\"clips\":[";
+    for (std::size_t i = 0; i < show_.clips.size(); ++i) {
+        if (i) out += ',';
+        // The cached record ends with '}': add the clip's media status.
+        out.append(clipText_[i], 0, clipText_[i].size() - 1);
+        out += missing(show_.clips[i]) ? ",\"status\":\"missing\"}" : ",\"status\":\"ok\"}";
+    }
+    out += "],\"audio\":" + json::serialize(model::toJson(show_.audio)) + "},\"live\":" + json::serialize(live()) + "}";
+    return out;
 }
 
 json::object ShowService::stats() const {
@@ -75,7 +97,11 @@ json::object ShowService::stats() const {
 Result<store::ClipEdit> ShowService::editClip(model::ClipId id, const model::ClipPatch& patch) {
     auto e = store_.updateClip(show_.id, id, patch);
     if (!e) return e;
-    if (model::Clip* c = show_.findClip(id)) *c = e->clip;
+    if (model::Clip* c = show_.findClip(id)) {
+        *c = e->clip;
+        const auto i = static_cast<std::size_t>(c - show_.clips.data());
+        if (i < clipText_.size()) clipText_[i].clear();
+    }
     revision_ = e->revision;
     return e;
 }

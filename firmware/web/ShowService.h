@@ -25,8 +25,11 @@ public:
     const model::Show& show() const { return show_; }
     std::uint64_t revision() const { return revision_; }
 
-    // GET /api/show: {revision, format_version, show, live}
-    boost::json::object snapshot() const;
+    // GET /api/show: {revision, format_version, show, live} as JSON text,
+    // assembled from cached pieces (each clip's record is serialised once and
+    // again only when that clip changes). `lead` is put first inside the
+    // object (e.g. "\"type\":\"snapshot\",").
+    std::string snapshotText(const std::string& lead = "") const;
     // GET /api/show/stats
     boost::json::object stats() const;
     boost::json::object live() const;
@@ -53,6 +56,9 @@ private:
     std::set<model::ClipId> absent_;         // media file not there (checked at load)
     std::set<model::ClipId> engineMissing_;  // the engine could not load it
     boost::json::object live_;
+    // Serialised pieces of the snapshot; empty = to be rebuilt.
+    mutable std::vector<std::string> clipText_;  // parallel to show_.clips
+    mutable std::string pagesText_;
 };
 
 }  // namespace cuebox::web

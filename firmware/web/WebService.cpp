@@ -65,11 +65,7 @@ Status runWeb(const WebOptions& o) {
     Api api(show, link, [&hub](json::object msg) { hub.broadcast(msg, false); });
     api.setClientCounter([&hub] { return hub.size(); });
     hub.api = &api;
-    hub.snapshot = [&show] {
-        json::object snap = show.snapshot();
-        snap["type"] = "snapshot";
-        return snap;
-    };
+    hub.snapshotRest = [&show] { return show.snapshotText("\"type\":\"snapshot\",").substr(1); };
     auto lastState = std::chrono::steady_clock::now();
     link.onLive = [&](json::object live) {
         show.setEngineLive(std::move(live));

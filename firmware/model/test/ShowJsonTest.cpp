@@ -57,8 +57,7 @@ TEST(ShowJson, showHasEightTabsPerPageAndMarksCellsOutsideTheGridHidden) {
     CHECK(cells0[1].as_object().at("hidden").as_bool());
     LONGS_EQUAL(1, tabs[5].as_object().at("cells").as_array().size());
     STRCMP_EQUAL("missing", j.at("clips").as_array()[0].as_object().at("status").as_string().c_str());
-    CHECK_FALSE(j.at("clips").as_array()[0].as_object().at("choke").as_bool());
-    s.audio.busses[0].choke = true;  // clip "a" is in group A
-    auto j2 = toJson(s, [](const Clip&) { return false; });
-    CHECK(j2.at("clips").as_array()[0].as_object().at("choke").as_bool());
+    // A clip's record depends on the clip alone (choke and fade defaults are
+    // the show's audio), so it can be cached per clip.
+    CHECK_FALSE(j.at("clips").as_array()[0].as_object().contains("choke"));
 }
