@@ -92,8 +92,11 @@ int main(int argc, char** argv) {
         }
     });
     Status st = svc.run(g_stop);
+    // Shutting down must not hang: a JACK client whose server is already gone
+    // can block in deactivate/close. SIGALRM's default action ends us.
+    alarm(3);
     reporter.join();
-    (*jack)->stop();
+    if (!(*jack)->shutDown()) (*jack)->stop();
     if (!st) {
         log::error("engine", st.error().reason);
         return 1;

@@ -60,12 +60,19 @@ export async function startStack(name) {
     },
     pid(which) { return Number(readFileSync(join(data, `${which}.pid`), "utf8")); },
     async stop() {
-      let jackd = 0;
-      try { jackd = Number(readFileSync(join(data, "jackd.pid"), "utf8")); } catch {}
+      const pids = {};
+      for (const name of ["jackd", "cuebox-engine", "cuebox-web"])
+        try { pids[name] = Number(readFileSync(join(data, `${name}.pid`), "utf8")); } catch {}
+      const jackd = pids.jackd;
       try { process.kill(-proc.pid, "SIGTERM"); } catch {}
       for (let i = 0; i < 150 && proc.exitCode === null; ++i) await sleep(100);
       if (proc.exitCode === null) try { process.kill(-proc.pid, "SIGKILL"); } catch {}
-      if (jackd) try { process.kill(jackd, "SIGKILL"); } catch {}  // jackd runs in a session of its own
+      // Anything left (jackd runs in a session of its own; a process stuck in
+      // shutdown) goes, and its pipes are let go so the runner can exit.
+      for (const pid of [pids["cuebox-engine"], pids["cuebox-web"], jackd])
+        if (pid) try { process.kill(pid, "SIGKILL"); } catch {}
+      proc.stdout.destroy();
+      proc.stderr.destroy();
       rmSync(data, { recursive: true, force: true });
     },
   };

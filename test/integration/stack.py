@@ -198,6 +198,7 @@ def in_thread(fn, delay):
 def silence(stack, timeout=5):
     """Stops everything (a second panic cuts the fade short) and waits until
     no voice is active."""
+    stack.wait_ready()
     stack.http("POST", "/api/panic")
     stack.http("POST", "/api/panic")
     deadline = time.time() + timeout
