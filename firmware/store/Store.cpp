@@ -322,6 +322,65 @@ Result<ClipEdit> Store::updateClip(ShowId show, ClipId clip, const model::ClipPa
     return ClipEdit{revision, std::move(*c)};
 }
 
+namespace {
+std::string showRecord(const Show& s) {
+    return json::serialize(json::object{{"name", s.name},
+                                        {"view_mode", s.viewMode == model::ViewMode::dual ? "dual" : "single"},
+                                        {"active_page", s.activePage}});
+}
+}  // namespace
+
+// One write transaction: `write` puts its records, then the revision is
+// bumped and the transaction committed (synced) before returning.
+struct WriteHelper {
+    template <typename Fn>
+    static Result<std::uint64_t> run(Store::Impl& impl, const std::string& where, ShowId show, Fn write) {
+        Txn txn(impl.env, true);
+        if (txn.rc()) return mdbError(where, txn.rc());
+        MDB_txn* t = txn.get();
+        auto rec = impl.get(t, impl.shows, Key().u64(show).bytes());
+        if (!rec) return rec.error().context(where);
+        if (!rec->has_value()) return makeError(Errc::not_found, "show", where + ": no such show");
+        int rc = write(t);
+        const std::uint64_t revision = impl.metaU64(t, "revision") + 1;
+        if (rc == 0) rc = impl.putMetaU64(t, "revision", revision);
+        if (rc == 0) rc = txn.commit();
+        if (rc) return mdbError(where, rc);
+        return revision;
+    }
+};
+
+Result<std::uint64_t> Store::updateTab(ShowId show, int page, int tab, const model::Tab& tb) {
+    return WriteHelper::run(*impl_, "store: edit tab", show, [&](MDB_txn* t) {
+        return impl_->put(t, impl_->tabs,
+                          Key().u64(show).u16(static_cast<std::uint16_t>(page)).u16(static_cast<std::uint16_t>(tab)).bytes(),
+                          json::serialize(json::object{{"name", tb.name}, {"grid", model::toJson(tb.grid)}}));
+    });
+}
+
+Result<std::uint64_t> Store::setCell(ShowId show, int page, int tab, int row, int col, std::optional<ClipId> clip) {
+    return WriteHelper::run(*impl_, "store: edit cell", show, [&](MDB_txn* t) {
+        const std::string key = Key().u64(show).u16(static_cast<std::uint16_t>(page)).u16(static_cast<std::uint16_t>(tab))
+                                    .u16(static_cast<std::uint16_t>(row)).u16(static_cast<std::uint16_t>(col)).bytes();
+        if (clip) return impl_->put(t, impl_->cells, key, Key().u64(*clip).bytes());
+        MDB_val k = val(key);
+        const int rc = mdb_del(t, impl_->cells, &k, nullptr);
+        return rc == MDB_NOTFOUND ? 0 : rc;
+    });
+}
+
+Result<std::uint64_t> Store::updateShowInfo(const Show& s) {
+    return WriteHelper::run(*impl_, "store: edit show", s.id,
+                            [&](MDB_txn* t) { return impl_->put(t, impl_->shows, Key().u64(s.id).bytes(), showRecord(s)); });
+}
+
+Result<std::uint64_t> Store::updatePage(ShowId show, int page, const model::Page& p) {
+    return WriteHelper::run(*impl_, "store: edit page", show, [&](MDB_txn* t) {
+        return impl_->put(t, impl_->pages, Key().u64(show).u16(static_cast<std::uint16_t>(page)).bytes(),
+                          json::serialize(json::object{{"name", p.name}, {"active_tab", p.activeTab}}));
+    });
+}
+
 Result<std::uint64_t> Store::updateAudio(ShowId show, const model::AudioConfig& audio) {
     const std::string where = "store: edit audio of show " + std::to_string(show);
     Txn txn(impl_->env, true);

@@ -47,6 +47,15 @@ public:
     // their index in show.clips, 0-based, as `clip`). Returns its id.
     Result<model::ShowId> createShow(model::Show show, bool makeLoaded);
     Result<ClipEdit> updateClip(model::ShowId show, model::ClipId clip, const model::ClipPatch& patch);
+    // Layout edits, one synced transaction each; each returns the new revision.
+    // A tab's record (name, grid) is replaced whole; cells are kept whatever
+    // the grid size (cells outside it are hidden, not deleted).
+    Result<std::uint64_t> updateTab(model::ShowId show, int page, int tab, const model::Tab& t);
+    // Puts `clip` into a cell, or empties it (std::nullopt).
+    Result<std::uint64_t> setCell(model::ShowId show, int page, int tab, int row, int col, std::optional<model::ClipId> clip);
+    // Show name, view mode, active page; a page's name and active tab.
+    Result<std::uint64_t> updateShowInfo(const model::Show& s);
+    Result<std::uint64_t> updatePage(model::ShowId show, int page, const model::Page& p);
     // Replaces the show's audio configuration; returns the new revision.
     Result<std::uint64_t> updateAudio(model::ShowId show, const model::AudioConfig& audio);
 

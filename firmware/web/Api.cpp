@@ -110,8 +110,35 @@ void Api::handle(const HttpRequest& req, Respond respond) {
     };
 
     if (seg.size() == 2 && seg[1] == "show") {
-        if (req.method != "GET") return methodNotAllowed("GET");
+        if (req.method == "PATCH")
+            return layoutEdit(req, respond, [this](const json::value& b) { return show_.editShowInfo(b); });
+        if (req.method != "GET") return methodNotAllowed("GET or PATCH");
         return respond(HttpResponse{200, "application/json", show_.snapshotText()});
+    }
+    if (seg.size() >= 3 && seg[1] == "pages") {
+        // /api/pages/{p}, /api/pages/{p}/tabs/{t}, /api/pages/{p}/tabs/{t}/cells/{row}/{col}
+        std::vector<int> ix;
+        for (std::size_t i = 2; i < seg.size(); i += 2) {
+            const auto& sv = seg[i];
+            if (sv.empty() || sv.size() > 4 || !std::all_of(sv.begin(), sv.end(), [](char c) { return c >= '0' && c <= '9'; }))
+                return respond(errorResponse(bad(i == 2 ? "page" : i == 4 ? "tab" : i == 6 ? "row" : "col",
+                                                 "must be a whole number from 0")));
+            ix.push_back(std::stoi(std::string(sv)));
+        }
+        if (seg.size() == 3) {
+            if (req.method != "PATCH") return methodNotAllowed("PATCH");
+            return layoutEdit(req, respond, [this, &ix](const json::value& b) { return show_.editPage(ix[0], b); });
+        }
+        if (seg.size() == 5 && seg[3] == "tabs") {
+            if (req.method != "PATCH") return methodNotAllowed("PATCH");
+            return layoutEdit(req, respond, [this, &ix](const json::value& b) { return show_.editTab(ix[0], ix[1], b); });
+        }
+        if (seg.size() == 8 && seg[3] == "tabs" && seg[5] == "cells") {
+            ix.push_back(std::stoi(std::string(seg[7])));
+            if (req.method != "PUT") return methodNotAllowed("PUT");
+            return layoutEdit(req, respond, [this, &ix](const json::value& b) { return show_.setCell(ix[0], ix[1], ix[2], ix[3], b); });
+        }
+        return notFound();
     }
     if (seg.size() == 3 && seg[1] == "show" && seg[2] == "stats") {
         if (req.method != "GET") return methodNotAllowed("GET");
@@ -235,6 +262,18 @@ void Api::engineCommand(const std::string& op, const json::value& target, const 
         else if (op == "record_start" || op == "record_stop") res["bus"] = target;
         done(202, res);
     });
+}
+
+void Api::layoutEdit(const HttpRequest& req, Respond respond,
+                     const std::function<Result<std::uint64_t>(const json::value&)>& edit) {
+    if (req.body.empty()) return respond(errorResponse(bad("body", "names nothing to change")));
+    auto body = bodyObject(req);
+    if (!body) return respond(errorResponse(body.error()));
+    auto rev = edit(json::value(*body));
+    if (!rev) return respond(errorResponse(rev.error()));
+    respond(jsonResponse(200, {{"revision", *rev}}));
+    if (resync_) resync_();  // layout changes reach clients as a fresh snapshot
+    engine_.reload(*rev);
 }
 
 void Api::editAudio(const HttpRequest& req, Respond respond,

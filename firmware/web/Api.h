@@ -37,6 +37,8 @@ public:
 
     boost::json::object health() const;
     void setClientCounter(std::function<std::size_t()> f) { wsClients_ = std::move(f); }
+    // Called after a layout edit: clients get a fresh snapshot.
+    void setResync(std::function<void()> f) { resync_ = std::move(f); }
 
 private:
     // Validates and sends one engine command. `target` is the clip id, or the
@@ -51,6 +53,9 @@ private:
     CommandSink& engine_;
     Broadcast broadcast_;
     std::function<std::size_t()> wsClients_;
+    std::function<void()> resync_;
+    void layoutEdit(const HttpRequest& req, Respond respond,
+                    const std::function<Result<std::uint64_t>(const boost::json::value&)>& edit);
 };
 
 // Splits and checks a clip id path segment.

@@ -128,6 +128,14 @@ void Hub::broadcast(const json::object& msg, bool coalesce) {
         if (sessions_.count(s)) s->enqueue(rest, coalesce);
 }
 
+void Hub::resyncAll() {
+    if (sessions_.empty() || !snapshotRest) return;
+    auto rest = std::make_shared<const std::string>(snapshotRest());
+    std::vector<WsSession*> list(sessions_.begin(), sessions_.end());
+    for (auto* s : list)
+        if (sessions_.count(s)) s->enqueue(rest, false);
+}
+
 class HttpSession : public std::enable_shared_from_this<HttpSession> {
 public:
     HttpSession(tcp::socket&& s, const ServerOptions& o, Api& api, Hub& hub)

@@ -29,6 +29,8 @@ public:
     // Sends to every client; `coalesce` for state frames that a newer one
     // replaces.
     void broadcast(const boost::json::object& msg, bool coalesce);
+    // Sends every client a fresh snapshot (after a layout change).
+    void resyncAll();
     std::size_t size() const { return sessions_.size(); }
 
     void join(WsSession* s) { sessions_.insert(s); }

@@ -1,10 +1,15 @@
 #include "web/ShowService.h"
 
+#include "model/Layout.h"
 #include "model/ShowJson.h"
 
 #include <boost/json.hpp>
 
+#include <algorithm>
+#include <chrono>
+#include <ctime>
 #include <filesystem>
+#include <tuple>
 #include <map>
 
 namespace cuebox::web {
@@ -112,6 +117,92 @@ Result<std::uint64_t> ShowService::editAudio(const std::function<Status(model::A
     auto rev = store_.updateAudio(show_.id, next);
     if (!rev) return rev;
     show_.audio = std::move(next);
+    revision_ = *rev;
+    return rev;
+}
+
+namespace {
+std::string isoNow() {
+    auto t = std::chrono::system_clock::to_time_t(std::chrono::system_clock::now());
+    std::tm tm{};
+    gmtime_r(&t, &tm);
+    char buf[32];
+    std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
+    return buf;
+}
+Error noPage(int page) { return makeError(Errc::not_found, "page", "no page " + std::to_string(page)); }
+}  // namespace
+
+Result<std::uint64_t> ShowService::editShowInfo(const json::value& body) {
+    model::Show next = show_;  // small: the patch only touches name, view mode, active page
+    if (auto st = model::patchShowInfo(next, body); !st) return st.error();
+    auto rev = store_.updateShowInfo(next);
+    if (!rev) return rev;
+    show_.name = next.name;
+    show_.viewMode = next.viewMode;
+    show_.activePage = next.activePage;
+    revision_ = *rev;
+    return rev;
+}
+
+Result<std::uint64_t> ShowService::editPage(int page, const json::value& body) {
+    if (page < 0 || page >= static_cast<int>(show_.pages.size())) return noPage(page);
+    model::Page next = show_.pages[static_cast<std::size_t>(page)];
+    if (auto st = model::patchPage(next, body); !st) return st.error();
+    auto rev = store_.updatePage(show_.id, page, next);
+    if (!rev) return rev;
+    show_.pages[static_cast<std::size_t>(page)] = std::move(next);
+    pagesText_.clear();
+    revision_ = *rev;
+    return rev;
+}
+
+Result<std::uint64_t> ShowService::editTab(int page, int tab, const json::value& body) {
+    if (page < 0 || page >= static_cast<int>(show_.pages.size())) return noPage(page);
+    if (tab < 0 || tab >= model::kTabsPerPage)
+        return makeError(Errc::not_found, "tab", "no tab " + std::to_string(tab) + " (a page has tabs 0 to 7)");
+    model::Tab next = show_.pages[static_cast<std::size_t>(page)].tabs[static_cast<std::size_t>(tab)];
+    if (auto st = model::patchTab(next, body, isoNow()); !st) return st.error();
+    auto rev = store_.updateTab(show_.id, page, tab, next);
+    if (!rev) return rev;
+    show_.pages[static_cast<std::size_t>(page)].tabs[static_cast<std::size_t>(tab)] = std::move(next);
+    pagesText_.clear();
+    revision_ = *rev;
+    return rev;
+}
+
+Result<std::uint64_t> ShowService::setCell(int page, int tab, int row, int col, const json::value& body) {
+    if (page < 0 || page >= static_cast<int>(show_.pages.size())) return noPage(page);
+    if (tab < 0 || tab >= model::kTabsPerPage)
+        return makeError(Errc::not_found, "tab", "no tab " + std::to_string(tab) + " (a page has tabs 0 to 7)");
+    const model::Grid& g = show_.pages[static_cast<std::size_t>(page)].tabs[static_cast<std::size_t>(tab)].grid;
+    if (row < 0 || row >= g.rows)
+        return makeError(Errc::bad_request, "row", "row " + std::to_string(row) + " is outside the grid (0 to " + std::to_string(g.rows - 1) + ")");
+    if (col < 0 || col >= g.cols)
+        return makeError(Errc::bad_request, "col", "column " + std::to_string(col) + " is outside the grid (0 to " + std::to_string(g.cols - 1) + ")");
+    const json::value* c = body.is_object() ? body.as_object().if_contains("clip") : nullptr;
+    if (!c || body.as_object().size() != 1) return makeError(Errc::bad_request, "body", "must be {\"clip\": id} or {\"clip\": null}");
+    std::optional<model::ClipId> clip;
+    if (!c->is_null()) {
+        if (!(c->is_uint64() || (c->is_int64() && c->as_int64() > 0)) || !show_.findClip(c->to_number<model::ClipId>()))
+            return makeError(Errc::not_found, "clip", "no clip with that id");
+        clip = c->to_number<model::ClipId>();
+    }
+    auto rev = store_.setCell(show_.id, page, tab, row, col, clip);
+    if (!rev) return rev;
+    auto& cells = show_.cells;
+    auto it = std::find_if(cells.begin(), cells.end(), [&](const model::Cell& x) {
+        return x.page == page && x.tab == tab && x.row == row && x.col == col;
+    });
+    if (it != cells.end()) cells.erase(it);
+    if (clip) {
+        const model::Cell cell{page, tab, row, col, *clip};
+        auto pos = std::lower_bound(cells.begin(), cells.end(), cell, [](const model::Cell& a, const model::Cell& b) {
+            return std::tie(a.page, a.tab, a.row, a.col) < std::tie(b.page, b.tab, b.row, b.col);
+        });
+        cells.insert(pos, cell);
+    }
+    pagesText_.clear();
     revision_ = *rev;
     return rev;
 }

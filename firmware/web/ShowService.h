@@ -39,6 +39,12 @@ public:
     // Applies `edit` to a copy of the audio configuration; if it succeeds the
     // copy is stored (one synced transaction) and cached. Returns the revision.
     Result<std::uint64_t> editAudio(const std::function<Status(model::AudioConfig&)>& edit);
+    // Layout edits (validated, stored, cached). Errors name the field.
+    Result<std::uint64_t> editShowInfo(const boost::json::value& body);
+    Result<std::uint64_t> editPage(int page, const boost::json::value& body);
+    Result<std::uint64_t> editTab(int page, int tab, const boost::json::value& body);
+    // body {"clip": id} or {"clip": null}; the cell must be inside the grid.
+    Result<std::uint64_t> setCell(int page, int tab, int row, int col, const boost::json::value& body);
 
     // Live state from the engine (the `live` members of docs/PROTOCOL.md).
     void setEngineLive(boost::json::object live);

@@ -64,6 +64,7 @@ Status runWeb(const WebOptions& o) {
     Hub hub;
     Api api(show, link, [&hub](json::object msg) { hub.broadcast(msg, false); });
     api.setClientCounter([&hub] { return hub.size(); });
+    api.setResync([&hub] { hub.resyncAll(); });
     hub.api = &api;
     hub.snapshotRest = [&show] { return show.snapshotText("\"type\":\"snapshot\",").substr(1); };
     auto lastState = std::chrono::steady_clock::now();

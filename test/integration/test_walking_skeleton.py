@@ -225,3 +225,17 @@ def test_engine_reports_its_real_scheduling(stack):
     assert sched["policy"] in ("SCHED_FIFO", "SCHED_RR", "SCHED_OTHER")
     if os.geteuid() == 0:
         assert sched["policy"] == "SCHED_FIFO" and sched["priority"] > 0
+
+
+def test_a_layout_edit_reaches_every_client_as_a_fresh_snapshot(stack):
+    ws, snap = ws_connect(stack)
+    try:
+        status, body = stack.http("PATCH", "/api/pages/0/tabs/1", body={"name": "Act 2 cues", "rows": 6, "cols": 5})
+        assert status == 200, body
+        m = ws_until(ws, lambda m: m["type"] == "snapshot")
+        tab = m["show"]["pages"][0]["tabs"][1]
+        assert tab["name"] == "Act 2 cues"
+        assert (tab["grid"]["rows"], tab["grid"]["cols"], tab["grid"]["prev_rows"]) == (6, 5, 4)
+        assert m["revision"] == body["revision"]
+    finally:
+        ws.close()

@@ -165,3 +165,59 @@ TEST(Api, webSocketUnknownCommandIsAnError) {
     STRCMP_EQUAL("error", reply.at("type").as_string().c_str());
     STRCMP_EQUAL("cmd", reply.at("error").at("field").as_string().c_str());
 }
+
+TEST(Api, shrinkingAGridKeepsItsCellsHiddenAndGrowingBringsThemBack) {
+    // The fixture's clip sits at row 0, col 0 of page 0, tab 0 (a 4x4 grid).
+    auto put = call("PUT", "/api/pages/0/tabs/0/cells/3/3", "{\"clip\":" + std::to_string(clip) + "}");
+    LONGS_EQUAL(200, put.status);
+    LONGS_EQUAL(200, call("PATCH", "/api/pages/0/tabs/0", R"({"rows":2})").status);
+    auto o = json::parse(call("GET", "/api/show").body).as_object();
+    const auto& tab = o.at("show").at("pages").at(0).at("tabs").at(0).as_object();
+    LONGS_EQUAL(2, tab.at("grid").at("rows").as_int64());
+    LONGS_EQUAL(4, tab.at("grid").at("prev_rows").as_int64());
+    LONGS_EQUAL(2, tab.at("grid").at("layout_version").as_int64());
+    CHECK(tab.at("grid").at("resized_at").as_string().size() == 20);
+    const auto& cells = tab.at("cells").as_array();
+    LONGS_EQUAL(2, cells.size());  // kept
+    CHECK(cells[1].as_object().at("hidden").as_bool());
+    LONGS_EQUAL(200, call("PATCH", "/api/pages/0/tabs/0", R"({"rows":4})").status);
+    auto o2 = json::parse(call("GET", "/api/show").body).as_object();
+    CHECK_FALSE(o2.at("show").at("pages").at(0).at("tabs").at(0).at("cells").at(1).as_object().contains("hidden"));
+}
+
+TEST(Api, layoutEditsOutsideThePageOrGridAreRefusedAndChangeNothing) {
+    const auto before = *store->revision();
+    auto r = call("PATCH", "/api/pages/0/tabs/8", R"({"name":"Ninth"})");  // a 9th tab
+    LONGS_EQUAL(404, r.status);
+    STRCMP_EQUAL("tab", errorOf(r).at("field").as_string().c_str());
+    r = call("PUT", "/api/pages/0/tabs/0/cells/4/0", "{\"clip\":" + std::to_string(clip) + "}");  // outside 4x4
+    LONGS_EQUAL(400, r.status);
+    STRCMP_EQUAL("row", errorOf(r).at("field").as_string().c_str());
+    r = call("PUT", "/api/pages/0/tabs/0/cells/1/1", R"({"clip":424242})");
+    LONGS_EQUAL(404, r.status);
+    STRCMP_EQUAL("clip", errorOf(r).at("field").as_string().c_str());
+    r = call("PATCH", "/api/pages/0/tabs/0", R"({"cols":17})");
+    LONGS_EQUAL(400, r.status);
+    STRCMP_EQUAL("cols", errorOf(r).at("field").as_string().c_str());
+    r = call("PATCH", "/api/pages/3", R"({"name":"x"})");
+    LONGS_EQUAL(404, r.status);
+    STRCMP_EQUAL("page", errorOf(r).at("field").as_string().c_str());
+    r = call("PATCH", "/api/show", R"({"view_mode":"triple"})");
+    LONGS_EQUAL(400, r.status);
+    STRCMP_EQUAL("view_mode", errorOf(r).at("field").as_string().c_str());
+    LONGS_EQUAL(before, *store->revision());
+}
+
+TEST(Api, aCellCanBeClearedAndTheShowRenamed) {
+    LONGS_EQUAL(200, call("PUT", "/api/pages/0/tabs/0/cells/0/0", R"({"clip":null})").status);
+    LONGS_EQUAL(200, call("PATCH", "/api/show", R"({"name":"Act 3","view_mode":"dual"})").status);
+    auto o = json::parse(call("GET", "/api/show").body).as_object();
+    LONGS_EQUAL(0, o.at("show").at("pages").at(0).at("tabs").at(0).at("cells").as_array().size());
+    STRCMP_EQUAL("Act 3", o.at("show").at("name").as_string().c_str());
+    STRCMP_EQUAL("dual", o.at("show").at("view_mode").as_string().c_str());
+    // And it is in the store, not only in the cache.
+    web::ShowService fresh(*store, dir);
+    CHECK(fresh.load().ok());
+    STRCMP_EQUAL("Act 3", fresh.show().name.c_str());
+    LONGS_EQUAL(0, fresh.show().cells.size());
+}
