@@ -307,7 +307,7 @@ Engine::Voice* Engine::freeVoice() {
     return nullptr;
 }
 
-Engine::Voice* Engine::oldestCounted(int group, bool /*chokeGroupsOnly*/) {
+Engine::Voice* Engine::oldestCounted(int group) {
     Voice* best = nullptr;
     for (auto& v : voices_) {
         if (!v.active || !v.counted || v.audition) continue;
@@ -336,7 +336,7 @@ bool Engine::makeRoom(const ClipEntry& e, int slots, std::uint64_t blockFrame) {
             int n = 0;
             for (auto& v : voices_) n += (v.active && v.counted && !v.audition && v.bus == e.group) ? 1 : 0;
             if (n < kChokeVoices) return true;
-            takeAway(*oldestCounted(e.group, true), Event::Type::choked);
+            takeAway(*oldestCounted(e.group), Event::Type::choked);
         }
     }
     int reserved = 0;
@@ -347,7 +347,7 @@ bool Engine::makeRoom(const ClipEntry& e, int slots, std::uint64_t blockFrame) {
         int used = 0;
         for (auto& v : voices_) used += (v.active && v.counted && !v.audition && !mix_->choke[v.bus]) ? v.slots : 0;
         if (used + slots <= capacity) return true;
-        Voice* oldest = oldestCounted(-1, false);
+        Voice* oldest = oldestCounted(-1);
         if (!oldest) return false;
         takeAway(*oldest, Event::Type::stolen);
     }

@@ -154,7 +154,8 @@ private:
     Voice* start(const Command& c, std::uint64_t blockFrame, bool audition);
     bool makeRoom(const ClipEntry& e, int slots, std::uint64_t blockFrame);
     Voice* freeVoice();
-    Voice* oldestCounted(int group, bool chokeGroupsOnly);
+    // The oldest pool voice of `group`, or of any group not in choke mode (-1).
+    Voice* oldestCounted(int group);
     void fadeOut(Voice& v, std::uint32_t frames, Curve c);
     void uncount(Voice& v);
     bool stopClip(std::uint64_t clip, std::uint32_t fadeFrames, bool useClipFade);

@@ -382,20 +382,9 @@ Result<std::uint64_t> Store::updatePage(ShowId show, int page, const model::Page
 }
 
 Result<std::uint64_t> Store::updateAudio(ShowId show, const model::AudioConfig& audio) {
-    const std::string where = "store: edit audio of show " + std::to_string(show);
-    Txn txn(impl_->env, true);
-    if (txn.rc()) return mdbError(where, txn.rc());
-    MDB_txn* t = txn.get();
-    const std::string key = Key().u64(show).bytes();
-    auto rec = impl_->get(t, impl_->shows, key);
-    if (!rec) return rec.error().context(where);
-    if (!rec->has_value()) return makeError(Errc::not_found, "show", where + ": no such show");
-    const std::uint64_t revision = impl_->metaU64(t, "revision") + 1;
-    int rc = impl_->put(t, impl_->audio, key, json::serialize(model::toJson(audio)));
-    if (rc == 0) rc = impl_->putMetaU64(t, "revision", revision);
-    if (rc == 0) rc = txn.commit();  // synced to disk before we return
-    if (rc) return mdbError(where, rc);
-    return revision;
+    return WriteHelper::run(*impl_, "store: edit audio of show " + std::to_string(show), show, [&](MDB_txn* t) {
+        return impl_->put(t, impl_->audio, Key().u64(show).bytes(), json::serialize(model::toJson(audio)));
+    });
 }
 
 }  // namespace cuebox::store
