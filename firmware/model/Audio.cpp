@@ -1,8 +1,7 @@
 #include "model/Audio.h"
 
+#include "model/Field.h"
 #include "model/Show.h"
-
-#include <cmath>
 
 #include <boost/json.hpp>
 
@@ -12,21 +11,9 @@
 namespace cuebox::model {
 namespace json = boost::json;
 
-namespace {
-Error bad(const std::string& field, const std::string& reason) { return makeError(Errc::bad_request, field, reason); }
-
-Result<double> levelDb(const json::value& v, const std::string& field) {
-    if (!v.is_number()) return bad(field, "must be a number of dB");
-    const double d = v.to_number<double>();
-    if (!std::isfinite(d) || d < kLevelMinDb || d > kLevelMaxDb) return bad(field, "must be from -90 to +12 dB");
-    return d;
-}
-
-Result<bool> flag(const json::value& v, const std::string& field) {
-    if (!v.is_bool()) return bad(field, "must be true or false");
-    return v.as_bool();
-}
-}  // namespace
+using field::bad;
+using field::flag;
+using field::levelDb;
 
 AudioConfig AudioConfig::defaults(int outputs) {
     AudioConfig a;
@@ -59,18 +46,18 @@ Status patchFade(FadeSpec& f, bool* powerComp, const json::value& v, const std::
     for (const auto& [k, x] : v.as_object()) {
         const std::string name = field + "." + std::string(k);
         if (k == "ms") {
-            if (!x.is_number() || x.to_number<double>() < 0 || x.to_number<double>() > kFadeMaxMs ||
-                x.to_number<double>() != std::floor(x.to_number<double>()))
-                return bad(name, "must be a whole number of milliseconds from 0 to 3000");
-            next.ms = static_cast<int>(x.to_number<double>());
+            auto ms = field::fadeMs(x, name);
+            if (!ms) return ms.error();
+            next.ms = *ms;
         } else if (k == "curve") {
             FadeCurve c;
             if (!x.is_string() || !parse(std::string(x.as_string()), c))
                 return bad(name, "must be one of linear, equal_power, exponential, s_curve");
             next.curve = c;
         } else if (k == "power_comp" && powerComp) {
-            if (!x.is_bool()) return bad(name, "must be true or false");
-            pc = x.as_bool();
+            auto f = flag(x, name);
+            if (!f) return f.error();
+            pc = *f;
         } else {
             return bad(name, "is not a fade setting");
         }

@@ -1,5 +1,7 @@
 #include "model/ClipPatch.h"
 
+#include "model/Field.h"
+
 #include <boost/json.hpp>
 
 #include <cmath>
@@ -25,39 +27,25 @@ void ClipPatch::applyTo(Clip& c) const {
     if (group) c.group = *group;
 }
 
-namespace {
-Error bad(const std::string& field, const std::string& reason) { return makeError(Errc::bad_request, field, reason); }
-
-Result<int> fadeMs(const json::value& v, const char* field) {
-    if (!v.is_number()) return bad(field, "must be a number of milliseconds");
-    double d = v.to_number<double>();
-    if (!std::isfinite(d) || d < 0 || d > kFadeMaxMs || d != std::floor(d))
-        return bad(field, "must be a whole number of milliseconds from 0 to 3000");
-    return static_cast<int>(d);
-}
-}  // namespace
+using field::bad;
+using field::fadeMs;
 
 Result<ClipPatch> parseClipPatch(const json::value& body) {
     if (!body.is_object()) return bad("body", "must be a JSON object");
     ClipPatch p;
     for (const auto& [key, v] : body.as_object()) {
         if (key == "label") {
-            if (!v.is_string()) return bad("label", "must be a string");
-            std::string s(v.as_string());
-            if (s.size() > 64) return bad("label", "must be at most 64 bytes");
-            for (unsigned char ch : s)
-                if (ch < 0x20 || ch == 0x7f) return bad("label", "must not contain control characters");
-            p.label = std::move(s);
+            auto t = field::text(v, "label");
+            if (!t) return t.error();
+            p.label = std::move(*t);
         } else if (key == "color") {
             if (!v.is_string() || !validColor(std::string(v.as_string())))
                 return bad("color", "must be a colour written #rrggbb");
             p.color = std::string(v.as_string());
         } else if (key == "level_db") {
-            if (!v.is_number()) return bad("level_db", "must be a number of dB");
-            double d = v.to_number<double>();
-            if (!std::isfinite(d) || d < kLevelMinDb || d > kLevelMaxDb)
-                return bad("level_db", "must be from -90 to +12 dB");
-            p.levelDb = d;
+            auto d = field::levelDb(v, "level_db");
+            if (!d) return d.error();
+            p.levelDb = *d;
         } else if (key == "fade_in_ms" || key == "fade_out_ms") {
             auto& dst = key == "fade_in_ms" ? p.fadeInMs : p.fadeOutMs;
             if (v.is_null()) {
@@ -68,12 +56,13 @@ Result<ClipPatch> parseClipPatch(const json::value& body) {
                 dst = std::optional<int>{*r};
             }
         } else if (key == "loop") {
-            if (!v.is_bool()) return bad("loop", "must be true or false");
-            p.loop = v.as_bool();
+            auto f = field::flag(v, "loop");
+            if (!f) return f.error();
+            p.loop = *f;
         } else if (key == "loop_count") {
-            if (!v.is_int64() || v.as_int64() < 0 || v.as_int64() > 100000)
-                return bad("loop_count", "must be a whole number from 0 (forever) to 100000");
-            p.loopCount = static_cast<int>(v.as_int64());
+            auto n = field::wholeNumber(v, "loop_count", 0, 100000);  // 0 = forever
+            if (!n) return n.error();
+            p.loopCount = *n;
         } else if (key == "crossfade_ms") {
             if (v.is_null()) {
                 p.crossfadeMs = std::optional<int>{};

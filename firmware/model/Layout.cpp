@@ -1,27 +1,17 @@
 #include "model/Layout.h"
 
+#include "model/Field.h"
+
 #include <boost/json.hpp>
 
 namespace cuebox::model {
 namespace json = boost::json;
 
 namespace {
-Error bad(const std::string& field, const std::string& reason) { return makeError(Errc::bad_request, field, reason); }
+using field::bad;
 
-Result<std::string> name(const json::value& v, const char* field) {
-    if (!v.is_string()) return bad(field, "must be a string");
-    std::string s(v.as_string());
-    if (s.empty() || s.size() > 64) return bad(field, "must be 1 to 64 bytes");
-    for (unsigned char ch : s)
-        if (ch < 0x20 || ch == 0x7f) return bad(field, "must not contain control characters");
-    return s;
-}
-
-Result<int> whole(const json::value& v, const char* field, int lo, int hi) {
-    if (!v.is_int64() || v.as_int64() < lo || v.as_int64() > hi)
-        return bad(field, "must be a whole number from " + std::to_string(lo) + " to " + std::to_string(hi));
-    return static_cast<int>(v.as_int64());
-}
+Result<std::string> name(const json::value& v, const char* f) { return field::text(v, f, 1); }
+Result<int> whole(const json::value& v, const char* f, int lo, int hi) { return field::wholeNumber(v, f, lo, hi); }
 
 bool emptyObject(const json::value& v) { return !v.is_object() || v.as_object().empty(); }
 }  // namespace

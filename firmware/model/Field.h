@@ -1,0 +1,22 @@
+// Checks of one member of a JSON edit. Each returns the value or an error
+// naming `field` and saying what it must be (HTTP 400). Shared by every edit
+// parser of the model, so the same kind of value is judged the same way.
+#pragma once
+
+#include "base/Error.h"
+
+#include <boost/json/value.hpp>
+
+#include <string>
+
+namespace cuebox::model::field {
+
+Error bad(const std::string& field, const std::string& reason);
+// A string of minBytes..64 bytes without control characters.
+Result<std::string> text(const boost::json::value& v, const std::string& field, std::size_t minBytes = 0);
+Result<int> wholeNumber(const boost::json::value& v, const std::string& field, int lo, int hi);
+Result<bool> flag(const boost::json::value& v, const std::string& field);
+Result<double> levelDb(const boost::json::value& v, const std::string& field);  // -90 .. +12 dB
+Result<int> fadeMs(const boost::json::value& v, const std::string& field);      // 0 .. 3000, whole ms
+
+}  // namespace cuebox::model::field
