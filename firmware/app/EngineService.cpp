@@ -1,6 +1,7 @@
 #include "app/EngineService.h"
 
 #include "base/Log.h"
+#include "base/Time.h"
 
 #include <boost/json.hpp>
 
@@ -61,19 +62,6 @@ const char* refuseCode(engine::RefuseReason r) {
 }
 }  // namespace
 
-namespace {
-std::string isoNow() {
-    const auto now = std::chrono::system_clock::now();
-    const auto t = std::chrono::system_clock::to_time_t(now);
-    const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(now.time_since_epoch()).count() % 1000;
-    std::tm tm{};
-    gmtime_r(&t, &tm);
-    char buf[96];
-    std::snprintf(buf, sizeof buf, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday,
-                  tm.tm_hour, tm.tm_min, tm.tm_sec, static_cast<int>(ms));
-    return buf;
-}
-}  // namespace
 
 EngineService::EngineService(EngineServiceOptions o, engine::Engine& e, engine::JackDriver& jack)
     : opt_(std::move(o)), engine_(e), jack_(jack), loader_(opt_.dataDir, e.config().sampleRate, opt_.streamAboveS) {
@@ -115,9 +103,8 @@ bool EngineService::serviceRecorder(int r) {
         const std::string dir = opt_.dataDir + "/media/recordings";
         std::error_code ec;
         std::filesystem::create_directories(dir, ec);
-        std::string stamp = isoNow();
+        std::string stamp = isoNow();  // 20261121T101500Z once '-' and ':' are gone
         stamp.erase(std::remove_if(stamp.begin(), stamp.end(), [](char c) { return c == '-' || c == ':'; }), stamp.end());
-        stamp = stamp.substr(0, stamp.find('.')) + "Z";
         const std::string name = std::string("rec_") + (r == 0 ? "a_" : "b_") + stamp + ".wav";
         if (auto st = w.open(dir + "/" + name, engine_.config().sampleRate, 2); !st) {
             rec.stop(r);
@@ -213,7 +200,7 @@ Status EngineService::run(const std::atomic<bool>& stop) {
         }
         if (jack_.xruns() != lastXruns_) {
             lastXruns_ = jack_.xruns();
-            dropouts_.push_back(isoNow());
+            dropouts_.push_back(isoNow(true));
             while (dropouts_.size() > 32) dropouts_.pop_front();
             broadcast(ipc::MsgType::event, {{"event", "xrun"}, {"count", lastXruns_}});
         }
@@ -386,7 +373,7 @@ void EngineService::drainEvents() {
         }
         switch (e.type) {
         case Event::Type::started:
-            if (e.bus < engine::kBusses) lastUsed_[e.bus] = isoNow();
+            if (e.bus < engine::kBusses) lastUsed_[e.bus] = isoNow(true);
             broadcast(ipc::MsgType::event, {{"event", "clip_started"},
                                             {"clip", e.clip},
                                             {"frame", e.frame},

@@ -1,5 +1,6 @@
 #include "web/ShowService.h"
 
+#include "base/Time.h"
 #include "model/Layout.h"
 #include "model/ShowJson.h"
 
@@ -122,14 +123,6 @@ Result<std::uint64_t> ShowService::editAudio(const std::function<Status(model::A
 }
 
 namespace {
-std::string isoNow() {
-    auto t = std::chrono::system_clock::to_time_t(std::chrono::system_clock::now());
-    std::tm tm{};
-    gmtime_r(&t, &tm);
-    char buf[32];
-    std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
-    return buf;
-}
 Error noPage(int page) { return makeError(Errc::not_found, "page", "no page " + std::to_string(page)); }
 }  // namespace
 
