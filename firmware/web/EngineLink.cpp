@@ -54,12 +54,16 @@ void EngineLink::loop() {
             std::lock_guard lock(mutex_);
             fd = conn_.fd();
         }
-        pollfd p{fd, POLLIN, 0};
-        if (fd < 0 || ::poll(&p, 1, 100) < 0) continue;
-        if (!(p.revents & (POLLIN | POLLHUP | POLLERR)) && fd >= 0) continue;
         std::vector<ipc::Frame> frames;
         Status st;
+        if (fd >= 0) {
+            pollfd p{fd, POLLIN, 0};
+            if (::poll(&p, 1, 100) < 0 || !(p.revents & (POLLIN | POLLHUP | POLLERR))) continue;
+        }
         {
+            // A failed send (from send() or reload() on the io thread)
+            // closes the connection: conn_.receive() then reports it and
+            // the link is rebuilt below, never left half-open.
             std::lock_guard lock(mutex_);
             st = conn_.receive();
             while (st) {
