@@ -4,6 +4,7 @@
 #pragma once
 
 #include "model/Audio.h"
+#include "model/Settings.h"
 
 #include <array>
 #include <cstdint>
@@ -98,6 +99,8 @@ struct Show {
     std::vector<Clip> clips;  // ordered by id
     std::vector<Cell> cells;  // ordered by (page, tab, row, col)
     AudioConfig audio = AudioConfig::defaults();
+    Settings settings = defaultSettings();
+    std::vector<Mapping> mappings;  // ordered by id
 
     const Clip* findClip(ClipId id) const;
     Clip* findClip(ClipId id);

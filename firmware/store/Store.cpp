@@ -1,14 +1,18 @@
 #include "store/Store.h"
 
 #include "model/ShowJson.h"
-#include "store/Keys.h"
+#include "store/Impl.h"
 
 #include <boost/json.hpp>
 #include <lmdb.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
+
+#include <fcntl.h>
+#include <unistd.h>
 
 namespace cuebox::store {
 namespace json = boost::json;
@@ -17,93 +21,128 @@ using model::ClipId;
 using model::Show;
 using model::ShowId;
 
-namespace {
-
 Error mdbError(const std::string& what, int rc) {
-    Errc code = rc == MDB_MAP_FULL ? Errc::io : (rc == MDB_NOTFOUND ? Errc::not_found : Errc::io);
+    Errc code = rc == MDB_NOTFOUND ? Errc::not_found : Errc::io;
     std::string reason = what + ": " + mdb_strerror(rc);
     if (rc == MDB_MAP_FULL) reason = what + ": the show store is full (map size reached)";
     return makeError(code, "store", reason);
 }
 
-MDB_val val(std::string_view s) { return MDB_val{s.size(), const_cast<char*>(s.data())}; }
-std::string_view view(const MDB_val& v) { return {static_cast<const char*>(v.mv_data), v.mv_size}; }
+Result<std::optional<std::string>> Store::Impl::get(MDB_txn* t, MDB_dbi db, std::string_view key) const {
+    MDB_val k = val(key), v{};
+    int rc = mdb_get(t, db, &k, &v);
+    if (rc == MDB_NOTFOUND) return std::optional<std::string>{};
+    if (rc) return mdbError("read", rc);
+    return std::optional<std::string>{std::string(view(v))};
+}
 
-// A transaction that aborts unless committed.
-class Txn {
-public:
-    Txn(MDB_env* env, bool write) {
-        rc_ = mdb_txn_begin(env, nullptr, write ? 0 : MDB_RDONLY, &txn_);
-        if (rc_) txn_ = nullptr;
-    }
-    ~Txn() {
-        if (txn_) mdb_txn_abort(txn_);
-    }
-    int rc() const { return rc_; }
-    MDB_txn* get() const { return txn_; }
-    int commit() {
-        int rc = mdb_txn_commit(txn_);
-        txn_ = nullptr;
-        return rc;
-    }
+int Store::Impl::put(MDB_txn* t, MDB_dbi db, std::string_view key, std::string_view value) const {
+    MDB_val k = val(key), v = val(value);
+    return mdb_put(t, db, &k, &v, 0);
+}
 
-private:
-    MDB_txn* txn_ = nullptr;
-    int rc_ = 0;
-};
+int Store::Impl::del(MDB_txn* t, MDB_dbi db, std::string_view key) const {
+    MDB_val k = val(key);
+    const int rc = mdb_del(t, db, &k, nullptr);
+    return rc == MDB_NOTFOUND ? 0 : rc;
+}
+
+std::uint64_t Store::Impl::metaU64(MDB_txn* t, std::string_view key) const {
+    auto v = get(t, meta, key);
+    if (!v.ok() || !v->has_value() || (*v)->size() != 8) return 0;
+    return Key::readU64(**v, 0);
+}
+
+int Store::Impl::putMetaU64(MDB_txn* t, std::string_view key, std::uint64_t v) const {
+    return put(t, meta, key, Key().u64(v).bytes());
+}
+
+int Store::Impl::erasePrefix(MDB_txn* t, MDB_dbi db, const std::string& prefix) const {
+    std::vector<std::string> keys;
+    int rc = scan(t, db, prefix, [&](std::string_view k, std::string_view) {
+        keys.emplace_back(k);
+        return true;
+    });
+    for (std::size_t i = 0; rc == 0 && i < keys.size(); ++i) rc = del(t, db, keys[i]);
+    return rc;
+}
+
+Status Store::Impl::writable(const std::string& where) const {
+    if (readOnly)
+        return makeError(Errc::conflict, "store",
+                         where + ": the store is read-only" + (readOnlyReason.empty() ? "" : ": " + readOnlyReason));
+    return {};
+}
+
+namespace {
+
+std::string showKey(ShowId s) { return Key().u64(s).bytes(); }
+std::string pageKey(ShowId s, int p) { return Key().u64(s).u16(static_cast<std::uint16_t>(p)).bytes(); }
+std::string tabKey(ShowId s, int p, int t) {
+    return Key().u64(s).u16(static_cast<std::uint16_t>(p)).u16(static_cast<std::uint16_t>(t)).bytes();
+}
+std::string cellKey(ShowId s, int p, int t, int r, int c) {
+    return Key().u64(s).u16(static_cast<std::uint16_t>(p)).u16(static_cast<std::uint16_t>(t))
+        .u16(static_cast<std::uint16_t>(r)).u16(static_cast<std::uint16_t>(c)).bytes();
+}
+std::string clipKey(ShowId s, ClipId c) { return Key().u64(s).u64(c).bytes(); }
+std::string settingsKey(ShowId s, const std::string& section) { return Key().u64(s).bytes() + section; }
+std::string mappingKey(ShowId s, std::uint64_t id) { return Key().u64(s).u64(id).bytes(); }
+
+std::string showRecord(const Show& s) {
+    return json::serialize(json::object{{"name", s.name},
+                                        {"view_mode", s.viewMode == model::ViewMode::dual ? "dual" : "single"},
+                                        {"active_page", s.activePage}});
+}
+std::string pageRecord(const model::Page& p) {
+    return json::serialize(json::object{{"name", p.name}, {"active_tab", p.activeTab}});
+}
+std::string tabRecord(const model::Tab& t) {
+    return json::serialize(json::object{{"name", t.name}, {"grid", model::toJson(t.grid)}});
+}
+
+Status rcStatus(int rc, const std::string& where) {
+    if (rc) return mdbError(where, rc);
+    return {};
+}
+
+// Runs one recorded edit of `show`: `write(Writer&)` returns a Status; on
+// success the edit is kept in the history and committed (synced).
+template <typename Fn>
+Result<std::uint64_t> recordedEdit(Store::Impl& impl, const std::string& where, ShowId show, const Origin& origin,
+                                   Fn write) {
+    if (auto st = impl.writable(where); !st) return st.error();
+    Txn txn(impl.env, true);
+    if (txn.rc()) return mdbError(where, txn.rc());
+    auto rec = impl.get(txn.get(), impl.dbi(Table::shows), showKey(show));
+    if (!rec) return rec.error().context(where);
+    if (!rec->has_value()) return makeError(Errc::not_found, "show", "no show with id " + std::to_string(show));
+    Writer w(impl, txn.get());
+    Status st = write(w);
+    if (!st) return st.error();
+    return finishEdit(impl, txn, w, show, origin, where);
+}
+
+// Reads a show's records (every show table) under its prefix.
+int showRecords(const Store::Impl& impl, MDB_txn* t, ShowId show, std::vector<Record>& out) {
+    const std::string prefix = showKey(show);
+    for (std::size_t i = 0; i < kShowTables; ++i) {
+        const Table table = static_cast<Table>(i);
+        int rc = impl.scan(t, impl.show[i], prefix, [&](std::string_view k, std::string_view v) {
+            out.push_back(Record{table, std::string(k), std::string(v)});
+            return true;
+        });
+        if (rc) return rc;
+    }
+    return 0;
+}
 
 }  // namespace
 
-struct Store::Impl {
-    MDB_env* env = nullptr;
-    MDB_dbi meta = 0, shows = 0, pages = 0, tabs = 0, cells = 0, clips = 0, audio = 0;
-    ~Impl() {
-        if (env) mdb_env_close(env);
-    }
-
-    Result<std::optional<std::string>> get(MDB_txn* t, MDB_dbi db, std::string_view key) const {
-        MDB_val k = val(key), v{};
-        int rc = mdb_get(t, db, &k, &v);
-        if (rc == MDB_NOTFOUND) return std::optional<std::string>{};
-        if (rc) return mdbError("read", rc);
-        return std::optional<std::string>{std::string(view(v))};
-    }
-    int put(MDB_txn* t, MDB_dbi db, std::string_view key, std::string_view value) const {
-        MDB_val k = val(key), v = val(value);
-        return mdb_put(t, db, &k, &v, 0);
-    }
-    std::uint64_t metaU64(MDB_txn* t, const char* key) const {
-        auto v = get(t, meta, key);
-        if (!v.ok() || !v->has_value() || (*v)->size() != 8) return 0;
-        return Key::readU64(**v, 0);
-    }
-    int putMetaU64(MDB_txn* t, const char* key, std::uint64_t v) const {
-        return put(t, meta, key, Key().u64(v).bytes());
-    }
-    // Walks every record under `prefix` in key order.
-    template <typename Fn>
-    int scan(MDB_txn* t, MDB_dbi db, const std::string& prefix, Fn fn) const {
-        MDB_cursor* cur = nullptr;
-        int rc = mdb_cursor_open(t, db, &cur);
-        if (rc) return rc;
-        MDB_val k = val(prefix), v{};
-        rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE);
-        while (rc == 0) {
-            std::string_view key = view(k);
-            if (key.substr(0, prefix.size()) != prefix) break;
-            if (!fn(key, view(v))) {
-                rc = EINVAL;
-                break;
-            }
-            rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT);
-        }
-        mdb_cursor_close(cur);
-        return rc == MDB_NOTFOUND ? 0 : rc;
-    }
-};
-
 Store::Store(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 Store::~Store() = default;
+
+const std::string& Store::readOnlyReason() const { return impl_->readOnlyReason; }
 
 Result<std::unique_ptr<Store>> Store::open(const Options& o) {
     const std::string where = "store: open '" + o.dir + "'";
@@ -111,44 +150,74 @@ Result<std::unique_ptr<Store>> Store::open(const Options& o) {
     if (!o.readOnly) std::filesystem::create_directories(o.dir, ec);
     if (ec) return makeError(Errc::io, "data", where + ": " + ec.message());
     auto impl = std::make_unique<Impl>();
+    impl->readOnly = o.readOnly;
     int rc = mdb_env_create(&impl->env);
     if (rc) return mdbError(where, rc);
-    mdb_env_set_maxdbs(impl->env, 16);
+    mdb_env_set_maxdbs(impl->env, 24);
     mdb_env_set_mapsize(impl->env, o.mapSize);
     // Default sync flags on purpose: the box is power-cycled, every commit
     // must be on disk before it is acknowledged.
-    unsigned flags = MDB_NOTLS | (o.readOnly ? MDB_RDONLY : 0u);
+    unsigned flags = MDB_NOTLS | (o.readOnly ? MDB_RDONLY : 0u) | (o.noLock ? MDB_NOLOCK : 0u);
     rc = mdb_env_open(impl->env, o.dir.c_str(), flags, 0660);
     if (rc) return mdbError(where, rc);
     int dead = 0;
-    mdb_reader_check(impl->env, &dead);  // clear readers left by a crashed process
+    if (!o.noLock) mdb_reader_check(impl->env, &dead);  // clear readers left by a crashed process
+
+    std::uint64_t version = 0;
+    {
+        // The format version decides what happens next; read it first.
+        Txn txn(impl->env, false);
+        if (txn.rc()) return mdbError(where, txn.rc());
+        MDB_dbi m = 0;
+        rc = mdb_dbi_open(txn.get(), "meta", 0, &m);
+        if (rc == 0) {
+            impl->meta = m;
+            version = impl->metaU64(txn.get(), "format_version");
+            rc = txn.commit();
+            if (rc) return mdbError(where, rc);
+        } else if (rc != MDB_NOTFOUND) {
+            return mdbError(where + ": table meta", rc);
+        }
+    }
+    if (version > kFormatVersion && !o.readOnly) {
+        // Written by newer firmware (after a rollback): never guessed at or
+        // written to. Open it read-only and say why.
+        impl.reset();
+        Options ro = o;
+        ro.readOnly = true;
+        auto s = open(ro);
+        if (!s) return s.error();
+        return s;
+    }
+    if (version != 0 && version < kFormatVersion && !o.readOnly) {
+        impl.reset();
+        return Migrations::run(o, static_cast<std::uint32_t>(version));
+    }
 
     Txn txn(impl->env, !o.readOnly);
     if (txn.rc()) return mdbError(where, txn.rc());
     const unsigned dbFlags = o.readOnly ? 0u : MDB_CREATE;
-    struct {
-        const char* name;
-        MDB_dbi* dbi;
-    } dbis[] = {{"meta", &impl->meta},   {"shows", &impl->shows}, {"pages", &impl->pages},
-                {"tabs", &impl->tabs},   {"cells", &impl->cells}, {"clips", &impl->clips},
-                {"audio", &impl->audio}};
-    for (auto& d : dbis) {
-        rc = mdb_dbi_open(txn.get(), d.name, dbFlags, d.dbi);
-        if (rc == MDB_NOTFOUND && o.readOnly)
-            return makeError(Errc::unavailable, "store", where + ": the store has not been created yet");
-        if (rc) return mdbError(where + ": table " + d.name, rc);
-    }
-    std::uint64_t version = impl->metaU64(txn.get(), "format_version");
+    auto openDbi = [&](const char* name, MDB_dbi* dbi) -> Status {
+        int r = mdb_dbi_open(txn.get(), name, dbFlags, dbi);
+        if (r == MDB_NOTFOUND && o.readOnly)
+            return makeError(Errc::unavailable, "store", where + ": the store has not been created yet (table " + name + ")");
+        if (r) return mdbError(where + ": table " + name, r);
+        return {};
+    };
+    for (std::size_t i = 0; i < kShowTables; ++i)
+        if (auto st = openDbi(kShowTableNames[i], &impl->show[i]); !st) return st.error();
+    for (auto [name, dbi] : {std::pair{"meta", &impl->meta}, std::pair{"history", &impl->history},
+                             std::pair{"recovery", &impl->recovery}, std::pair{"log", &impl->log}})
+        if (auto st = openDbi(name, dbi); !st) return st.error();
     if (version == 0 && !o.readOnly) {
         version = kFormatVersion;
         rc = impl->putMetaU64(txn.get(), "format_version", version);
         if (rc) return mdbError(where, rc);
     }
     if (version > kFormatVersion)
-        return makeError(Errc::conflict, "format_version",
-                         where + ": written by newer firmware (format " + std::to_string(version) +
-                             ", this firmware reads up to " + std::to_string(kFormatVersion) +
-                             "); restore the matching backup or update the firmware");
+        impl->readOnlyReason = "written by newer firmware (format " + std::to_string(version) +
+                               ", this firmware reads up to " + std::to_string(kFormatVersion) +
+                               "); restore the matching backup or update the firmware";
     // Commit even when read-only: DBI handles opened in a transaction that
     // is aborted are closed with it.
     rc = txn.commit();
@@ -177,28 +246,32 @@ Result<Show> Store::loadShow(ShowId id) const {
     Txn txn(impl_->env, false);
     if (txn.rc()) return mdbError(where, txn.rc());
     MDB_txn* t = txn.get();
-    const std::string prefix = Key().u64(id).bytes();
-    auto rec = impl_->get(t, impl_->shows, prefix);
+    const std::string prefix = showKey(id);
+    auto rec = impl_->get(t, impl_->dbi(Table::shows), prefix);
     if (!rec) return rec.error().context(where);
-    if (!rec->has_value()) return makeError(Errc::not_found, "show", where + ": no such show");
+    if (!rec->has_value()) return makeError(Errc::not_found, "show", "no show with id " + std::to_string(id));
 
     Show s;
     s.id = id;
     std::string bad;
-    {
+    auto parseObject = [&](std::string_view text, const char* what, json::value& out) {
         boost::system::error_code ec;
-        json::value v = json::parse(**rec, ec);
-        if (ec || !v.is_object()) return makeError(Errc::corrupt, "show", where + ": show record is not JSON");
+        out = json::parse(text, ec);
+        if (ec || !out.is_object()) return bad = std::string(what) + " record is not JSON", false;
+        return true;
+    };
+    {
+        json::value v;
+        if (!parseObject(**rec, "show", v)) return makeError(Errc::corrupt, "show", where + ": " + bad);
         const auto& o = v.as_object();
         if (auto* n = o.if_contains("name"); n && n->is_string()) s.name = std::string(n->as_string());
         if (auto* m = o.if_contains("view_mode"); m && m->is_string() && m->as_string() == "dual")
             s.viewMode = model::ViewMode::dual;
         if (auto* a = o.if_contains("active_page"); a && a->is_int64()) s.activePage = static_cast<int>(a->as_int64());
     }
-    int rc = impl_->scan(t, impl_->pages, prefix, [&](std::string_view, std::string_view value) {
-        boost::system::error_code ec;
-        json::value v = json::parse(value, ec);
-        if (ec || !v.is_object()) return bad = "page record is not JSON", false;
+    int rc = impl_->scan(t, impl_->dbi(Table::pages), prefix, [&](std::string_view, std::string_view value) {
+        json::value v;
+        if (!parseObject(value, "page", v)) return false;
         model::Page p = model::makePage("");
         const auto& o = v.as_object();
         if (auto* n = o.if_contains("name"); n && n->is_string()) p.name = std::string(n->as_string());
@@ -207,12 +280,11 @@ Result<Show> Store::loadShow(ShowId id) const {
         return true;
     });
     if (rc) return bad.empty() ? mdbError(where, rc) : makeError(Errc::corrupt, "page", where + ": " + bad);
-    rc = impl_->scan(t, impl_->tabs, prefix, [&](std::string_view key, std::string_view value) {
+    rc = impl_->scan(t, impl_->dbi(Table::tabs), prefix, [&](std::string_view key, std::string_view value) {
         std::size_t page = Key::readU16(key, 8), tab = Key::readU16(key, 10);
         if (page >= s.pages.size() || tab >= model::kTabsPerPage) return bad = "tab outside its page", false;
-        boost::system::error_code ec;
-        json::value v = json::parse(value, ec);
-        if (ec || !v.is_object()) return bad = "tab record is not JSON", false;
+        json::value v;
+        if (!parseObject(value, "tab", v)) return false;
         model::Tab& t = s.pages[page].tabs[tab];
         if (auto* n = v.as_object().if_contains("name"); n && n->is_string()) t.name = std::string(n->as_string());
         auto g = model::gridFromJson(v.as_object().contains("grid") ? v.as_object().at("grid") : json::value{});
@@ -221,14 +293,14 @@ Result<Show> Store::loadShow(ShowId id) const {
         return true;
     });
     if (rc) return bad.empty() ? mdbError(where, rc) : makeError(Errc::corrupt, "tab", where + ": " + bad);
-    rc = impl_->scan(t, impl_->cells, prefix, [&](std::string_view key, std::string_view value) {
+    rc = impl_->scan(t, impl_->dbi(Table::cells), prefix, [&](std::string_view key, std::string_view value) {
         if (key.size() != 16 || value.size() != 8) return bad = "cell record has the wrong size", false;
         s.cells.push_back(model::Cell{Key::readU16(key, 8), Key::readU16(key, 10), Key::readU16(key, 12),
                                       Key::readU16(key, 14), Key::readU64(value, 0)});
         return true;
     });
     if (rc) return bad.empty() ? mdbError(where, rc) : makeError(Errc::corrupt, "cell", where + ": " + bad);
-    rc = impl_->scan(t, impl_->clips, prefix, [&](std::string_view, std::string_view value) {
+    rc = impl_->scan(t, impl_->dbi(Table::clips), prefix, [&](std::string_view, std::string_view value) {
         boost::system::error_code ec;
         json::value v = json::parse(value, ec);
         if (ec) return bad = "clip record is not JSON", false;
@@ -238,7 +310,7 @@ Result<Show> Store::loadShow(ShowId id) const {
         return true;
     });
     if (rc) return bad.empty() ? mdbError(where, rc) : makeError(Errc::corrupt, "clip", where + ": " + bad);
-    auto audio = impl_->get(t, impl_->audio, prefix);
+    auto audio = impl_->get(t, impl_->dbi(Table::audio), prefix);
     if (!audio) return audio.error().context(where);
     if (audio->has_value()) {
         boost::system::error_code ec;
@@ -248,143 +320,434 @@ Result<Show> Store::loadShow(ShowId id) const {
         if (!a) return a.error().context(where);
         s.audio = std::move(*a);
     }
+    rc = impl_->scan(t, impl_->dbi(Table::settings), prefix, [&](std::string_view key, std::string_view value) {
+        json::value v;
+        if (!parseObject(value, "settings", v)) return false;
+        const std::string section(key.substr(8));
+        if (s.settings.count(section)) s.settings[section] = model::completeSection(section, v.as_object());
+        return true;
+    });
+    if (rc) return bad.empty() ? mdbError(where, rc) : makeError(Errc::corrupt, "settings", where + ": " + bad);
+    rc = impl_->scan(t, impl_->dbi(Table::mappings), prefix, [&](std::string_view key, std::string_view value) {
+        json::value v;
+        if (key.size() != 16 || !parseObject(value, "mapping", v)) return bad = "mapping record is malformed", false;
+        s.mappings.push_back(model::Mapping{Key::readU64(key, 8), v.as_object()});
+        return true;
+    });
+    if (rc) return bad.empty() ? mdbError(where, rc) : makeError(Errc::corrupt, "mapping", where + ": " + bad);
     return s;
 }
 
-Result<ShowId> Store::createShow(Show show, bool makeLoaded) {
+Result<ShowId> Store::createShow(Show show, bool makeLoaded, const Origin& origin) {
     const std::string where = "store: create show '" + show.name + "'";
+    if (auto st = impl_->writable(where); !st) return st.error();
     Txn txn(impl_->env, true);
     if (txn.rc()) return mdbError(where, txn.rc());
     MDB_txn* t = txn.get();
     const ShowId id = impl_->metaU64(t, "next_show_id") + 1;
     std::uint64_t nextClip = impl_->metaU64(t, "next_clip_id");
-    const std::string prefix = Key().u64(id).bytes();
-    int rc = impl_->put(t, impl_->shows, prefix,
-                        json::serialize(json::object{{"name", show.name},
-                                                     {"view_mode", show.viewMode == model::ViewMode::dual ? "dual" : "single"},
-                                                     {"active_page", show.activePage}}));
+    Writer w(*impl_, t);
+    int rc = w.put(Table::shows, showKey(id), showRecord(show));
     for (std::size_t p = 0; rc == 0 && p < show.pages.size(); ++p) {
         const auto& page = show.pages[p];
-        rc = impl_->put(t, impl_->pages, Key().u64(id).u16(static_cast<std::uint16_t>(p)).bytes(),
-                        json::serialize(json::object{{"name", page.name}, {"active_tab", page.activeTab}}));
+        rc = w.put(Table::pages, pageKey(id, static_cast<int>(p)), pageRecord(page));
         for (std::size_t tb = 0; rc == 0 && tb < page.tabs.size(); ++tb)
-            rc = impl_->put(t, impl_->tabs,
-                            Key().u64(id).u16(static_cast<std::uint16_t>(p)).u16(static_cast<std::uint16_t>(tb)).bytes(),
-                            json::serialize(json::object{{"name", page.tabs[tb].name},
-                                                         {"grid", model::toJson(page.tabs[tb].grid)}}));
+            rc = w.put(Table::tabs, tabKey(id, static_cast<int>(p), static_cast<int>(tb)), tabRecord(page.tabs[tb]));
     }
-    if (rc == 0) rc = impl_->put(t, impl_->audio, prefix, json::serialize(model::toJson(show.audio)));
+    if (rc == 0) rc = w.put(Table::audio, showKey(id), json::serialize(model::toJson(show.audio)));
     std::vector<ClipId> ids;
     for (std::size_t i = 0; rc == 0 && i < show.clips.size(); ++i) {
         Clip& c = show.clips[i];
         c.id = ++nextClip;
         ids.push_back(c.id);
-        rc = impl_->put(t, impl_->clips, Key().u64(id).u64(c.id).bytes(), json::serialize(model::toJson(c)));
+        rc = w.put(Table::clips, clipKey(id, c.id), json::serialize(model::toJson(c)));
     }
     for (std::size_t i = 0; rc == 0 && i < show.cells.size(); ++i) {
         const auto& c = show.cells[i];
         if (c.clip >= ids.size())
             return makeError(Errc::bad_request, "cells", where + ": a cell refers to clip index " + std::to_string(c.clip));
-        rc = impl_->put(t, impl_->cells,
-                        Key().u64(id).u16(static_cast<std::uint16_t>(c.page)).u16(static_cast<std::uint16_t>(c.tab))
-                            .u16(static_cast<std::uint16_t>(c.row)).u16(static_cast<std::uint16_t>(c.col)).bytes(),
-                        Key().u64(ids[c.clip]).bytes());
+        rc = w.put(Table::cells, cellKey(id, c.page, c.tab, c.row, c.col), Key().u64(ids[c.clip]).bytes());
     }
+    for (auto it = show.settings.begin(); rc == 0 && it != show.settings.end(); ++it)
+        rc = w.put(Table::settings, settingsKey(id, it->first), json::serialize(it->second));
+    std::uint64_t nextMapping = 0;
+    for (std::size_t i = 0; rc == 0 && i < show.mappings.size(); ++i)
+        rc = w.put(Table::mappings, mappingKey(id, ++nextMapping), json::serialize(show.mappings[i].data));
     if (rc == 0) rc = impl_->putMetaU64(t, "next_show_id", id);
     if (rc == 0) rc = impl_->putMetaU64(t, "next_clip_id", nextClip);
     if (rc == 0 && makeLoaded) rc = impl_->putMetaU64(t, "loaded_show", id);
-    if (rc == 0) rc = impl_->putMetaU64(t, "revision", impl_->metaU64(t, "revision") + 1);
-    if (rc == 0) rc = txn.commit();
     if (rc) return mdbError(where, rc);
+    Origin o = origin;
+    if (o.what.empty()) o.what = "created show '" + show.name + "'";
+    auto rev = finishEdit(*impl_, txn, w, id, o, where);
+    if (!rev) return rev.error();
     return id;
 }
 
-Result<ClipEdit> Store::updateClip(ShowId show, ClipId clip, const model::ClipPatch& patch) {
+Result<ClipEdit> Store::updateClip(ShowId show, ClipId clip, const model::ClipPatch& patch, const Origin& origin) {
     const std::string where = "store: edit clip " + std::to_string(clip);
+    std::optional<Clip> edited;
+    auto rev = recordedEdit(*impl_, where, show, origin, [&](Writer& w) -> Status {
+        const std::string key = clipKey(show, clip);
+        auto rec = impl_->get(w.txn(), impl_->dbi(Table::clips), key);
+        if (!rec) return rec.error().context(where);
+        if (!rec->has_value()) return makeError(Errc::not_found, "id", "no clip with id " + std::to_string(clip));
+        boost::system::error_code ec;
+        json::value v = json::parse(**rec, ec);
+        if (ec) return makeError(Errc::corrupt, "clip", where + ": record is not JSON");
+        auto c = model::clipFromJson(v);
+        if (!c) return c.error().context(where);
+        patch.applyTo(*c);
+        edited = std::move(*c);
+        return rcStatus(w.put(Table::clips, key, json::serialize(model::toJson(*edited))), where);
+    });
+    if (!rev) return rev.error();
+    return ClipEdit{*rev, std::move(*edited)};
+}
+
+Result<std::uint64_t> Store::updateTab(ShowId show, int page, int tab, const model::Tab& tb, const Origin& origin) {
+    return recordedEdit(*impl_, "store: edit tab", show, origin, [&](Writer& w) {
+        return rcStatus(w.put(Table::tabs, tabKey(show, page, tab), tabRecord(tb)), "store: edit tab");
+    });
+}
+
+Result<std::uint64_t> Store::setCell(ShowId show, int page, int tab, int row, int col, std::optional<ClipId> clip,
+                                     const Origin& origin) {
+    return recordedEdit(*impl_, "store: edit cell", show, origin, [&](Writer& w) {
+        const std::string key = cellKey(show, page, tab, row, col);
+        return rcStatus(clip ? w.put(Table::cells, key, Key().u64(*clip).bytes()) : w.del(Table::cells, key),
+                        "store: edit cell");
+    });
+}
+
+Result<std::uint64_t> Store::moveCell(ShowId show, const model::Cell& from, const model::Cell& to, const Origin& origin) {
+    const std::string where = "store: move cell";
+    return recordedEdit(*impl_, where, show, origin, [&](Writer& w) -> Status {
+        const std::string a = cellKey(show, from.page, from.tab, from.row, from.col);
+        const std::string b = cellKey(show, to.page, to.tab, to.row, to.col);
+        auto va = impl_->get(w.txn(), impl_->dbi(Table::cells), a);
+        auto vb = impl_->get(w.txn(), impl_->dbi(Table::cells), b);
+        if (!va) return va.error();
+        if (!vb) return vb.error();
+        if (!va->has_value()) return makeError(Errc::bad_request, "from", "the cell to move is empty");
+        int rc = w.put(Table::cells, b, **va);
+        if (rc == 0) rc = vb->has_value() ? w.put(Table::cells, a, **vb) : w.del(Table::cells, a);
+        return rcStatus(rc, where);
+    });
+}
+
+Result<std::uint64_t> Store::updateShowInfo(const Show& s, const Origin& origin) {
+    return recordedEdit(*impl_, "store: edit show", s.id, origin, [&](Writer& w) {
+        return rcStatus(w.put(Table::shows, showKey(s.id), showRecord(s)), "store: edit show");
+    });
+}
+
+Result<std::uint64_t> Store::updatePage(ShowId show, int page, const model::Page& p, const Origin& origin) {
+    return recordedEdit(*impl_, "store: edit page", show, origin, [&](Writer& w) {
+        return rcStatus(w.put(Table::pages, pageKey(show, page), pageRecord(p)), "store: edit page");
+    });
+}
+
+Result<std::uint64_t> Store::addPage(ShowId show, const model::Page& p, const Origin& origin) {
+    const std::string where = "store: add page";
+    return recordedEdit(*impl_, where, show, origin, [&](Writer& w) -> Status {
+        int pages = 0;
+        int rc = impl_->scan(w.txn(), impl_->dbi(Table::pages), showKey(show), [&](std::string_view, std::string_view) {
+            ++pages;
+            return true;
+        });
+        if (rc == 0 && pages >= 255) return makeError(Errc::conflict, "page", "a show has at most 255 pages");
+        if (rc == 0) rc = w.put(Table::pages, pageKey(show, pages), pageRecord(p));
+        for (int t = 0; rc == 0 && t < model::kTabsPerPage; ++t) rc = w.put(Table::tabs, tabKey(show, pages, t), tabRecord(p.tabs[t]));
+        return rcStatus(rc, where);
+    });
+}
+
+Result<std::uint64_t> Store::deletePage(ShowId show, int page, const Origin& origin) {
+    const std::string where = "store: delete page";
+    return recordedEdit(*impl_, where, show, origin, [&](Writer& w) -> Status {
+        // Pages are numbered by position: every page after the deleted one
+        // moves up, with its tabs and cells.
+        std::vector<Record> later[3];
+        const Table tables[3] = {Table::pages, Table::tabs, Table::cells};
+        int pages = 0;
+        int rc = 0;
+        for (int i = 0; rc == 0 && i < 3; ++i)
+            rc = impl_->scan(w.txn(), impl_->dbi(tables[i]), showKey(show), [&](std::string_view k, std::string_view v) {
+                const int p = Key::readU16(k, 8);
+                if (i == 0) ++pages;
+                if (p >= page) later[i].push_back(Record{tables[i], std::string(k), std::string(v)});
+                return true;
+            });
+        if (rc) return rcStatus(rc, where);
+        if (page >= pages) return makeError(Errc::not_found, "page", "no page " + std::to_string(page));
+        if (pages == 1) return makeError(Errc::conflict, "page", "a show keeps at least one page");
+        for (auto& list : later)
+            for (auto& r : list)
+                if (rc == 0) rc = w.del(r.table, r.key);
+        for (auto& list : later)
+            for (auto& r : list) {
+                const int p = Key::readU16(r.key, 8);
+                if (p == page || rc) continue;
+                std::string k = r.key;
+                k[8] = static_cast<char>((p - 1) >> 8);
+                k[9] = static_cast<char>((p - 1) & 0xff);
+                rc = w.put(r.table, k, r.value);
+            }
+        return rcStatus(rc, where);
+    });
+}
+
+Result<std::uint64_t> Store::updateAudio(ShowId show, const model::AudioConfig& audio, const Origin& origin) {
+    return recordedEdit(*impl_, "store: edit audio of show " + std::to_string(show), show, origin, [&](Writer& w) {
+        return rcStatus(w.put(Table::audio, showKey(show), json::serialize(model::toJson(audio))), "store: edit audio");
+    });
+}
+
+Result<std::uint64_t> Store::updateSettings(ShowId show, const std::string& section, const json::object& values,
+                                            const Origin& origin) {
+    return recordedEdit(*impl_, "store: edit settings " + section, show, origin, [&](Writer& w) {
+        return rcStatus(w.put(Table::settings, settingsKey(show, section), json::serialize(values)), "store: edit settings");
+    });
+}
+
+Result<std::pair<std::uint64_t, std::uint64_t>> Store::putMapping(ShowId show, std::uint64_t id, const json::object& m,
+                                                                  const Origin& origin) {
+    const std::string where = "store: mapping";
+    auto rev = recordedEdit(*impl_, where, show, origin, [&](Writer& w) -> Status {
+        if (id == 0) {
+            std::uint64_t last = 0;
+            int rc = impl_->scan(w.txn(), impl_->dbi(Table::mappings), showKey(show), [&](std::string_view k, std::string_view) {
+                last = Key::readU64(k, 8);
+                return true;
+            });
+            if (rc) return rcStatus(rc, where);
+            id = last + 1;
+        } else {
+            auto rec = impl_->get(w.txn(), impl_->dbi(Table::mappings), mappingKey(show, id));
+            if (!rec) return rec.error();
+            if (!rec->has_value()) return makeError(Errc::not_found, "id", "no mapping with id " + std::to_string(id));
+        }
+        return rcStatus(w.put(Table::mappings, mappingKey(show, id), json::serialize(m)), where);
+    });
+    if (!rev) return rev.error();
+    return std::pair{id, *rev};
+}
+
+Result<std::uint64_t> Store::deleteMapping(ShowId show, std::uint64_t id, const Origin& origin) {
+    const std::string where = "store: delete mapping";
+    return recordedEdit(*impl_, where, show, origin, [&](Writer& w) -> Status {
+        auto rec = impl_->get(w.txn(), impl_->dbi(Table::mappings), mappingKey(show, id));
+        if (!rec) return rec.error();
+        if (!rec->has_value()) return makeError(Errc::not_found, "id", "no mapping with id " + std::to_string(id));
+        return rcStatus(w.del(Table::mappings, mappingKey(show, id)), where);
+    });
+}
+
+// --- Shows on this box
+
+Result<std::vector<ShowSummary>> Store::listShows() const {
+    const std::string where = "store: list shows";
+    Txn txn(impl_->env, false);
+    if (txn.rc()) return mdbError(where, txn.rc());
+    const std::uint64_t loaded = impl_->metaU64(txn.get(), "loaded_show");
+    std::vector<ShowSummary> out;
+    int rc = impl_->scan(txn.get(), impl_->dbi(Table::shows), "", [&](std::string_view k, std::string_view v) {
+        ShowSummary s;
+        s.id = Key::readU64(k, 0);
+        boost::system::error_code ec;
+        json::value j = json::parse(v, ec);
+        if (!ec && j.is_object())
+            if (auto* n = j.as_object().if_contains("name"); n && n->is_string()) s.name = std::string(n->as_string());
+        s.loaded = s.id == loaded;
+        out.push_back(std::move(s));
+        return true;
+    });
+    for (std::size_t i = 0; rc == 0 && i < out.size(); ++i) {
+        MDB_stat st{};
+        (void)st;
+        rc = impl_->scan(txn.get(), impl_->dbi(Table::clips), showKey(out[i].id), [&](std::string_view, std::string_view) {
+            ++out[i].clips;
+            return true;
+        });
+    }
+    if (rc) return mdbError(where, rc);
+    return out;
+}
+
+Result<ShowId> Store::duplicateShow(ShowId show, const std::string& name, const Origin& origin) {
+    const std::string where = "store: duplicate show " + std::to_string(show);
+    if (auto st = impl_->writable(where); !st) return st.error();
+    Txn txn(impl_->env, true);
+    if (txn.rc()) return mdbError(where, txn.rc());
+    std::vector<Record> recs;
+    int rc = showRecords(*impl_, txn.get(), show, recs);
+    if (rc) return mdbError(where, rc);
+    if (recs.empty() || recs.front().table != Table::shows)
+        return makeError(Errc::not_found, "show", "no show with id " + std::to_string(show));
+    const ShowId id = impl_->metaU64(txn.get(), "next_show_id") + 1;
+    const std::string prefix = showKey(id);
+    Writer w(*impl_, txn.get());
+    for (auto& r : recs) {
+        if (r.table == Table::search) continue;  // the writer rebuilds it from the clips
+        std::string value = r.value;
+        if (r.table == Table::shows) {
+            boost::system::error_code ec;
+            json::value j = json::parse(value, ec);
+            if (ec || !j.is_object()) return makeError(Errc::corrupt, "show", where + ": show record is not JSON");
+            j.as_object()["name"] = name;
+            value = json::serialize(j);
+        }
+        rc = w.put(r.table, prefix + r.key.substr(8), value);
+        if (rc) return mdbError(where, rc);
+    }
+    rc = impl_->putMetaU64(txn.get(), "next_show_id", id);
+    if (rc) return mdbError(where, rc);
+    Origin o = origin;
+    if (o.what.empty()) o.what = "duplicated show " + std::to_string(show) + " as '" + name + "'";
+    auto rev = finishEdit(*impl_, txn, w, id, o, where);
+    if (!rev) return rev.error();
+    return id;
+}
+
+Result<std::uint64_t> Store::deleteShow(ShowId show, const Origin& origin) {
+    const std::string where = "store: delete show " + std::to_string(show);
+    if (auto st = impl_->writable(where); !st) return st.error();
     Txn txn(impl_->env, true);
     if (txn.rc()) return mdbError(where, txn.rc());
     MDB_txn* t = txn.get();
-    const std::string key = Key().u64(show).u64(clip).bytes();
-    auto rec = impl_->get(t, impl_->clips, key);
-    if (!rec) return rec.error().context(where);
-    if (!rec->has_value()) return makeError(Errc::not_found, "id", "no clip with id " + std::to_string(clip));
-    boost::system::error_code ec;
-    json::value v = json::parse(**rec, ec);
-    if (ec) return makeError(Errc::corrupt, "clip", where + ": record is not JSON");
-    auto c = model::clipFromJson(v);
-    if (!c) return c.error().context(where);
-    patch.applyTo(*c);
+    auto rec = impl_->get(t, impl_->dbi(Table::shows), showKey(show));
+    if (!rec) return rec.error();
+    if (!rec->has_value()) return makeError(Errc::not_found, "show", "no show with id " + std::to_string(show));
+    if (impl_->metaU64(t, "loaded_show") == show)
+        return makeError(Errc::conflict, "show", "show " + std::to_string(show) + " is loaded: load another show first");
+    int rc = 0;
+    for (std::size_t i = 0; rc == 0 && i < kShowTables; ++i) rc = impl_->erasePrefix(t, impl_->show[i], showKey(show));
+    if (rc == 0) rc = impl_->erasePrefix(t, impl_->history, showKey(show));
+    if (rc == 0) rc = impl_->erasePrefix(t, impl_->recovery, showKey(show));
+    if (rc == 0) rc = impl_->del(t, impl_->meta, "hist_head" + showKey(show));
     const std::uint64_t revision = impl_->metaU64(t, "revision") + 1;
-    int rc = impl_->put(t, impl_->clips, key, json::serialize(model::toJson(*c)));
     if (rc == 0) rc = impl_->putMetaU64(t, "revision", revision);
-    if (rc == 0) rc = txn.commit();  // synced to disk before we return
+    LogEntry e{0, 0, "show", "web", origin.client, origin.what.empty() ? "deleted show " + std::to_string(show) : origin.what, ""};
+    if (rc == 0) rc = appendLogIn(*impl_, t, e);
+    if (rc == 0) rc = txn.commit();
     if (rc) return mdbError(where, rc);
-    return ClipEdit{revision, std::move(*c)};
+    return revision;
 }
 
-namespace {
-std::string showRecord(const Show& s) {
-    return json::serialize(json::object{{"name", s.name},
-                                        {"view_mode", s.viewMode == model::ViewMode::dual ? "dual" : "single"},
-                                        {"active_page", s.activePage}});
-}
-}  // namespace
-
-// One write transaction: `write` puts its records, then the revision is
-// bumped and the transaction committed (synced) before returning.
-struct WriteHelper {
-    template <typename Fn>
-    static Result<std::uint64_t> run(Store::Impl& impl, const std::string& where, ShowId show, Fn write) {
-        Txn txn(impl.env, true);
+Result<std::uint64_t> Store::setLoadedShow(ShowId show, const Origin& origin) {
+    const std::string where = "store: load show " + std::to_string(show);
+    if (auto st = impl_->writable(where); !st) return st.error();
+    {
+        Txn txn(impl_->env, false);
         if (txn.rc()) return mdbError(where, txn.rc());
-        MDB_txn* t = txn.get();
-        auto rec = impl.get(t, impl.shows, Key().u64(show).bytes());
-        if (!rec) return rec.error().context(where);
-        if (!rec->has_value()) return makeError(Errc::not_found, "show", where + ": no such show");
-        int rc = write(t);
-        const std::uint64_t revision = impl.metaU64(t, "revision") + 1;
-        if (rc == 0) rc = impl.putMetaU64(t, "revision", revision);
-        if (rc == 0) rc = txn.commit();
-        if (rc) return mdbError(where, rc);
-        return revision;
+        auto rec = impl_->get(txn.get(), impl_->dbi(Table::shows), showKey(show));
+        if (!rec) return rec.error();
+        if (!rec->has_value()) return makeError(Errc::not_found, "show", "no show with id " + std::to_string(show));
     }
-};
-
-Result<std::uint64_t> Store::updateTab(ShowId show, int page, int tab, const model::Tab& tb) {
-    return WriteHelper::run(*impl_, "store: edit tab", show, [&](MDB_txn* t) {
-        return impl_->put(t, impl_->tabs,
-                          Key().u64(show).u16(static_cast<std::uint16_t>(page)).u16(static_cast<std::uint16_t>(tab)).bytes(),
-                          json::serialize(json::object{{"name", tb.name}, {"grid", model::toJson(tb.grid)}}));
-    });
+    // The outgoing show is kept as it was left.
+    auto current = loadedShow();
+    if (current && current->has_value() && **current != show) {
+        auto p = createRecoveryPoint(**current, "before loading show " + std::to_string(show), "before_load");
+        if (!p) return p.error().context(where);
+    }
+    Txn txn(impl_->env, true);
+    if (txn.rc()) return mdbError(where, txn.rc());
+    MDB_txn* t = txn.get();
+    const std::uint64_t revision = impl_->metaU64(t, "revision") + 1;
+    int rc = impl_->putMetaU64(t, "loaded_show", show);
+    if (rc == 0) rc = impl_->putMetaU64(t, "revision", revision);
+    LogEntry e{0, 0, "show", "web", origin.client, origin.what.empty() ? "loaded show " + std::to_string(show) : origin.what, ""};
+    if (rc == 0) rc = appendLogIn(*impl_, t, e);
+    if (rc == 0) rc = txn.commit();
+    if (rc) return mdbError(where, rc);
+    return revision;
 }
 
-Result<std::uint64_t> Store::setCell(ShowId show, int page, int tab, int row, int col, std::optional<ClipId> clip) {
-    return WriteHelper::run(*impl_, "store: edit cell", show, [&](MDB_txn* t) {
-        const std::string key = Key().u64(show).u16(static_cast<std::uint16_t>(page)).u16(static_cast<std::uint16_t>(tab))
-                                    .u16(static_cast<std::uint16_t>(row)).u16(static_cast<std::uint16_t>(col)).bytes();
-        if (clip) return impl_->put(t, impl_->cells, key, Key().u64(*clip).bytes());
-        MDB_val k = val(key);
-        const int rc = mdb_del(t, impl_->cells, &k, nullptr);
-        return rc == MDB_NOTFOUND ? 0 : rc;
-    });
+Result<std::vector<model::ClipId>> Store::search(ShowId show, const std::string& query, std::size_t limit) const {
+    const std::string where = "store: search";
+    Txn txn(impl_->env, false);
+    if (txn.rc()) return mdbError(where, txn.rc());
+    std::vector<std::string> words = searchWords(json::serialize(json::object{{"label", query}}));
+    if (words.empty()) return std::vector<model::ClipId>{};
+    std::vector<model::ClipId> result;
+    for (std::size_t i = 0; i < words.size(); ++i) {
+        std::vector<model::ClipId> hits;
+        // Key: show, word, 0x00, clip id. A prefix scan finds every word
+        // that starts with the query word.
+        int rc = impl_->scan(txn.get(), impl_->dbi(Table::search), showKey(show) + words[i],
+                             [&](std::string_view k, std::string_view) {
+                                 if (k.size() >= 17) hits.push_back(Key::readU64(k, k.size() - 8));
+                                 return true;
+                             });
+        if (rc) return mdbError(where, rc);
+        std::sort(hits.begin(), hits.end());
+        hits.erase(std::unique(hits.begin(), hits.end()), hits.end());
+        if (i == 0) result = std::move(hits);
+        else {
+            std::vector<model::ClipId> both;
+            std::set_intersection(result.begin(), result.end(), hits.begin(), hits.end(), std::back_inserter(both));
+            result = std::move(both);
+        }
+    }
+    if (result.size() > limit) result.resize(limit);
+    return result;
 }
 
-Result<std::uint64_t> Store::updateShowInfo(const Show& s) {
-    return WriteHelper::run(*impl_, "store: edit show", s.id,
-                            [&](MDB_txn* t) { return impl_->put(t, impl_->shows, Key().u64(s.id).bytes(), showRecord(s)); });
+Result<std::uint64_t> Store::copyTo(const std::string& file) const {
+    const std::string where = "store: copy to '" + file + "'";
+    auto rev = revision();
+    if (!rev) return rev.error();
+    int fd = ::open(file.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0640);
+    if (fd < 0) return makeError(Errc::io, "backup", where + ": " + std::strerror(errno));
+    // The copy is made in one read transaction: consistent at a revision
+    // at least as new as `rev`.
+    int rc = mdb_env_copyfd2(impl_->env, fd, MDB_CP_COMPACT);
+    if (rc == 0 && ::fsync(fd) != 0) rc = errno;
+    ::close(fd);
+    if (rc) return mdbError(where, rc);
+    return *rev;
 }
 
-Result<std::uint64_t> Store::updatePage(ShowId show, int page, const model::Page& p) {
-    return WriteHelper::run(*impl_, "store: edit page", show, [&](MDB_txn* t) {
-        return impl_->put(t, impl_->pages, Key().u64(show).u16(static_cast<std::uint16_t>(page)).bytes(),
-                          json::serialize(json::object{{"name", p.name}, {"active_tab", p.activeTab}}));
-    });
-}
-
-Result<std::uint64_t> Store::updateAudio(ShowId show, const model::AudioConfig& audio) {
-    return WriteHelper::run(*impl_, "store: edit audio of show " + std::to_string(show), show, [&](MDB_txn* t) {
-        return impl_->put(t, impl_->audio, Key().u64(show).bytes(), json::serialize(model::toJson(audio)));
-    });
+Result<std::uint64_t> Store::replaceFrom(const std::string& otherDir, const Origin& origin) {
+    const std::string where = "store: restore from '" + otherDir + "'";
+    if (auto st = impl_->writable(where); !st) return st.error();
+    Options opts;
+    opts.dir = otherDir;
+    opts.readOnly = true;
+    opts.noLock = true;
+    auto other = Store::open(opts);
+    if (!other) return other.error().context(where);
+    Store& src = **other;
+    if (src.formatVersion() != formatVersion())
+        return makeError(Errc::conflict, "backup", where + ": it holds format " + std::to_string(src.formatVersion()) +
+                                                       ", this store " + std::to_string(formatVersion()));
+    Txn from(src.impl_->env, false);
+    if (from.rc()) return mdbError(where, from.rc());
+    Txn txn(impl_->env, true);
+    if (txn.rc()) return mdbError(where, txn.rc());
+    MDB_txn* t = txn.get();
+    const std::uint64_t revision = std::max(impl_->metaU64(t, "revision"), src.impl_->metaU64(from.get(), "revision")) + 1;
+    int rc = 0;
+    std::vector<std::pair<MDB_dbi, MDB_dbi>> tables;
+    for (std::size_t i = 0; i < kShowTables; ++i) tables.emplace_back(src.impl_->show[i], impl_->show[i]);
+    tables.emplace_back(src.impl_->history, impl_->history);
+    tables.emplace_back(src.impl_->recovery, impl_->recovery);
+    tables.emplace_back(src.impl_->meta, impl_->meta);
+    for (auto [s, d] : tables) {
+        if (rc == 0) rc = mdb_drop(t, d, 0);
+        if (rc == 0)
+            rc = src.impl_->scan(from.get(), s, "", [&](std::string_view k, std::string_view v) {
+                return impl_->put(t, d, k, v) == 0;
+            });
+    }
+    // The revision only ever grows, so every reader sees the restore as new.
+    if (rc == 0) rc = impl_->putMetaU64(t, "revision", revision);
+    LogEntry e{0, 0, "system", "web", origin.client, origin.what.empty() ? "restored the store from a backup" : origin.what, ""};
+    if (rc == 0) rc = appendLogIn(*impl_, t, e);
+    if (rc == 0) rc = txn.commit();
+    if (rc) return mdbError(where, rc);
+    return revision;
 }
 
 }  // namespace cuebox::store

@@ -8,6 +8,8 @@
 #include "model/ClipPatch.h"
 #include "model/Show.h"
 
+#include <boost/json/object.hpp>
+
 #include <cstdint>
 #include <memory>
 #include <optional>
@@ -15,18 +17,73 @@
 
 namespace cuebox::store {
 
-inline constexpr std::uint32_t kFormatVersion = 1;
+// 1: shows, pages, tabs, cells, clips, audio.
+// 2: + settings, mappings, search index, history, recovery points, event log.
+inline constexpr std::uint32_t kFormatVersion = 2;
 
 struct Options {
     std::string dir;         // the LMDB environment folder (created if absent)
     bool readOnly = false;   // the engine opens read-only
     std::size_t mapSize = std::size_t{2} << 30;  // sparse file, 2 GiB
+    // Where the backup taken before a migration goes ("" = no migration is
+    // run: the store is refused if it needs one).
+    std::string backupDir;
+    bool noLock = false;     // a read-only copy on media we may not write (a backup)
+};
+
+// Who made an edit and what it was, for the change history and the log.
+struct Origin {
+    std::string client;  // e.g. "http 192.168.1.20 (stage-left iPad)"
+    std::string what;    // e.g. "clip 12: label, level_db"
+};
+
+// One event-log entry (the spec's event and show log).
+struct LogEntry {
+    std::uint64_t timeNs = 0;  // wall clock, ns since the epoch (set on append)
+    std::uint32_t seq = 0;     // orders entries of the same nanosecond
+    std::string kind;          // trigger, stop, fault, clock, edit, login, show, system
+    std::string source;        // "web", "engine", "osc"...
+    std::string client;        // who, when known
+    std::string detail;        // what happened, for a person
+    std::string timeSource;    // the time source and its value, once time sources exist
+};
+
+struct HistoryEntry {
+    std::uint64_t seq = 0;
+    std::string time;  // ISO 8601 UTC
+    std::string client, what;
+    std::uint64_t revision = 0;
+    std::size_t changes = 0;  // records touched
+    bool undone = false;      // beyond the undo head: redo brings it back
+};
+
+struct ShowSummary {
+    model::ShowId id = 0;
+    std::string name;
+    std::size_t clips = 0;
+    bool loaded = false;
+};
+
+struct RecoveryPoint {
+    std::uint64_t id = 0;
+    std::string name;
+    std::string kind;  // named, auto, before_load, before_import, before_restore
+    std::string time;
+    std::uint64_t revision = 0;  // the store's revision when it was taken
+    std::size_t records = 0;
+};
+
+struct MigrationStep {
+    std::uint32_t from = 0, to = 0;
+    std::string time, backup;
 };
 
 struct ClipEdit {
     std::uint64_t revision = 0;
     model::Clip clip;
 };
+
+struct Migrations;
 
 class Store {
 public:
@@ -37,6 +94,11 @@ public:
 
     std::uint32_t formatVersion() const { return formatVersion_; }
     const std::string& dir() const { return dir_; }
+    // Non-empty when the store was written by newer firmware: it is then
+    // open read-only and every write is refused with this reason.
+    const std::string& readOnlyReason() const;
+    // Migrations run on this store, oldest first.
+    Result<std::vector<MigrationStep>> migrations() const;
 
     Result<std::uint64_t> revision() const;
     // The show that is loaded on this box, if any.
@@ -45,19 +107,88 @@ public:
 
     // Stores a new show (clip ids are assigned here; cells refer to clips by
     // their index in show.clips, 0-based, as `clip`). Returns its id.
-    Result<model::ShowId> createShow(model::Show show, bool makeLoaded);
-    Result<ClipEdit> updateClip(model::ShowId show, model::ClipId clip, const model::ClipPatch& patch);
-    // Layout edits, one synced transaction each; each returns the new revision.
+    Result<model::ShowId> createShow(model::Show show, bool makeLoaded, const Origin& origin = {});
+
+    // --- Shows on this box
+    Result<std::vector<ShowSummary>> listShows() const;
+    // A full copy (layout, clips, audio, settings, mappings) under a new id
+    // and name; history and recovery points stay with the original.
+    Result<model::ShowId> duplicateShow(model::ShowId show, const std::string& name, const Origin& origin = {});
+    // Deletes a show with its history and recovery points; the loaded show
+    // cannot be deleted (conflict). Returns the new revision.
+    Result<std::uint64_t> deleteShow(model::ShowId show, const Origin& origin = {});
+    // Makes `show` the loaded one (a recovery point of the outgoing show is
+    // taken first). Returns the new revision.
+    Result<std::uint64_t> setLoadedShow(model::ShowId show, const Origin& origin = {});
+
+    // --- Edits: one synced transaction each, kept in the change history;
+    // each returns the new revision.
+    Result<ClipEdit> updateClip(model::ShowId show, model::ClipId clip, const model::ClipPatch& patch,
+                                const Origin& origin = {});
     // A tab's record (name, grid) is replaced whole; cells are kept whatever
     // the grid size (cells outside it are hidden, not deleted).
-    Result<std::uint64_t> updateTab(model::ShowId show, int page, int tab, const model::Tab& t);
+    Result<std::uint64_t> updateTab(model::ShowId show, int page, int tab, const model::Tab& t, const Origin& origin = {});
     // Puts `clip` into a cell, or empties it (std::nullopt).
-    Result<std::uint64_t> setCell(model::ShowId show, int page, int tab, int row, int col, std::optional<model::ClipId> clip);
+    Result<std::uint64_t> setCell(model::ShowId show, int page, int tab, int row, int col,
+                                  std::optional<model::ClipId> clip, const Origin& origin = {});
+    // Moves a cell's clip to another cell; an occupied target swaps.
+    Result<std::uint64_t> moveCell(model::ShowId show, const model::Cell& from, const model::Cell& to,
+                                   const Origin& origin = {});
     // Show name, view mode, active page; a page's name and active tab.
-    Result<std::uint64_t> updateShowInfo(const model::Show& s);
-    Result<std::uint64_t> updatePage(model::ShowId show, int page, const model::Page& p);
-    // Replaces the show's audio configuration; returns the new revision.
-    Result<std::uint64_t> updateAudio(model::ShowId show, const model::AudioConfig& audio);
+    Result<std::uint64_t> updateShowInfo(const model::Show& s, const Origin& origin = {});
+    Result<std::uint64_t> updatePage(model::ShowId show, int page, const model::Page& p, const Origin& origin = {});
+    // Appends a page (8 empty tabs); returns the new revision.
+    Result<std::uint64_t> addPage(model::ShowId show, const model::Page& p, const Origin& origin = {});
+    // Removes a page and its cells (the clips stay in the show); later
+    // pages move up by one.
+    Result<std::uint64_t> deletePage(model::ShowId show, int page, const Origin& origin = {});
+    // Replaces the show's audio configuration.
+    Result<std::uint64_t> updateAudio(model::ShowId show, const model::AudioConfig& audio, const Origin& origin = {});
+    // Replaces one settings section (validated by the caller).
+    Result<std::uint64_t> updateSettings(model::ShowId show, const std::string& section, const boost::json::object& values,
+                                         const Origin& origin = {});
+    // Stores a control mapping; id 0 = a new one (its id is returned in .first).
+    Result<std::pair<std::uint64_t, std::uint64_t>> putMapping(model::ShowId show, std::uint64_t id,
+                                                               const boost::json::object& mapping, const Origin& origin = {});
+    Result<std::uint64_t> deleteMapping(model::ShowId show, std::uint64_t id, const Origin& origin = {});
+
+    // --- Change history, undo and redo (per show, kept across restarts;
+    // the newest 1000 edits).
+    Result<std::vector<HistoryEntry>> history(model::ShowId show, std::size_t limit) const;
+    // Reverts the newest applied edit / re-applies the oldest undone one.
+    // Conflict when there is nothing to undo/redo. Returns the new revision.
+    Result<std::uint64_t> undo(model::ShowId show, const Origin& origin = {});
+    Result<std::uint64_t> redo(model::ShowId show, const Origin& origin = {});
+    // Time of the newest edit of the show ("" if none recorded).
+    Result<std::string> lastEditTime(model::ShowId show) const;
+
+    // --- Recovery points (per show): whole-show copies inside the store.
+    // Automatic ones beyond the newest `keepAuto` are dropped.
+    Result<RecoveryPoint> createRecoveryPoint(model::ShowId show, const std::string& name, const std::string& kind,
+                                              std::size_t keepAuto = 20);
+    Result<std::vector<RecoveryPoint>> recoveryPoints(model::ShowId show) const;
+    // Puts the show back as it was at the point (an undoable edit).
+    Result<std::uint64_t> restoreRecoveryPoint(model::ShowId show, std::uint64_t point, const Origin& origin = {});
+    Status deleteRecoveryPoint(model::ShowId show, std::uint64_t point);
+
+    // --- Event log (all shows), oldest first.
+    Status appendLog(std::vector<LogEntry> entries);
+    Result<std::vector<LogEntry>> readLog(std::uint64_t fromNs, std::uint64_t toNs, std::size_t limit) const;
+    // Drops entries older than `maxAgeS` and, oldest first, beyond `maxBytes`
+    // of records. Returns how many were dropped.
+    Result<std::size_t> pruneLog(std::uint64_t maxAgeS, std::uint64_t maxBytes);
+
+    // --- Search: clips whose label or file name has a word starting with
+    // each word of `query` (case-insensitive), by id.
+    Result<std::vector<model::ClipId>> search(model::ShowId show, const std::string& query, std::size_t limit) const;
+
+    // --- Whole-store copies (Backup.h builds backups on these).
+    // A compact copy of the environment into `file` (mdb_env_copy2 with
+    // compaction); returns the revision it holds.
+    Result<std::uint64_t> copyTo(const std::string& file) const;
+    // Replaces every record of every table with those of the store in
+    // `otherDir` (opened read-only), in one transaction.
+    Result<std::uint64_t> replaceFrom(const std::string& otherDir, const Origin& origin = {});
 
     struct Impl;
 
@@ -66,6 +197,7 @@ private:
     std::unique_ptr<Impl> impl_;
     std::uint32_t formatVersion_ = 0;
     std::string dir_;
+    friend struct Migrations;
 };
 
 }  // namespace cuebox::store

@@ -12,37 +12,12 @@
 using namespace cuebox;
 using namespace cuebox::model;
 
-namespace {
-Show twoClipShow() {
-    Show s;
-    s.name = "Act 2";
-    s.pages.push_back(makePage("Page 1"));
-    s.pages[0].tabs[3].grid.rows = 2;
-    for (int i = 0; i < 2; ++i) {
-        Clip c;
-        c.label = "clip " + std::to_string(i);
-        c.file = "media/" + std::to_string(i) + ".wav";
-        c.group = static_cast<char>('A' + i);
-        s.clips.push_back(c);
-    }
-    s.cells.push_back(Cell{0, 0, 0, 0, 0});
-    s.cells.push_back(Cell{0, 3, 1, 2, 1});
-    return s;
-}
-}  // namespace
+#include "Fixtures.h"
 
 TEST_GROUP(Store) {
-    std::string dir;
-    void setup() override {
-        char tmpl[] = "/tmp/cuebox-store-XXXXXX";
-        dir = mkdtemp(tmpl);
-    }
-    void teardown() override { std::filesystem::remove_all(dir); }
-    std::unique_ptr<store::Store> open(bool ro = false) {
-        auto s = store::Store::open(store::Options{dir, ro});
-        CHECK_TEXT(s.ok(), s.ok() ? "" : s.error().reason.c_str());
-        return std::move(*s);
-    }
+    StoreDir d;
+    std::string& dir = d.dir;
+    std::unique_ptr<store::Store> open(bool ro = false) { return d.open(ro); }
 };
 
 TEST(Store, newStoreHasFormatVersionAndRevisionZero) {
@@ -114,7 +89,7 @@ TEST(Store, readOnlyOpenInAnotherProcessSeesCommittedEdits) {
     CHECK(w->updateClip(id, w->loadShow(id)->clips[0].id, *patch).ok());
     pid_t pid = fork();
     if (pid == 0) {
-        auto r = store::Store::open(store::Options{dir, true});
+        auto r = store::Store::open(store::Options{dir + "/store", true});
         bool ok = r.ok() && *(*r)->revision() == 2 && (*r)->loadShow(id)->clips[0].loop;
         _exit(ok ? 0 : 1);
     }
@@ -125,7 +100,7 @@ TEST(Store, readOnlyOpenInAnotherProcessSeesCommittedEdits) {
 }
 
 TEST(Store, readOnlyOpenOfAnEmptyFolderSaysTheStoreIsNotThere) {
-    auto s = store::Store::open(store::Options{dir, true});
+    auto s = store::Store::open(store::Options{dir + "/store", true});
     CHECK_FALSE(s.ok());
 }
 

@@ -1,0 +1,328 @@
+#include "model/Settings.h"
+
+#include "model/Field.h"
+
+#include <boost/json.hpp>
+
+#include <cmath>
+#include <array>
+#include <iterator>
+#include <span>
+
+namespace cuebox::model {
+namespace json = boost::json;
+
+namespace {
+using field::bad;
+
+enum class Kind { number, whole, flag, choice, text, path };
+
+// A declared member. Plain constants only (no allocation at static init):
+// `choices` is comma-separated, `def` is the default as JSON text.
+struct Member {
+    const char* name;
+    Kind kind;
+    double lo, hi;
+    const char* choices;
+    const char* def;
+};
+
+struct Section {
+    const char* name;
+    const Member* members;
+    std::size_t count;
+};
+
+constexpr Member k_transport[] = {
+    {"tempo_bpm", Kind::number, 20, 300, "", "120.0"},
+    {"sync_source", Kind::choice, 0, 0, "internal,ltc,mtc,midi_clock,ptp", "\"internal\""},
+    {"clip_tempo_sync", Kind::flag, 0, 0, "", "false"},
+};
+constexpr Member k_time_sources[] = {
+    {"primary", Kind::choice, 0, 0, "internal,ptp,ltc,mtc,midi_clock", "\"internal\""},
+    {"fallback", Kind::choice, 0, 0, "internal,ptp,ltc,mtc,midi_clock", "\"internal\""},
+    {"failover_ms", Kind::whole, 100, 10000, "", "1000"},
+    {"ptp_interface", Kind::text, 0, 0, "", "\"eth0\""},
+    {"ptp_domain", Kind::whole, 0, 127, "", "0"},
+    {"ltc_fps", Kind::choice, 0, 0, "24,25,29.97df,30", "\"25\""},
+    {"ltc_input_gain_db", Kind::number, -20, 20, "", "0.0"},
+    {"midi_port", Kind::text, 0, 0, "", "\"\""},
+    {"lock_tolerance_us", Kind::whole, 10, 100000, "", "500"},
+};
+constexpr Member k_emergency[] = {
+    {"panic_fade_ms", Kind::whole, 0, 3000, "", "1000"},
+    {"overload_threshold_pct", Kind::whole, 50, 99, "", "85"},
+    {"process_priority", Kind::whole, 1, 95, "", "70"},
+    {"disk_priority", Kind::whole, 1, 95, "", "1"},
+    {"watchdog_s", Kind::whole, 1, 60, "", "5"},
+};
+constexpr Member k_voices[] = {
+    {"steal_fade_ms", Kind::whole, 1, 500, "", "10"},
+    {"choke_voices", Kind::whole, 1, 3, "", "3"},
+    {"stream_above_s", Kind::number, 1, 3600, "", "30.0"},
+};
+constexpr Member k_time_division[] = {
+    {"beats_per_bar", Kind::whole, 1, 16, "", "4"},
+    {"beat_unit", Kind::choice, 0, 0, "2,4,8,16", "\"4\""},
+    {"quantize", Kind::choice, 0, 0, "off,beat,bar", "\"off\""},
+};
+constexpr Member k_media[] = {
+    {"library_path", Kind::path, 0, 0, "", "\"media\""},
+    {"recordings_path", Kind::path, 0, 0, "", "\"media/recordings\""},
+    {"import_path", Kind::path, 0, 0, "", "\"import\""},
+    {"export_path", Kind::path, 0, 0, "", "\"exports\""},
+};
+constexpr Member k_logging[] = {
+    {"level", Kind::choice, 0, 0, "debug,info,warn,error", "\"info\""},
+    {"retention_days", Kind::whole, 1, 3650, "", "90"},
+    {"retention_mb", Kind::whole, 1, 4096, "", "64"},
+    {"auto_export_minutes", Kind::whole, 0, 10080, "", "0"},
+    {"auto_export_format", Kind::choice, 0, 0, "csv,json,xml", "\"csv\""},
+    {"auto_export_path", Kind::path, 0, 0, "", "\"exports/log\""},
+};
+constexpr Member k_recovery[] = {
+    {"auto_minutes", Kind::whole, 0, 240, "", "10"},
+    {"keep_auto", Kind::whole, 1, 200, "", "20"},
+    {"backup_path", Kind::path, 0, 0, "", "\"backups\""},
+    {"backup_keep", Kind::whole, 1, 100, "", "10"},
+};
+constexpr Member k_platform[] = {
+    {"box_name", Kind::text, 0, 0, "", "\"cuebox\""},
+    {"location", Kind::text, 0, 0, "", "\"\""},
+    {"timezone", Kind::text, 0, 0, "", "\"UTC\""},
+};
+constexpr Section kSections[] = {
+    {"transport", k_transport, std::size(k_transport)},
+    {"time_sources", k_time_sources, std::size(k_time_sources)},
+    {"emergency", k_emergency, std::size(k_emergency)},
+    {"voices", k_voices, std::size(k_voices)},
+    {"time_division", k_time_division, std::size(k_time_division)},
+    {"media", k_media, std::size(k_media)},
+    {"logging", k_logging, std::size(k_logging)},
+    {"recovery", k_recovery, std::size(k_recovery)},
+    {"platform", k_platform, std::size(k_platform)},
+};
+
+const Section* findSection(const std::string& name) {
+    for (const auto& s : kSections)
+        if (name == s.name) return &s;
+    return nullptr;
+}
+
+std::vector<std::string> choicesOf(const Member& m) {
+    std::vector<std::string> out;
+    std::string_view c = m.choices;
+    while (!c.empty()) {
+        const std::size_t comma = c.find(',');
+        out.emplace_back(c.substr(0, comma));
+        c = comma == std::string_view::npos ? std::string_view{} : c.substr(comma + 1);
+    }
+    return out;
+}
+
+std::string choiceList(const Member& m) {
+    std::string out;
+    for (const auto& c : choicesOf(m)) out += (out.empty() ? "" : ", ") + c;
+    return out;
+}
+
+json::value defaultOf(const Member& m) { return json::parse(m.def); }
+
+std::span<const Member> membersOf(const Section& s) { return {s.members, s.count}; }
+
+Result<json::value> check(const Member& m, const json::value& v, const std::string& f) {
+    switch (m.kind) {
+    case Kind::number: {
+        if (!v.is_number()) return bad(f, "must be a number");
+        const double d = v.to_number<double>();
+        if (!std::isfinite(d) || d < m.lo || d > m.hi)
+            return bad(f, "must be from " + json::serialize(json::value(m.lo)) + " to " + json::serialize(json::value(m.hi)));
+        return json::value(d);
+    }
+    case Kind::whole: {
+        auto n = field::wholeNumber(v, f, static_cast<int>(m.lo), static_cast<int>(m.hi));
+        if (!n) return n.error();
+        return json::value(*n);
+    }
+    case Kind::flag: {
+        auto b = field::flag(v, f);
+        if (!b) return b.error();
+        return json::value(*b);
+    }
+    case Kind::choice:
+        if (v.is_string())
+            for (const auto& c : choicesOf(m))
+                if (v.as_string() == c) return json::value(c);
+        return bad(f, "must be one of " + choiceList(m));
+    case Kind::text: {
+        auto t = field::text(v, f);
+        if (!t) return t.error();
+        return json::value(*t);
+    }
+    case Kind::path: {
+        if (!v.is_string()) return bad(f, "must be a path (a string)");
+        const std::string p(v.as_string());
+        if (p.empty() || p.size() > 255) return bad(f, "must be a path of 1 to 255 bytes");
+        for (unsigned char ch : p)
+            if (ch < 0x20 || ch == 0x7f) return bad(f, "must not contain control characters");
+        // No ".." component: a path stays inside the data folder or names
+        // an absolute mount point (USB stick, network share).
+        std::size_t i = 0;
+        while (i <= p.size()) {
+            std::size_t j = p.find('/', i);
+            if (j == std::string::npos) j = p.size();
+            if (p.compare(i, j - i, "..") == 0 && j - i == 2) return bad(f, "must not contain '..'");
+            i = j + 1;
+        }
+        return json::value(p);
+    }
+    }
+    return bad(f, "unknown member kind");
+}
+
+const char* kindName(Kind k) {
+    switch (k) {
+    case Kind::number: return "number";
+    case Kind::whole: return "integer";
+    case Kind::flag: return "boolean";
+    case Kind::choice: return "choice";
+    case Kind::text: return "text";
+    case Kind::path: return "path";
+    }
+    return "?";
+}
+}  // namespace
+
+Settings defaultSettings() {
+    Settings s;
+    for (const auto& sec : kSections) s[sec.name] = completeSection(sec.name, {});
+    return s;
+}
+
+std::vector<std::string> settingsSections() {
+    std::vector<std::string> out;
+    for (const auto& s : kSections) out.emplace_back(s.name);
+    return out;
+}
+
+json::object completeSection(const std::string& section, const json::object& stored) {
+    json::object out;
+    const Section* s = findSection(section);
+    if (!s) return out;
+    for (const auto& m : membersOf(*s)) {
+        const json::value* v = stored.if_contains(m.name);
+        auto c = v ? check(m, *v, m.name) : Result<json::value>(Error{});
+        out[m.name] = c ? *c : defaultOf(m);
+    }
+    return out;
+}
+
+Status patchSection(const std::string& section, json::object& values, const json::value& body) {
+    const Section* s = findSection(section);
+    if (!s) return makeError(Errc::not_found, "section", "no settings section '" + section + "'");
+    if (!body.is_object() || body.as_object().empty())
+        return bad("body", "must be a JSON object naming members of " + section);
+    json::object next = completeSection(section, values);
+    for (const auto& [k, v] : body.as_object()) {
+        const Member* m = nullptr;
+        for (const auto& mm : membersOf(*s))
+            if (k == mm.name) m = &mm;
+        const std::string f = section + "." + std::string(k);
+        if (!m) {
+            std::string names;
+            for (const auto& mm : membersOf(*s)) names += (names.empty() ? "" : ", ") + std::string(mm.name);
+            return bad(f, "is not a member of " + section + " (" + names + ")");
+        }
+        auto c = check(*m, v, f);
+        if (!c) return c.error();
+        next[k] = *c;
+    }
+    values = std::move(next);
+    return {};
+}
+
+json::object settingsSchema() {
+    json::object out;
+    for (const auto& s : kSections) {
+        json::object sec;
+        for (const auto& m : membersOf(s)) {
+            json::object d{{"type", kindName(m.kind)}, {"default", defaultOf(m)}};
+            if (m.kind == Kind::number || m.kind == Kind::whole) {
+                d["min"] = m.lo;
+                d["max"] = m.hi;
+            }
+            if (m.kind == Kind::choice) {
+                json::array c;
+                for (const auto& x : choicesOf(m)) c.emplace_back(x);
+                d["values"] = std::move(c);
+            }
+            sec[m.name] = std::move(d);
+        }
+        out[s.name] = std::move(sec);
+    }
+    return out;
+}
+
+Result<json::object> parseMapping(const json::value& body) {
+    if (!body.is_object()) return bad("body", "a mapping must be a JSON object");
+    const auto& o = body.as_object();
+    static constexpr std::array<const char*, 4> sources = {"osc", "midi", "msc", "key"};
+    static constexpr std::array<const char*, 11> actions = {"start", "stop",   "toggle",     "press", "release", "pause",
+                                                            "resume", "stop_group", "panic", "page",  "tab"};
+    json::object out;
+    auto oneOf = [](const json::value* v, std::span<const char* const> list) -> const char* {
+        if (!v || !v->is_string()) return nullptr;
+        for (const char* x : list)
+            if (v->as_string() == x) return x;
+        return nullptr;
+    };
+    auto joined = [](std::span<const char* const> list) {
+        std::string s;
+        for (const char* x : list) s += (s.empty() ? "" : ", ") + std::string(x);
+        return s;
+    };
+    for (const auto& [k, v] : o)
+        if (k != "source" && k != "address" && k != "action" && k != "clip" && k != "group" && k != "value" &&
+            k != "enabled")
+            return bad(std::string(k), "is not a mapping member (source, address, action, clip, group, value, enabled)");
+    const char* source = oneOf(o.if_contains("source"), sources);
+    if (!source) return bad("source", "must be one of " + joined(sources));
+    out["source"] = source;
+    const json::value* addr = o.if_contains("address");
+    auto a = addr ? field::text(*addr, "address", 1) : Result<std::string>(bad("address", "is required"));
+    if (!a) return a.error();
+    out["address"] = *a;
+    const char* action = oneOf(o.if_contains("action"), actions);
+    if (!action) return bad("action", "must be one of " + joined(actions));
+    out["action"] = action;
+    const std::string act(action);
+    const bool clipAction = act != "stop_group" && act != "panic" && act != "page" && act != "tab";
+    if (clipAction) {
+        const json::value* c = o.if_contains("clip");
+        if (!c || !(c->is_uint64() || (c->is_int64() && c->as_int64() > 0)))
+            return bad("clip", "must be a clip id for action " + act);
+        out["clip"] = c->to_number<std::uint64_t>();
+    }
+    if (act == "stop_group") {
+        const json::value* g = o.if_contains("group");
+        if (!g || !g->is_string() || g->as_string().size() != 1 || g->as_string()[0] < 'A' || g->as_string()[0] > 'D')
+            return bad("group", "must be one of A, B, C, D for action stop_group");
+        out["group"] = *g;
+    }
+    if (act == "page" || act == "tab") {
+        const json::value* n = o.if_contains("value");
+        auto v = n ? field::wholeNumber(*n, "value", 0, act == "tab" ? 7 : 255) : Result<int>(bad("value", "is required for action " + act));
+        if (!v) return v.error();
+        out["value"] = *v;
+    }
+    bool enabled = true;
+    if (const json::value* e = o.if_contains("enabled")) {
+        auto b = field::flag(*e, "enabled");
+        if (!b) return b.error();
+        enabled = *b;
+    }
+    out["enabled"] = enabled;
+    return out;
+}
+
+}  // namespace cuebox::model

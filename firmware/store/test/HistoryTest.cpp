@@ -1,0 +1,299 @@
+// Change history and undo/redo, recovery points, backups, migrations, the
+// event log, search, shows management and the newer layout edits.
+#include "store/Backup.h"
+#include "store/Store.h"
+
+#include "Fixtures.h"
+
+#include <CppUTest/TestHarness.h>
+
+#include <boost/json.hpp>
+#include <lmdb.h>
+
+#include <filesystem>
+#include <fstream>
+
+using namespace cuebox;
+using namespace cuebox::model;
+namespace fs = std::filesystem;
+namespace json = boost::json;
+
+namespace {
+ClipPatch patch(const char* text) { return *parseClipPatch(json::parse(text)); }
+std::string label(store::Store& s, ShowId id, ClipId clip) { return s.loadShow(id)->findClip(clip)->label; }
+}  // namespace
+
+TEST_GROUP(History) {
+    StoreDir d;
+    std::unique_ptr<store::Store> s;
+    ShowId id = 0;
+    ClipId clip = 0;
+    void setup() override {
+        s = d.open();
+        id = *s->createShow(twoClipShow(), true);
+        clip = s->loadShow(id)->clips[0].id;
+    }
+    void teardown() override { s.reset(); }
+};
+
+TEST(History, undoAndRedoWorkAcrossARestart) {
+    CHECK(s->updateClip(id, clip, patch(R"({"label":"one"})"), {"tablet 1", "label one"}).ok());
+    CHECK(s->updateClip(id, clip, patch(R"({"label":"two"})"), {"tablet 2", "label two"}).ok());
+    s.reset();
+    s = d.open();
+    auto h = s->history(id, 10);
+    CHECK(h.ok());
+    // createShow, one, two (newest first), with who and what.
+    LONGS_EQUAL(3, h->size());
+    STRCMP_EQUAL("tablet 2", (*h)[0].client.c_str());
+    STRCMP_EQUAL("label two", (*h)[0].what.c_str());
+    CHECK_FALSE((*h)[0].undone);
+    const auto rev = *s->revision();
+    auto u = s->undo(id, {"tablet 1", ""});
+    CHECK(u.ok());
+    CHECK(*u > rev);
+    STRCMP_EQUAL("one", label(*s, id, clip).c_str());
+    s.reset();
+    s = d.open();
+    CHECK(s->history(id, 10)->at(0).undone);
+    CHECK(s->undo(id).ok());
+    STRCMP_EQUAL("clip 0", label(*s, id, clip).c_str());
+    CHECK(s->redo(id).ok());
+    CHECK(s->redo(id).ok());
+    STRCMP_EQUAL("two", label(*s, id, clip).c_str());
+    auto none = s->redo(id);
+    CHECK_FALSE(none.ok());
+    CHECK(none.error().code == Errc::conflict);
+}
+
+TEST(History, aNewEditAfterUndoDropsTheRedoBranch) {
+    CHECK(s->updateClip(id, clip, patch(R"({"label":"one"})")).ok());
+    CHECK(s->undo(id).ok());
+    CHECK(s->updateClip(id, clip, patch(R"({"label":"other"})")).ok());
+    CHECK_FALSE(s->redo(id).ok());
+    CHECK(s->undo(id).ok());
+    STRCMP_EQUAL("clip 0", label(*s, id, clip).c_str());
+}
+
+TEST(History, undoRestoresTheSearchIndexAndLayoutEditsToo) {
+    CHECK(s->updateClip(id, clip, patch(R"({"label":"Thunder roll"})")).ok());
+    LONGS_EQUAL(1, s->search(id, "thun", 10)->size());
+    LONGS_EQUAL(1, s->search(id, "clip", 10)->size());  // the other clip
+    CHECK(s->undo(id).ok());
+    LONGS_EQUAL(0, s->search(id, "thun", 10)->size());
+    Cell from{0, 0, 0, 0, 0}, to{0, 3, 1, 2, 0};
+    CHECK(s->moveCell(id, from, to).ok());  // occupied target: swap
+    auto show = s->loadShow(id);
+    LONGS_EQUAL(2, show->cells.size());
+    LONGS_EQUAL(show->clips[1].id, show->cells[0].clip);
+    CHECK(s->undo(id).ok());
+    LONGS_EQUAL(show->clips[0].id, s->loadShow(id)->cells[0].clip);
+}
+
+TEST(History, deletingAPageMovesLaterPagesUpAndUndoBringsItBack) {
+    CHECK(s->addPage(id, makePage("Page 2")).ok());
+    CHECK(s->addPage(id, makePage("Page 3")).ok());
+    CHECK(s->setCell(id, 2, 1, 0, 0, clip).ok());
+    CHECK(s->deletePage(id, 1).ok());
+    auto show = s->loadShow(id);
+    LONGS_EQUAL(2, show->pages.size());
+    STRCMP_EQUAL("Page 3", show->pages[1].name.c_str());
+    CHECK(std::any_of(show->cells.begin(), show->cells.end(), [](const Cell& c) { return c.page == 1 && c.tab == 1; }));
+    CHECK(s->undo(id).ok());
+    show = s->loadShow(id);
+    LONGS_EQUAL(3, show->pages.size());
+    STRCMP_EQUAL("Page 2", show->pages[1].name.c_str());
+    CHECK(s->deletePage(id, 0).ok());
+    CHECK(s->deletePage(id, 0).ok());
+    auto last = s->deletePage(id, 0);
+    CHECK(last.error().code == Errc::conflict);
+    CHECK(s->deletePage(id, 9).error().code == Errc::not_found);
+}
+
+TEST(History, settingsAndMappingsAreStoredPerShow) {
+    json::object t = s->loadShow(id)->settings.at("transport");
+    DOUBLES_EQUAL(120.0, t.at("tempo_bpm").as_double(), 0);
+    CHECK(patchSection("transport", t, json::parse(R"({"tempo_bpm": 96.5})")).ok());
+    CHECK(s->updateSettings(id, "transport", t).ok());
+    auto bad = patchSection("transport", t, json::parse(R"({"tempo_bpm": 900})"));
+    CHECK_FALSE(bad.ok());
+    STRCMP_EQUAL("transport.tempo_bpm", bad.error().field.c_str());
+    auto m = parseMapping(json::parse(R"({"source":"osc","address":"/go/1","action":"toggle","clip":1})"));
+    CHECK(m.ok());
+    auto put = s->putMapping(id, 0, *m);
+    CHECK(put.ok());
+    LONGS_EQUAL(1, put->first);
+    s.reset();
+    s = d.open();
+    auto show = s->loadShow(id);
+    DOUBLES_EQUAL(96.5, show->settings.at("transport").at("tempo_bpm").as_double(), 0);
+    LONGS_EQUAL(1, show->mappings.size());
+    CHECK(s->deleteMapping(id, 1).ok());
+    CHECK(s->deleteMapping(id, 1).error().code == Errc::not_found);
+}
+
+TEST(History, showsCanBeDuplicatedListedAndDeletedButNotTheLoadedOne) {
+    auto copy = s->duplicateShow(id, "Act 2 (matinee)");
+    CHECK(copy.ok());
+    auto shows = s->listShows();
+    LONGS_EQUAL(2, shows->size());
+    CHECK((*shows)[0].loaded);
+    STRCMP_EQUAL("Act 2 (matinee)", (*shows)[1].name.c_str());
+    LONGS_EQUAL(2, (*shows)[1].clips);
+    // The copy is independent and searchable.
+    CHECK(s->updateClip(*copy, clip, patch(R"({"label":"matinee only"})")).ok());
+    STRCMP_EQUAL("clip 0", label(*s, id, clip).c_str());
+    LONGS_EQUAL(1, s->search(*copy, "matinee", 5)->size());
+    CHECK(s->deleteShow(id).error().code == Errc::conflict);
+    CHECK(s->setLoadedShow(*copy).ok());
+    // Loading another show kept the outgoing one as a recovery point.
+    LONGS_EQUAL(1, s->recoveryPoints(id)->size());
+    STRCMP_EQUAL("before_load", s->recoveryPoints(id)->at(0).kind.c_str());
+    CHECK(s->deleteShow(id).ok());
+    LONGS_EQUAL(1, s->listShows()->size());
+    CHECK(s->loadShow(id).error().code == Errc::not_found);
+}
+
+TEST(History, aRecoveryPointRestoresTheShowAndTheRestoreCanBeUndone) {
+    CHECK(s->updateClip(id, clip, patch(R"({"label":"before"})")).ok());
+    auto p = s->createRecoveryPoint(id, "half hour call", "named");
+    CHECK(p.ok());
+    CHECK(s->updateClip(id, clip, patch(R"({"label":"after"})")).ok());
+    CHECK(s->setCell(id, 0, 0, 0, 0, std::nullopt).ok());
+    CHECK(s->restoreRecoveryPoint(id, p->id).ok());
+    STRCMP_EQUAL("before", label(*s, id, clip).c_str());
+    LONGS_EQUAL(2, s->loadShow(id)->cells.size());
+    LONGS_EQUAL(1, s->search(id, "before", 5)->size());
+    LONGS_EQUAL(0, s->search(id, "after", 5)->size());
+    CHECK(s->undo(id).ok());
+    STRCMP_EQUAL("after", label(*s, id, clip).c_str());
+    LONGS_EQUAL(1, s->loadShow(id)->cells.size());
+    CHECK(s->restoreRecoveryPoint(id, 999).error().code == Errc::not_found);
+    // Automatic points rotate; named ones stay.
+    for (int i = 0; i < 5; ++i) CHECK(s->createRecoveryPoint(id, "auto", "auto", 3).ok());
+    auto all = s->recoveryPoints(id);
+    LONGS_EQUAL(4, all->size());
+    LONGS_EQUAL(1, std::count_if(all->begin(), all->end(), [](auto& r) { return r.kind == "named"; }));
+}
+
+TEST(History, aBackupWithAFlippedByteOrTruncatedIsRefusedAndAGoodOneRestores) {
+    CHECK(s->updateClip(id, clip, patch(R"({"label":"backed up"})")).ok());
+    const std::string root = d.dir + "/bk";
+    auto b = store::createBackup(*s, root, "test", 10);
+    CHECK(b.ok());
+    CHECK(store::inspectBackup(b->path).valid);
+    CHECK(s->updateClip(id, clip, patch(R"({"label":"later"})")).ok());
+    auto r = store::restoreBackup(*s, root, b->name, {});
+    CHECK_TEXT(r.ok(), r.ok() ? "" : r.error().reason.c_str());
+    STRCMP_EQUAL("backed up", label(*s, id, clip).c_str());
+    // A flipped byte in the middle of the copy.
+    auto c = store::createBackup(*s, root, "to damage", 10);
+    {
+        std::fstream f(c->path + "/data.mdb", std::ios::in | std::ios::out | std::ios::binary);
+        f.seekp(static_cast<std::streamoff>(c->bytes / 2));
+        char x = 0;
+        f.seekg(static_cast<std::streamoff>(c->bytes / 2));
+        f.get(x);
+        f.seekp(static_cast<std::streamoff>(c->bytes / 2));
+        f.put(static_cast<char>(x ^ 0x01));
+    }
+    auto bad = store::inspectBackup(c->path);
+    CHECK_FALSE(bad.valid);
+    STRCMP_CONTAINS("checksum", bad.problem.c_str());
+    CHECK(s->updateClip(id, clip, patch(R"({"label":"kept"})")).ok());
+    auto refused = store::restoreBackup(*s, root, c->name, {});
+    CHECK_FALSE(refused.ok());
+    CHECK(refused.error().code == Errc::conflict);
+    STRCMP_EQUAL("kept", label(*s, id, clip).c_str());
+    // Truncated.
+    fs::resize_file(b->path + "/data.mdb", b->bytes - 4096);
+    STRCMP_CONTAINS("truncated", store::inspectBackup(b->path).problem.c_str());
+    CHECK_FALSE(store::restoreBackup(*s, root, b->name, {}).ok());
+    CHECK_FALSE(store::restoreBackup(*s, root, "../store", {}).ok());
+    // Rotation keeps the newest N.
+    for (int i = 0; i < 4; ++i) CHECK(store::createBackup(*s, root, "rot", 3).ok());
+    LONGS_EQUAL(3, store::listBackups(root).size());
+}
+
+TEST(History, theEventLogKeepsEditsAndEntriesAndIsPrunedBySize) {
+    std::vector<store::LogEntry> es;
+    for (int i = 0; i < 50; ++i) es.push_back(store::LogEntry{0, 0, "trigger", "engine", "", "clip " + std::to_string(i), ""});
+    CHECK(s->appendLog(es).ok());
+    auto all = s->readLog(0, UINT64_MAX, 1000);
+    CHECK(all->size() >= 51);  // createShow's edit entry and the 50
+    STRCMP_EQUAL("edit", all->at(0).kind.c_str());
+    STRCMP_EQUAL("clip 49", all->back().detail.c_str());
+    CHECK(all->front().timeNs <= all->back().timeNs);
+    auto dropped = s->pruneLog(86400, 600);
+    CHECK(*dropped > 0);
+    auto left = s->readLog(0, UINT64_MAX, 1000);
+    CHECK(left->size() < all->size());
+    STRCMP_EQUAL("clip 49", left->back().detail.c_str());  // the newest stay
+}
+
+// A store written by firmware format 1 (before history and search).
+TEST(History, aFormat1StoreIsMigratedAfterABackupInOneTransaction) {
+    s.reset();
+    {
+        MDB_env* env = nullptr;
+        mdb_env_create(&env);
+        mdb_env_set_maxdbs(env, 24);
+        LONGS_EQUAL(0, mdb_env_open(env, (d.dir + "/store").c_str(), 0, 0660));
+        MDB_txn* t = nullptr;
+        mdb_txn_begin(env, nullptr, 0, &t);
+        for (const char* name : {"settings", "mappings", "search", "history", "recovery", "log"}) {
+            MDB_dbi dbi;
+            mdb_dbi_open(t, name, 0, &dbi);
+            mdb_drop(t, dbi, 1);
+        }
+        MDB_dbi meta;
+        mdb_dbi_open(t, "meta", 0, &meta);
+        std::string v(8, '\0');
+        v[7] = 1;
+        MDB_val k{14, const_cast<char*>("format_version")}, val{8, v.data()};
+        mdb_put(t, meta, &k, &val, 0);
+        LONGS_EQUAL(0, mdb_txn_commit(t));
+        mdb_env_close(env);
+    }
+    s = d.open();
+    LONGS_EQUAL(2, s->formatVersion());
+    auto m = s->migrations();
+    LONGS_EQUAL(1, m->size());
+    LONGS_EQUAL(1, m->at(0).from);
+    LONGS_EQUAL(2, m->at(0).to);
+    // The search index was built from the existing clips.
+    LONGS_EQUAL(2, s->search(id, "clip", 10)->size());
+    // And the old store was kept, whole, first.
+    auto backups = store::listBackups(d.dir + "/backups");
+    LONGS_EQUAL(1, backups.size());
+    CHECK(backups[0].valid);
+    LONGS_EQUAL(1, backups[0].formatVersion);
+    STRCMP_EQUAL(m->at(0).backup.c_str(), backups[0].name.c_str());
+}
+
+TEST(History, aStoreFromNewerFirmwareOpensReadOnlyWithTheReason) {
+    s.reset();
+    {
+        MDB_env* env = nullptr;
+        mdb_env_create(&env);
+        mdb_env_set_maxdbs(env, 24);
+        mdb_env_open(env, (d.dir + "/store").c_str(), 0, 0660);
+        MDB_txn* t = nullptr;
+        mdb_txn_begin(env, nullptr, 0, &t);
+        MDB_dbi meta;
+        mdb_dbi_open(t, "meta", 0, &meta);
+        std::string v(8, '\0');
+        v[7] = 9;
+        MDB_val k{14, const_cast<char*>("format_version")}, val{8, v.data()};
+        mdb_put(t, meta, &k, &val, 0);
+        mdb_txn_commit(t);
+        mdb_env_close(env);
+    }
+    s = d.open();
+    STRCMP_CONTAINS("newer firmware", s->readOnlyReason().c_str());
+    STRCMP_EQUAL("Act 2", s->loadShow(id)->name.c_str());  // readable
+    auto e = s->updateClip(id, clip, patch(R"({"label":"x"})"));
+    CHECK_FALSE(e.ok());
+    CHECK(e.error().code == Errc::conflict);
+    STRCMP_CONTAINS("read-only", e.error().reason.c_str());
+}
