@@ -39,7 +39,7 @@ double pct(std::vector<double> v, double q) {
 
 web::HttpResponse call(web::Api& api, const std::string& method, const std::string& target, const std::string& body = "") {
     web::HttpResponse out;
-    api.handle(web::HttpRequest{method, target, "application/json", body}, [&](web::HttpResponse r) { out = std::move(r); });
+    api.handle(web::HttpRequest{method, target, "application/json", body, "bench"}, [&](web::HttpResponse r) { out = std::move(r); });
     return out;
 }
 }  // namespace

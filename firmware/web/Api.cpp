@@ -109,6 +109,8 @@ void Api::handle(const HttpRequest& req, Respond respond) {
         respond(errorResponse(makeError(Errc::not_found, "path", "no API at " + std::string(path))));
     };
 
+    show_.setOrigin(store::Origin{req.client, ""});
+    if (handleSession(req, seg, respond)) return;
     if (seg.size() == 2 && seg[1] == "show") {
         if (req.method == "PATCH")
             return layoutEdit(req, respond, [this](const json::value& b) { return show_.editShowInfo(b); });

@@ -9,6 +9,8 @@
 #include <boost/json/object.hpp>
 
 #include <functional>
+#include <string_view>
+#include <vector>
 
 namespace cuebox::web {
 
@@ -48,6 +50,14 @@ private:
     void editAudio(const HttpRequest& req, Respond respond,
                    const std::function<Status(model::AudioConfig&, const boost::json::value&)>& edit);
     void editClip(model::ClipId id, const HttpRequest& req, Respond respond);
+
+    // Shows, history, recovery, backups, log, settings, mappings, pages,
+    // cell moves, search (ApiSession.cpp). False when the path is not one.
+    bool handleSession(const HttpRequest& req, const std::vector<std::string_view>& seg, Respond& respond);
+    // After an edit that changes more than one item: reload, answer, resync
+    // every client and tell the engine.
+    void storeChanged(Result<std::uint64_t> rev, Respond& respond, boost::json::object extra = {});
+    std::string backupRoot() const;
 
     ShowService& show_;
     CommandSink& engine_;

@@ -65,7 +65,7 @@ void EngineLink::loop() {
             // closes the connection: conn_.receive() then reports it and
             // the link is rebuilt below, never left half-open.
             std::lock_guard lock(mutex_);
-            st = conn_.receive();
+            st = conn_.fd() < 0 ? Status(makeError(Errc::io, "socket", "a send to the engine failed")) : conn_.receive();
             while (st) {
                 auto f = conn_.next();
                 if (!f) {

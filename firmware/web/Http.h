@@ -16,6 +16,7 @@ struct HttpRequest {
     std::string target;  // path and query as received
     std::string contentType;
     std::string body;
+    std::string client;  // "http 192.168.1.20 (stage-left iPad)"; "" in tests
 };
 
 struct HttpResponse {

@@ -37,6 +37,11 @@ public:
         ws_.async_accept(req, [self = shared_from_this()](beast::error_code ec) {
             if (ec) return;
             self->hub_.join(self.get());
+            if (self->hub_.onJoin) {
+                boost::system::error_code pec;
+                const auto peer = beast::get_lowest_layer(self->ws_).socket().remote_endpoint(pec);
+                self->hub_.onJoin(pec ? std::string("?") : peer.address().to_string());
+            }
             if (self->hub_.snapshotRest) self->enqueue(std::make_shared<const std::string>(self->hub_.snapshotRest()), false);
             self->read();
         });
@@ -180,7 +185,14 @@ private:
             return;
         }
         if (path.rfind("/api/", 0) == 0) {
-            HttpRequest r{std::string(req.method_string()), target, std::string(req[http::field::content_type]), std::move(req.body())};
+            HttpRequest r{std::string(req.method_string()), target, std::string(req[http::field::content_type]), std::move(req.body()), ""};
+            // Who is asking, for the change history and the log: the peer
+            // address, and the client's own name when it gives one.
+            boost::system::error_code pec;
+            const auto peer = stream_.socket().remote_endpoint(pec);
+            r.client = "http " + (pec ? std::string("?") : peer.address().to_string());
+            if (auto name = req["X-Cuebox-Client"]; !name.empty() && name.size() <= 64)
+                r.client += " (" + std::string(name) + ")";
             api_.handle(r, [self = shared_from_this()](HttpResponse res) { self->sendString(std::move(res), true); });
             return;
         }

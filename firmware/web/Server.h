@@ -25,6 +25,8 @@ public:
     // its opening '{' (the session puts its sequence number there).
     std::function<std::string()> snapshotRest;
     Api* api = nullptr;
+    // A client connected (its address), for the event log.
+    std::function<void(const std::string& peer)> onJoin;
 
     // Sends to every client; `coalesce` for state frames that a newer one
     // replaces.

@@ -27,8 +27,10 @@ Status ShowService::load() {
     show_ = std::move(*s);
     revision_ = *rev;
     loaded_ = true;
+    if (auto t = store_.lastEditTime(show_.id); t) lastSave_ = *t;
     clipText_.clear();
     pagesText_.clear();
+    settingsText_.clear();
     absent_.clear();
     for (const auto& c : show_.clips) {
         std::filesystem::path p(c.file);
@@ -73,7 +75,20 @@ std::string ShowService::snapshotText(const std::string& lead) const {
         out.append(clipText_[i], 0, clipText_[i].size() - 1);
         out += missing(show_.clips[i]) ? ",\"status\":\"missing\"}" : ",\"status\":\"ok\"}";
     }
-    out += "],\"audio\":" + json::serialize(model::toJson(show_.audio)) + "},\"live\":" + json::serialize(live()) + "}";
+    out += "],\"audio\":" + json::serialize(model::toJson(show_.audio));
+    if (settingsText_.empty()) {
+        json::object settings;
+        for (const auto& [name, values] : show_.settings) settings[name] = values;
+        json::array mappings;
+        for (const auto& m : show_.mappings) {
+            json::object o = m.data;
+            o["id"] = m.id;
+            mappings.push_back(std::move(o));
+        }
+        settingsText_ = ",\"settings\":" + json::serialize(settings) + ",\"mappings\":" + json::serialize(mappings);
+    }
+    out += settingsText_;
+    out += "},\"store\":" + json::serialize(storeInfo()) + ",\"live\":" + json::serialize(live()) + "}";
     return out;
 }
 
@@ -101,7 +116,7 @@ json::object ShowService::stats() const {
 }
 
 Result<store::ClipEdit> ShowService::editClip(model::ClipId id, const model::ClipPatch& patch) {
-    auto e = store_.updateClip(show_.id, id, patch);
+    auto e = store_.updateClip(show_.id, id, patch, origin_);
     if (!e) return e;
     if (model::Clip* c = show_.findClip(id)) {
         *c = e->clip;
@@ -109,16 +124,18 @@ Result<store::ClipEdit> ShowService::editClip(model::ClipId id, const model::Cli
         if (i < clipText_.size()) clipText_[i].clear();
     }
     revision_ = e->revision;
+    lastSave_ = isoNow(true);
     return e;
 }
 
 Result<std::uint64_t> ShowService::editAudio(const std::function<Status(model::AudioConfig&)>& edit) {
     model::AudioConfig next = show_.audio;
     if (auto st = edit(next); !st) return st.error();
-    auto rev = store_.updateAudio(show_.id, next);
+    auto rev = store_.updateAudio(show_.id, next, origin_);
     if (!rev) return rev;
     show_.audio = std::move(next);
     revision_ = *rev;
+    lastSave_ = isoNow(true);
     return rev;
 }
 
@@ -129,12 +146,13 @@ Error noPage(int page) { return makeError(Errc::not_found, "page", "no page " + 
 Result<std::uint64_t> ShowService::editShowInfo(const json::value& body) {
     model::Show next = show_;  // small: the patch only touches name, view mode, active page
     if (auto st = model::patchShowInfo(next, body); !st) return st.error();
-    auto rev = store_.updateShowInfo(next);
+    auto rev = store_.updateShowInfo(next, origin_);
     if (!rev) return rev;
     show_.name = next.name;
     show_.viewMode = next.viewMode;
     show_.activePage = next.activePage;
     revision_ = *rev;
+    lastSave_ = isoNow(true);
     return rev;
 }
 
@@ -142,11 +160,12 @@ Result<std::uint64_t> ShowService::editPage(int page, const json::value& body) {
     if (page < 0 || page >= static_cast<int>(show_.pages.size())) return noPage(page);
     model::Page next = show_.pages[static_cast<std::size_t>(page)];
     if (auto st = model::patchPage(next, body); !st) return st.error();
-    auto rev = store_.updatePage(show_.id, page, next);
+    auto rev = store_.updatePage(show_.id, page, next, origin_);
     if (!rev) return rev;
     show_.pages[static_cast<std::size_t>(page)] = std::move(next);
     pagesText_.clear();
     revision_ = *rev;
+    lastSave_ = isoNow(true);
     return rev;
 }
 
@@ -156,11 +175,12 @@ Result<std::uint64_t> ShowService::editTab(int page, int tab, const json::value&
         return makeError(Errc::not_found, "tab", "no tab " + std::to_string(tab) + " (a page has tabs 0 to 7)");
     model::Tab next = show_.pages[static_cast<std::size_t>(page)].tabs[static_cast<std::size_t>(tab)];
     if (auto st = model::patchTab(next, body, isoNow()); !st) return st.error();
-    auto rev = store_.updateTab(show_.id, page, tab, next);
+    auto rev = store_.updateTab(show_.id, page, tab, next, origin_);
     if (!rev) return rev;
     show_.pages[static_cast<std::size_t>(page)].tabs[static_cast<std::size_t>(tab)] = std::move(next);
     pagesText_.clear();
     revision_ = *rev;
+    lastSave_ = isoNow(true);
     return rev;
 }
 
@@ -181,7 +201,7 @@ Result<std::uint64_t> ShowService::setCell(int page, int tab, int row, int col, 
             return makeError(Errc::not_found, "clip", "no clip with that id");
         clip = c->to_number<model::ClipId>();
     }
-    auto rev = store_.setCell(show_.id, page, tab, row, col, clip);
+    auto rev = store_.setCell(show_.id, page, tab, row, col, clip, origin_);
     if (!rev) return rev;
     auto& cells = show_.cells;
     auto it = std::find_if(cells.begin(), cells.end(), [&](const model::Cell& x) {
@@ -197,7 +217,50 @@ Result<std::uint64_t> ShowService::setCell(int page, int tab, int row, int col, 
     }
     pagesText_.clear();
     revision_ = *rev;
+    lastSave_ = isoNow(true);
     return rev;
+}
+
+Result<std::uint64_t> ShowService::editSettings(const std::string& section, const json::value& body) {
+    auto it = show_.settings.find(section);
+    if (it == show_.settings.end()) return makeError(Errc::not_found, "section", "no settings section '" + section + "'");
+    json::object next = it->second;
+    if (auto st = model::patchSection(section, next, body); !st) return st.error();
+    auto rev = store_.updateSettings(show_.id, section, next, origin_);
+    if (!rev) return rev;
+    it->second = std::move(next);
+    settingsText_.clear();
+    revision_ = *rev;
+    lastSave_ = isoNow(true);
+    return rev;
+}
+
+Result<std::pair<std::uint64_t, std::uint64_t>> ShowService::putMapping(std::uint64_t id, const json::value& body) {
+    auto m = model::parseMapping(body);
+    if (!m) return m.error();
+    if (const json::value* c = m->if_contains("clip"); c && !show_.findClip(c->to_number<model::ClipId>()))
+        return makeError(Errc::not_found, "clip", "no clip with id " + std::to_string(c->to_number<model::ClipId>()));
+    auto r = store_.putMapping(show_.id, id, *m, origin_);
+    if (!r) return r;
+    if (auto s = load(); !s) return s.error();
+    revision_ = r->second;
+    return r;
+}
+
+Result<std::uint64_t> ShowService::deleteMapping(std::uint64_t id) {
+    auto r = store_.deleteMapping(show_.id, id, origin_);
+    if (!r) return r;
+    if (auto s = load(); !s) return s.error();
+    return r;
+}
+
+json::object ShowService::storeInfo() const {
+    json::object o{{"format_version", store_.formatVersion()},
+                   {"read_only", !store_.readOnlyReason().empty()},
+                   {"auto_save", "every edit is committed to disk before it is acknowledged"},
+                   {"last_save", lastSave_}};
+    if (!store_.readOnlyReason().empty()) o["read_only_reason"] = store_.readOnlyReason();
+    return o;
 }
 
 void ShowService::setEngineLive(json::object live) {

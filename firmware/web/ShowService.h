@@ -46,6 +46,20 @@ public:
     // body {"clip": id} or {"clip": null}; the cell must be inside the grid.
     Result<std::uint64_t> setCell(int page, int tab, int row, int col, const boost::json::value& body);
 
+    // A settings section (partial edit, validated); a control mapping
+    // (id 0 = new; returns {id, revision}) and its removal.
+    Result<std::uint64_t> editSettings(const std::string& section, const boost::json::value& body);
+    Result<std::pair<std::uint64_t, std::uint64_t>> putMapping(std::uint64_t id, const boost::json::value& body);
+    Result<std::uint64_t> deleteMapping(std::uint64_t id);
+
+    // Who the next edits come from (set per request by the API).
+    void setOrigin(store::Origin o) { origin_ = std::move(o); }
+    const store::Origin& origin() const { return origin_; }
+    store::Store& store() { return store_; }
+    const std::string& dataDir() const { return dataDir_; }
+    // Format version, read-only state, auto-save state and last save time.
+    boost::json::object storeInfo() const;
+
     // Live state from the engine (the `live` members of docs/PROTOCOL.md).
     void setEngineLive(boost::json::object live);
     void setEngineDisconnected();
@@ -65,6 +79,9 @@ private:
     // Serialised pieces of the snapshot; empty = to be rebuilt.
     mutable std::vector<std::string> clipText_;  // parallel to show_.clips
     mutable std::string pagesText_;
+    mutable std::string settingsText_;  // ",\"settings\":...,\"mappings\":..."
+    store::Origin origin_;
+    std::string lastSave_;
 };
 
 }  // namespace cuebox::web

@@ -3,6 +3,7 @@
 #include "base/Log.h"
 #include "media/DemoMedia.h"
 #include "web/EngineLink.h"
+#include "web/Housekeeping.h"
 #include "web/Server.h"
 #include "web/ShowService.h"
 
@@ -48,9 +49,13 @@ Status createDemoShow(store::Store& store, const std::string& dataDir) {
 }  // namespace
 
 Status runWeb(const WebOptions& o) {
-    auto st = store::Store::open(store::Options{o.dataDir + "/store", false});
+    store::Options so;
+    so.dir = o.dataDir + "/store";
+    so.backupDir = o.dataDir + "/backups";  // where a migration keeps the old store first
+    auto st = store::Store::open(so);
     if (!st) return st.error();
     store::Store& store = **st;
+    if (!store.readOnlyReason().empty()) log::warn("web", "store opened read-only: " + store.readOnlyReason());
     auto loaded = store.loadedShow();
     if (!loaded) return loaded.error();
     if (!loaded->has_value() && o.demo)
@@ -61,11 +66,16 @@ Status runWeb(const WebOptions& o) {
 
     net::io_context io(1);
     EngineLink link(io, o.socketPath);
+    Housekeeping house(io, show);
+    house.start();
     Hub hub;
     Api api(show, link, [&hub](json::object msg) { hub.broadcast(msg, false); });
     api.setClientCounter([&hub] { return hub.size(); });
     api.setResync([&hub] { hub.resyncAll(); });
     hub.api = &api;
+    hub.onJoin = [&house](const std::string& peer) {
+        house.log(store::LogEntry{0, 0, "login", "web", "ws " + peer, "a client connected", ""});
+    };
     hub.snapshotRest = [&show] { return show.snapshotText("\"type\":\"snapshot\",").substr(1); };
     auto lastState = std::chrono::steady_clock::now();
     link.onLive = [&](json::object live) {
@@ -89,11 +99,13 @@ Status runWeb(const WebOptions& o) {
     };
     beat();
     link.onEvent = [&](json::object ev) {
+        house.engineEvent(ev);
         json::object msg{{"type", "event"}};
         for (auto& [k, v] : ev) msg[k] = v;
         hub.broadcast(msg, false);
     };
     link.onConnection = [&](bool up) {
+        house.engineEvent({{"event", "engine"}, {"connected", up}});
         if (!up) {
             show.setEngineDisconnected();
             hub.broadcast({{"type", "state"}, {"live", show.live()}}, true);

@@ -63,7 +63,7 @@ TEST_GROUP(Api) {
                       const std::string& type = "application/json") {
         HttpResponse out;
         out.status = 0;
-        api->handle(HttpRequest{method, target, type, body}, [&](HttpResponse r) { out = std::move(r); });
+        api->handle(HttpRequest{method, target, type, body, "unit test"}, [&](HttpResponse r) { out = std::move(r); });
         CHECK(out.status != 0);  // answered synchronously in these tests
         return out;
     }
@@ -220,4 +220,99 @@ TEST(Api, aCellCanBeClearedAndTheShowRenamed) {
     CHECK(fresh.load().ok());
     STRCMP_EQUAL("Act 3", fresh.show().name.c_str());
     LONGS_EQUAL(0, fresh.show().cells.size());
+}
+
+TEST(Api, undoAndRedoOverHttpAreRecordedWithTheClient) {
+    LONGS_EQUAL(200, call("PATCH", "/api/clips/" + std::to_string(clip), R"({"label":"two"})").status);
+    auto h = json::parse(call("GET", "/api/history?limit=5").body).as_object();
+    STRCMP_EQUAL("unit test", h.at("entries").at(0).at("client").as_string().c_str());
+    CHECK_FALSE(h.at("entries").at(0).at("undone").as_bool());
+    LONGS_EQUAL(200, call("POST", "/api/undo").status);
+    STRCMP_EQUAL("one", show->show().findClip(clip)->label.c_str());
+    LONGS_EQUAL(200, call("POST", "/api/redo").status);
+    STRCMP_EQUAL("two", show->show().findClip(clip)->label.c_str());
+    auto none = call("POST", "/api/redo");
+    LONGS_EQUAL(409, none.status);
+    STRCMP_EQUAL("redo", errorOf(none).at("field").as_string().c_str());
+    LONGS_EQUAL(405, call("GET", "/api/undo").status);
+}
+
+TEST(Api, settingsEditsAreValidatedPerMemberAndNothingChangesOnError) {
+    const auto rev = show->revision();
+    auto r = call("PATCH", "/api/settings/emergency", R"({"panic_fade_ms": 5000})");
+    LONGS_EQUAL(400, r.status);
+    STRCMP_EQUAL("emergency.panic_fade_ms", errorOf(r).at("field").as_string().c_str());
+    r = call("PATCH", "/api/settings/transport", R"({"sync_source": "gps"})");
+    LONGS_EQUAL(400, r.status);
+    r = call("PATCH", "/api/settings/media", R"({"library_path": "../../etc"})");
+    LONGS_EQUAL(400, r.status);
+    STRCMP_CONTAINS("..", errorOf(r).at("reason").as_string().c_str());
+    LONGS_EQUAL(404, call("PATCH", "/api/settings/nosuch", R"({"a": 1})").status);
+    LONGS_EQUAL(rev, show->revision());
+    r = call("PATCH", "/api/settings/time_division", R"({"beats_per_bar": 3, "quantize": "bar"})");
+    LONGS_EQUAL(200, r.status);
+    auto snap = json::parse(call("GET", "/api/show").body).as_object();
+    LONGS_EQUAL(3, snap.at("show").at("settings").at("time_division").at("beats_per_bar").as_int64());
+    CHECK(snap.at("store").at("last_save").as_string().size() > 0);
+}
+
+TEST(Api, mappingsNeedAKnownClipAndAValidSource) {
+    auto r = call("POST", "/api/mappings", R"({"source":"smoke","address":"/x","action":"start","clip":1})");
+    LONGS_EQUAL(400, r.status);
+    STRCMP_EQUAL("source", errorOf(r).at("field").as_string().c_str());
+    r = call("POST", "/api/mappings", R"({"source":"osc","address":"/x","action":"start","clip":999})");
+    LONGS_EQUAL(404, r.status);
+    r = call("POST", "/api/mappings", (R"({"source":"midi","address":"note_on 1 60","action":"toggle","clip":)" + std::to_string(clip) + "}").c_str());
+    LONGS_EQUAL(201, r.status);
+    LONGS_EQUAL(1, show->show().mappings.size());
+    LONGS_EQUAL(404, call("DELETE", "/api/mappings/7").status);
+    LONGS_EQUAL(200, call("DELETE", "/api/mappings/1").status);
+    LONGS_EQUAL(0, show->show().mappings.size());
+}
+
+TEST(Api, showsAreCreatedDuplicatedLoadedAndTheLoadedOneIsNotDeleted) {
+    auto r = call("POST", "/api/shows", R"({"name":"Act 3"})");
+    LONGS_EQUAL(201, r.status);
+    const auto act3 = json::parse(r.body).at("id").to_number<std::uint64_t>();
+    LONGS_EQUAL(400, call("POST", "/api/shows", R"({"name":""})").status);
+    LONGS_EQUAL(400, call("POST", "/api/shows", R"({"name":"x","extra":1})").status);
+    LONGS_EQUAL(201, call("POST", "/api/shows/" + std::to_string(show->show().id) + "/duplicate", R"({"name":"copy"})").status);
+    LONGS_EQUAL(404, call("POST", "/api/shows/99/load").status);
+    LONGS_EQUAL(409, call("DELETE", "/api/shows/" + std::to_string(show->show().id)).status);
+    LONGS_EQUAL(200, call("POST", "/api/shows/" + std::to_string(act3) + "/load").status);
+    STRCMP_EQUAL("Act 3", show->show().name.c_str());
+    auto list = json::parse(call("GET", "/api/shows").body).at("shows").as_array();
+    LONGS_EQUAL(3, list.size());
+    // The outgoing show was kept as a recovery point of its own, not of Act 3.
+    LONGS_EQUAL(0, json::parse(call("GET", "/api/recovery").body).at("points").as_array().size());
+}
+
+TEST(Api, cellMovesAndPagesAreCheckedAgainstTheLayout) {
+    auto r = call("POST", "/api/cells/move", R"({"from":{"page":0,"tab":0,"row":0,"col":0},"to":{"page":0,"tab":0,"row":9,"col":0}})");
+    LONGS_EQUAL(400, r.status);
+    r = call("POST", "/api/cells/move", R"({"from":{"page":0,"tab":8,"row":0,"col":0},"to":{"page":0,"tab":0,"row":1,"col":0}})");
+    LONGS_EQUAL(400, r.status);
+    STRCMP_EQUAL("from.tab", errorOf(r).at("field").as_string().c_str());
+    r = call("POST", "/api/cells/move", R"({"from":{"page":0,"tab":0,"row":0,"col":0},"to":{"page":0,"tab":1,"row":1,"col":1}})");
+    LONGS_EQUAL(200, r.status);
+    LONGS_EQUAL(1, show->show().cells[0].tab);
+    LONGS_EQUAL(200, call("POST", "/api/pages", R"({"name":"Page 2"})").status);
+    LONGS_EQUAL(2, show->show().pages.size());
+    LONGS_EQUAL(404, call("DELETE", "/api/pages/5").status);
+    LONGS_EQUAL(200, call("DELETE", "/api/pages/1").status);
+    LONGS_EQUAL(409, call("DELETE", "/api/pages/0").status);
+}
+
+TEST(Api, theLogExportsAsCsvJsonAndXml) {
+    call("PATCH", "/api/clips/" + std::to_string(clip), R"({"label":"a, \"quoted\" <label>"})");
+    auto csv = call("GET", "/api/log?format=csv");
+    LONGS_EQUAL(200, csv.status);
+    STRCMP_CONTAINS("time,kind,source,client,detail,time_source", csv.body.c_str());
+    STRCMP_CONTAINS("\"edit\"", csv.body.c_str());
+    auto xml = call("GET", "/api/log?format=xml&kind=edit");
+    STRCMP_CONTAINS("<entry ", xml.body.c_str());
+    auto js = json::parse(call("GET", "/api/log?format=json&limit=1").body).as_object();
+    LONGS_EQUAL(1, js.at("entries").as_array().size());
+    LONGS_EQUAL(400, call("GET", "/api/log?format=pdf").status);
+    LONGS_EQUAL(400, call("GET", "/api/log?limit=abc").status);
 }

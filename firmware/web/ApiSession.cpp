@@ -1,0 +1,429 @@
+// The session-management part of the HTTP API: shows, history/undo/redo,
+// recovery points, backups, the event log, settings, control mappings,
+// page add/delete, cell moves and search (docs/PROTOCOL.md).
+#include "web/Api.h"
+
+#include "model/Field.h"
+#include "store/Backup.h"
+#include "web/LogExport.h"
+
+#include <boost/json.hpp>
+
+#include <algorithm>
+#include <charconv>
+
+namespace cuebox::web {
+namespace json = boost::json;
+
+namespace {
+Error bad(std::string field, std::string reason) { return makeError(Errc::bad_request, std::move(field), std::move(reason)); }
+
+// The value of `key` in the query string ("" if absent); %xx and + decoded.
+std::string queryParam(std::string_view target, std::string_view key) {
+    const auto q = target.find('?');
+    if (q == std::string_view::npos) return {};
+    std::string_view rest = target.substr(q + 1);
+    while (!rest.empty()) {
+        const auto amp = rest.find('&');
+        std::string_view pair = rest.substr(0, amp);
+        rest = amp == std::string_view::npos ? std::string_view{} : rest.substr(amp + 1);
+        const auto eq = pair.find('=');
+        if (pair.substr(0, eq) != key) continue;
+        std::string_view raw = eq == std::string_view::npos ? std::string_view{} : pair.substr(eq + 1);
+        std::string out;
+        for (std::size_t i = 0; i < raw.size(); ++i) {
+            if (raw[i] == '+') out += ' ';
+            else if (raw[i] == '%' && i + 2 < raw.size() + 0 && i + 2 <= raw.size() - 1) {
+                int v = 0;
+                auto r = std::from_chars(raw.data() + i + 1, raw.data() + i + 3, v, 16);
+                if (r.ec == std::errc()) {
+                    out += static_cast<char>(v);
+                    i += 2;
+                } else {
+                    out += raw[i];
+                }
+            } else out += raw[i];
+        }
+        return out;
+    }
+    return {};
+}
+
+Result<std::uint64_t> number(std::string_view s, const char* field) {
+    std::uint64_t v = 0;
+    auto r = std::from_chars(s.data(), s.data() + s.size(), v);
+    if (s.empty() || r.ec != std::errc() || r.ptr != s.data() + s.size()) return bad(field, "must be a whole number");
+    return v;
+}
+
+Result<json::object> body(const HttpRequest& req, bool required) {
+    if (req.body.empty()) {
+        if (required) return bad("body", "is required");
+        return json::object{};
+    }
+    if (req.contentType.rfind("application/json", 0) != 0)
+        return makeError(Errc::bad_request, "content-type", "the body must be application/json");
+    boost::system::error_code ec;
+    json::value v = json::parse(req.body, ec);
+    if (ec) return bad("body", "malformed JSON: " + ec.message());
+    if (!v.is_object()) return bad("body", "must be a JSON object");
+    return std::move(v.as_object());
+}
+
+// A body that holds exactly a name.
+Result<std::string> nameOf(const json::object& b) {
+    for (const auto& [k, v] : b)
+        if (k != "name") return bad(std::string(k), "is not accepted here (only name)");
+    const json::value* n = b.if_contains("name");
+    if (!n) return bad("name", "is required");
+    return model::field::text(*n, "name", 1);
+}
+
+json::object historyJson(const store::HistoryEntry& e) {
+    return {{"seq", e.seq}, {"time", e.time}, {"client", e.client}, {"what", e.what},
+            {"revision", e.revision}, {"changes", e.changes}, {"undone", e.undone}};
+}
+json::object pointJson(const store::RecoveryPoint& p) {
+    return {{"id", p.id}, {"name", p.name}, {"kind", p.kind}, {"time", p.time}, {"revision", p.revision}, {"records", p.records}};
+}
+json::object backupJson(const store::BackupInfo& b) {
+    json::object o{{"name", b.name},       {"time", b.time},   {"reason", b.reason},   {"revision", b.revision},
+                   {"format_version", b.formatVersion}, {"bytes", b.bytes}, {"sha256", b.sha256}, {"valid", b.valid}};
+    if (!b.valid) o["problem"] = b.problem;
+    return o;
+}
+Result<model::Cell> cellOf(const json::object& b, const char* key) {
+    const json::value* v = b.if_contains(key);
+    if (!v || !v->is_object()) return bad(key, "must be {page, tab, row, col}");
+    model::Cell c;
+    const std::string k(key);
+    for (auto [name, dst, hi] : {std::tuple{"page", &c.page, 254}, std::tuple{"tab", &c.tab, 7},
+                                 std::tuple{"row", &c.row, model::kMaxGridSide - 1}, std::tuple{"col", &c.col, model::kMaxGridSide - 1}}) {
+        const json::value* x = v->as_object().if_contains(name);
+        if (!x) return bad(k + "." + name, "is required");
+        auto n = model::field::wholeNumber(*x, k + "." + name, 0, hi);
+        if (!n) return n.error();
+        *dst = *n;
+    }
+    return c;
+}
+}  // namespace
+
+std::string Api::backupRoot() const {
+    const auto& rec = show_.show().settings.at("recovery");
+    std::string p(rec.at("backup_path").as_string());
+    return p[0] == '/' ? p : show_.dataDir() + "/" + p;
+}
+
+void Api::storeChanged(Result<std::uint64_t> rev, Respond& respond, json::object extra) {
+    if (!rev) return respond(errorResponse(rev.error()));
+    if (auto st = show_.load(); !st) return respond(errorResponse(st.error()));
+    extra["revision"] = *rev;
+    respond(jsonResponse(200, extra));
+    if (resync_) resync_();  // every client gets the show as it now is
+    engine_.reload(*rev);
+}
+
+bool Api::handleSession(const HttpRequest& req, const std::vector<std::string_view>& seg, Respond& respond) {
+    store::Store& st = show_.store();
+    const model::ShowId current = show_.show().id;
+    show_.setOrigin(store::Origin{req.client, ""});
+    auto method = [&](const char* allowed) {
+        respond(errorResponse(makeError(Errc::method_not_allowed, "method", req.method + " is not allowed here (use " + allowed + ")")));
+        return true;
+    };
+    auto fail = [&](const Error& e) {
+        respond(errorResponse(e));
+        return true;
+    };
+    auto origin = [&](std::string what) { return store::Origin{req.client, std::move(what)}; };
+    const std::string_view top = seg.size() > 1 ? seg[1] : std::string_view{};
+
+    if (top == "shows") {
+        if (seg.size() == 2) {
+            if (req.method == "GET") {
+                auto shows = st.listShows();
+                if (!shows) return fail(shows.error());
+                json::array a;
+                for (const auto& s : *shows) a.push_back({{"id", s.id}, {"name", s.name}, {"clips", s.clips}, {"loaded", s.loaded}});
+                respond(jsonResponse(200, {{"shows", std::move(a)}}));
+                return true;
+            }
+            if (req.method != "POST") return method("GET or POST");
+            auto b = body(req, true);
+            if (!b) return fail(b.error());
+            auto name = nameOf(*b);
+            if (!name) return fail(name.error());
+            model::Show s;
+            s.name = *name;
+            s.pages.push_back(model::makePage("Page 1"));
+            auto id = st.createShow(std::move(s), false, origin("created show '" + *name + "'"));
+            if (!id) return fail(id.error());
+            respond(jsonResponse(201, {{"id", *id}, {"name", *name}}));
+            return true;
+        }
+        auto id = number(seg[2], "id");
+        if (!id) return fail(id.error());
+        if (seg.size() == 3) {
+            if (req.method == "DELETE") {
+                auto rev = st.deleteShow(*id, origin("deleted show " + std::to_string(*id)));
+                if (!rev) return fail(rev.error());
+                respond(jsonResponse(200, {{"revision", *rev}, {"deleted", *id}}));
+                return true;
+            }
+            if (req.method != "PATCH") return method("PATCH or DELETE");
+            auto b = body(req, true);
+            if (!b) return fail(b.error());
+            auto name = nameOf(*b);
+            if (!name) return fail(name.error());
+            auto s = st.loadShow(*id);
+            if (!s) return fail(s.error());
+            s->name = *name;
+            auto rev = st.updateShowInfo(*s, origin("renamed show " + std::to_string(*id) + " to '" + *name + "'"));
+            if (*id == current) storeChanged(rev, respond);
+            else if (!rev) return fail(rev.error());
+            else respond(jsonResponse(200, {{"revision", *rev}}));
+            return true;
+        }
+        if (seg.size() == 4 && seg[3] == "duplicate") {
+            if (req.method != "POST") return method("POST");
+            auto b = body(req, true);
+            if (!b) return fail(b.error());
+            auto name = nameOf(*b);
+            if (!name) return fail(name.error());
+            auto copy = st.duplicateShow(*id, *name, origin("duplicated show " + std::to_string(*id)));
+            if (!copy) return fail(copy.error());
+            respond(jsonResponse(201, {{"id", *copy}, {"name", *name}}));
+            return true;
+        }
+        if (seg.size() == 4 && seg[3] == "load") {
+            if (req.method != "POST") return method("POST");
+            storeChanged(st.setLoadedShow(*id, origin("loaded show " + std::to_string(*id))), respond, {{"loaded", *id}});
+            return true;
+        }
+        return false;
+    }
+    if ((top == "undo" || top == "redo") && seg.size() == 2) {
+        if (req.method != "POST") return method("POST");
+        storeChanged(top == "undo" ? st.undo(current, origin("")) : st.redo(current, origin("")), respond);
+        return true;
+    }
+    if (top == "history" && seg.size() == 2) {
+        if (req.method != "GET") return method("GET");
+        std::uint64_t limit = 100;
+        if (auto l = queryParam(req.target, "limit"); !l.empty()) {
+            auto n = number(l, "limit");
+            if (!n || *n == 0 || *n > 1000) return fail(bad("limit", "must be from 1 to 1000"));
+            limit = *n;
+        }
+        auto h = st.history(current, limit);
+        if (!h) return fail(h.error());
+        json::array a;
+        for (const auto& e : *h) a.push_back(historyJson(e));
+        json::object o{{"show", current}, {"entries", std::move(a)}};
+        o["store"] = show_.storeInfo();
+        respond(jsonResponse(200, o));
+        return true;
+    }
+    if (top == "recovery") {
+        if (seg.size() == 2) {
+            if (req.method == "GET") {
+                auto p = st.recoveryPoints(current);
+                if (!p) return fail(p.error());
+                json::array a;
+                for (const auto& x : *p) a.push_back(pointJson(x));
+                respond(jsonResponse(200, {{"show", current}, {"points", std::move(a)}}));
+                return true;
+            }
+            if (req.method != "POST") return method("GET or POST");
+            auto b = body(req, true);
+            if (!b) return fail(b.error());
+            auto name = nameOf(*b);
+            if (!name) return fail(name.error());
+            auto p = st.createRecoveryPoint(current, *name, "named");
+            if (!p) return fail(p.error());
+            respond(jsonResponse(201, pointJson(*p)));
+            return true;
+        }
+        auto id = number(seg[2], "id");
+        if (!id) return fail(id.error());
+        if (seg.size() == 3) {
+            if (req.method != "DELETE") return method("DELETE");
+            auto s = st.deleteRecoveryPoint(current, *id);
+            if (!s) return fail(s.error());
+            respond(jsonResponse(200, {{"deleted", *id}}));
+            return true;
+        }
+        if (seg.size() == 4 && seg[3] == "restore") {
+            if (req.method != "POST") return method("POST");
+            storeChanged(st.restoreRecoveryPoint(current, *id, origin("")), respond);
+            return true;
+        }
+        return false;
+    }
+    if (top == "backups") {
+        if (seg.size() == 2) {
+            if (req.method == "GET") {
+                json::array a;
+                for (const auto& b : store::listBackups(backupRoot())) a.push_back(backupJson(b));
+                respond(jsonResponse(200, {{"location", backupRoot()}, {"backups", std::move(a)}}));
+                return true;
+            }
+            if (req.method != "POST") return method("GET or POST");
+            const auto keep = show_.show().settings.at("recovery").at("backup_keep").to_number<std::size_t>();
+            auto b = store::createBackup(st, backupRoot(), "requested by " + req.client, keep);
+            if (!b) return fail(b.error());
+            respond(jsonResponse(201, backupJson(*b)));
+            return true;
+        }
+        if (seg.size() == 4 && seg[3] == "restore") {
+            if (req.method != "POST") return method("POST");
+            storeChanged(store::restoreBackup(st, backupRoot(), std::string(seg[2]), origin("restored backup " + std::string(seg[2]))),
+                         respond);
+            return true;
+        }
+        return false;
+    }
+    if (top == "log" && seg.size() == 2) {
+        if (req.method != "GET") return method("GET");
+        LogFormat f = LogFormat::json;
+        if (auto fs = queryParam(req.target, "format"); !fs.empty() && !parseLogFormat(fs, f))
+            return fail(bad("format", "must be csv, json or xml"));
+        std::uint64_t from = 0, to = UINT64_MAX, limit = 10000;
+        for (auto [key, dst] : {std::pair{"from_ns", &from}, std::pair{"to_ns", &to}, std::pair{"limit", &limit}}) {
+            if (auto v = queryParam(req.target, key); !v.empty()) {
+                auto n = number(v, key);
+                if (!n) return fail(n.error());
+                *dst = *n;
+            }
+        }
+        if (limit == 0 || limit > 100000) return fail(bad("limit", "must be from 1 to 100000"));
+        auto entries = st.readLog(from, to, limit);
+        if (!entries) return fail(entries.error());
+        const std::string kind = queryParam(req.target, "kind");
+        if (!kind.empty())
+            entries->erase(std::remove_if(entries->begin(), entries->end(), [&](const auto& e) { return e.kind != kind; }),
+                           entries->end());
+        respond(HttpResponse{200, contentType(f), exportLog(*entries, f)});
+        return true;
+    }
+    if (top == "settings") {
+        if (seg.size() == 2) {
+            if (req.method != "GET") return method("GET");
+            json::object values;
+            for (const auto& [name, v] : show_.show().settings) values[name] = v;
+            respond(jsonResponse(200, {{"revision", show_.revision()}, {"settings", values}, {"schema", model::settingsSchema()}}));
+            return true;
+        }
+        if (seg.size() != 3) return false;
+        if (req.method != "PATCH") return method("PATCH");
+        auto b = body(req, true);
+        if (!b) return fail(b.error());
+        show_.setOrigin(origin("settings " + std::string(seg[2])));
+        auto rev = show_.editSettings(std::string(seg[2]), json::value(*b));
+        if (!rev) return fail(rev.error());
+        json::object values = show_.show().settings.at(std::string(seg[2]));
+        respond(jsonResponse(200, {{"revision", *rev}, {"section", seg[2]}, {"values", values}}));
+        broadcast_({{"type", "edit"}, {"revision", *rev}, {"settings", {{std::string(seg[2]), values}}}});
+        engine_.reload(*rev);
+        return true;
+    }
+    if (top == "mappings") {
+        if (seg.size() == 2 && req.method == "GET") {
+            json::array a;
+            for (const auto& m : show_.show().mappings) {
+                json::object o = m.data;
+                o["id"] = m.id;
+                a.push_back(std::move(o));
+            }
+            respond(jsonResponse(200, {{"revision", show_.revision()}, {"mappings", std::move(a)}}));
+            return true;
+        }
+        std::uint64_t id = 0;
+        if (seg.size() == 3) {
+            auto n = number(seg[2], "id");
+            if (!n || *n == 0) return fail(bad("id", "must be a mapping id"));
+            id = *n;
+            if (req.method == "DELETE") {
+                show_.setOrigin(origin("deleted mapping " + std::to_string(id)));
+                auto rev = show_.deleteMapping(id);
+                if (!rev) return fail(rev.error());
+                respond(jsonResponse(200, {{"revision", *rev}, {"deleted", id}}));
+                if (resync_) resync_();
+                return true;
+            }
+            if (req.method != "PUT") return method("PUT or DELETE");
+        } else if (seg.size() != 2 || req.method != "POST") {
+            return method("GET or POST");
+        }
+        auto b = body(req, true);
+        if (!b) return fail(b.error());
+        show_.setOrigin(origin(id ? "mapping " + std::to_string(id) : "new mapping"));
+        auto r = show_.putMapping(id, json::value(*b));
+        if (!r) return fail(r.error());
+        respond(jsonResponse(id ? 200 : 201, {{"revision", r->second}, {"id", r->first}}));
+        if (resync_) resync_();
+        return true;
+    }
+    if (top == "pages" && seg.size() == 2) {
+        if (req.method != "POST") return method("POST");
+        auto b = body(req, true);
+        if (!b) return fail(b.error());
+        auto name = nameOf(*b);
+        if (!name) return fail(name.error());
+        storeChanged(st.addPage(current, model::makePage(*name), origin("added page '" + *name + "'")), respond,
+                     {{"page", show_.show().pages.size()}});
+        return true;
+    }
+    if (top == "pages" && seg.size() == 3 && req.method == "DELETE") {
+        auto p = number(seg[2], "page");
+        if (!p) return fail(p.error());
+        storeChanged(st.deletePage(current, static_cast<int>(*p), origin("deleted page " + std::string(seg[2]))), respond);
+        return true;
+    }
+    if (top == "cells" && seg.size() == 3 && seg[2] == "move") {
+        if (req.method != "POST") return method("POST");
+        auto b = body(req, true);
+        if (!b) return fail(b.error());
+        for (const auto& [k, v] : *b)
+            if (k != "from" && k != "to") return fail(bad(std::string(k), "is not accepted here (from, to)"));
+        auto from = cellOf(*b, "from");
+        if (!from) return fail(from.error());
+        auto to = cellOf(*b, "to");
+        if (!to) return fail(to.error());
+        const auto& pages = show_.show().pages;
+        for (auto [c, name] : {std::pair{&*from, "from"}, std::pair{&*to, "to"}}) {
+            const std::string n(name);
+            if (c->page >= static_cast<int>(pages.size())) return fail(makeError(Errc::not_found, n + ".page", "no such page"));
+            const auto& g = pages[static_cast<std::size_t>(c->page)].tabs[static_cast<std::size_t>(c->tab)].grid;
+            if (c->row >= g.rows || c->col >= g.cols) return fail(bad(n, "is outside the grid"));
+        }
+        storeChanged(st.moveCell(current, *from, *to, origin("moved a cell")), respond);
+        return true;
+    }
+    if (top == "search" && seg.size() == 2) {
+        if (req.method != "GET") return method("GET");
+        const std::string q = queryParam(req.target, "q");
+        if (q.empty() || q.size() > 64) return fail(bad("q", "must be 1 to 64 bytes"));
+        auto ids = st.search(current, q, 500);
+        if (!ids) return fail(ids.error());
+        json::array a;
+        for (auto id : *ids) a.push_back(id);
+        respond(jsonResponse(200, {{"q", q}, {"clips", std::move(a)}}));
+        return true;
+    }
+    if (top == "store" && seg.size() == 2) {
+        if (req.method != "GET") return method("GET");
+        json::object o = show_.storeInfo();
+        json::array m;
+        if (auto ms = st.migrations(); ms)
+            for (const auto& x : *ms) m.push_back({{"from", x.from}, {"to", x.to}, {"time", x.time}, {"backup", x.backup}});
+        o["migrations"] = std::move(m);
+        o["revision"] = show_.revision();
+        respond(jsonResponse(200, o));
+        return true;
+    }
+    return false;
+}
+
+}  // namespace cuebox::web

@@ -1,0 +1,131 @@
+#include "web/Housekeeping.h"
+
+#include "base/Log.h"
+#include "store/Backup.h"
+#include "web/LogExport.h"
+
+#include <boost/json.hpp>
+
+#include <filesystem>
+#include <fstream>
+
+namespace cuebox::web {
+namespace json = boost::json;
+using namespace std::chrono_literals;
+
+void Housekeeping::start() {
+    // Backups are checked on every start: a damaged one is reported now,
+    // not discovered when it is needed.
+    if (show_.loaded()) {
+        const auto& rec = show_.show().settings.at("recovery");
+        const std::string root = resolve(std::string(rec.at("backup_path").as_string()));
+        for (const auto& b : store::listBackups(root))
+            if (!b.valid) {
+                log::warn("web", "backup " + b.name + " is damaged: " + b.problem);
+                log(store::LogEntry{0, 0, "fault", "web", "", "backup " + b.name + " is damaged: " + b.problem, ""});
+            }
+        pointRevision_ = show_.revision();
+    }
+    log(store::LogEntry{0, 0, "system", "web", "", "cuebox-web started", ""});
+    everyMinute();
+}
+
+std::string Housekeeping::resolve(const std::string& path) const {
+    return !path.empty() && path[0] == '/' ? path : show_.dataDir() + "/" + path;
+}
+
+void Housekeeping::log(store::LogEntry e) {
+    if (e.timeNs == 0)
+        e.timeNs = static_cast<std::uint64_t>(std::chrono::duration_cast<std::chrono::nanoseconds>(
+                                                  std::chrono::system_clock::now().time_since_epoch())
+                                                  .count());
+    pending_.push_back(std::move(e));
+    flushSoon();
+}
+
+void Housekeeping::flushSoon() {
+    if (flushArmed_) return;
+    flushArmed_ = true;
+    flush_.expires_after(250ms);
+    flush_.async_wait([this](boost::system::error_code ec) {
+        flushArmed_ = false;
+        if (ec || pending_.empty()) return;
+        auto batch = std::move(pending_);
+        pending_.clear();
+        if (auto st = show_.store().appendLog(std::move(batch)); !st) log::warn("web", "event log: " + st.error().reason);
+    });
+}
+
+void Housekeeping::engineEvent(const json::object& ev) {
+    const json::value* name = ev.if_contains("event");
+    if (!name || !name->is_string()) return;
+    const std::string n(name->as_string());
+    std::string kind, detail;
+    std::string clip;
+    if (const json::value* c = ev.if_contains("clip"); c && c->is_number()) {
+        const auto id = c->to_number<model::ClipId>();
+        const model::Clip* cl = show_.show().findClip(id);
+        clip = "clip " + std::to_string(id) + (cl ? " '" + cl->label + "'" : "");
+    }
+    if (n == "clip_started") kind = "trigger", detail = clip + " started";
+    else if (n == "clip_stopped") kind = "stop", detail = clip + " stopped";
+    else if (n == "underrun") kind = "fault", detail = clip + ": disk underrun";
+    else if (n == "xrun") kind = "fault", detail = "JACK xrun";
+    else if (n == "voice_stolen") kind = "engine", detail = clip + ": voice stolen";
+    else if (n == "voice_choked") kind = "engine", detail = clip + ": choked";
+    else if (n == "engine") kind = "system", detail = ev.contains("connected") && ev.at("connected").as_bool() ? "engine connected" : "engine lost";
+    else return;
+    log(store::LogEntry{0, 0, kind, "engine", "", detail, ""});
+}
+
+void Housekeeping::everyMinute() {
+    tick();
+    minute_.expires_after(60s);
+    minute_.async_wait([this](boost::system::error_code ec) {
+        if (!ec) everyMinute();
+    });
+}
+
+void Housekeeping::tick() {
+    if (!show_.loaded() || !show_.store().readOnlyReason().empty()) return;
+    const auto now = std::chrono::steady_clock::now();
+    store::Store& st = show_.store();
+    const auto& settings = show_.show().settings;
+    // Automatic recovery point: every N minutes while the show is edited.
+    const auto& rec = settings.at("recovery");
+    const auto autoMin = rec.at("auto_minutes").to_number<std::int64_t>();
+    if (autoMin > 0 && show_.revision() != pointRevision_ && now - lastPoint_ >= std::chrono::minutes(autoMin)) {
+        auto p = st.createRecoveryPoint(show_.show().id, "automatic", "auto", rec.at("keep_auto").to_number<std::size_t>());
+        if (!p) log::warn("web", "automatic recovery point: " + p.error().reason);
+        pointRevision_ = show_.revision();
+        lastPoint_ = now;
+    }
+    // Retention by age and size.
+    const auto& lg = settings.at("logging");
+    auto dropped = st.pruneLog(static_cast<std::uint64_t>(lg.at("retention_days").to_number<std::int64_t>()) * 86400,
+                               static_cast<std::uint64_t>(lg.at("retention_mb").to_number<std::int64_t>()) << 20);
+    if (!dropped) log::warn("web", "event log retention: " + dropped.error().reason);
+    // Scheduled export: the entries since the last export, as one file.
+    const auto every = lg.at("auto_export_minutes").to_number<std::int64_t>();
+    if (every > 0 && now - lastExport_ >= std::chrono::minutes(every)) {
+        lastExport_ = now;
+        LogFormat f = LogFormat::csv;
+        parseLogFormat(std::string(lg.at("auto_export_format").as_string()), f);
+        auto entries = st.readLog(exportedUpToNs_, UINT64_MAX, 1000000);
+        if (entries && !entries->empty()) {
+            const std::string dir = resolve(std::string(lg.at("auto_export_path").as_string()));
+            std::error_code ec;
+            std::filesystem::create_directories(dir, ec);
+            std::string stamp = isoFromNs(entries->back().timeNs);
+            for (char& c : stamp)
+                if (c == ':') c = '-';
+            const std::string file = dir + "/cuebox-log-" + stamp + "." + extension(f);
+            std::ofstream out(file, std::ios::binary);
+            out << exportLog(*entries, f);
+            if (out) exportedUpToNs_ = entries->back().timeNs + 1;
+            else log::warn("web", "log auto-export: cannot write " + file);
+        }
+    }
+}
+
+}  // namespace cuebox::web

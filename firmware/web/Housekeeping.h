@@ -1,0 +1,45 @@
+// cuebox-web's timed duties on the io thread: engine events and logins into
+// the event log (batched, one transaction per 250 ms), log retention,
+// scheduled log export, automatic recovery points while the show is being
+// edited, and the backup check at start-up.
+#pragma once
+
+#include "store/Store.h"
+#include "web/ShowService.h"
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/json/object.hpp>
+
+#include <chrono>
+#include <vector>
+
+namespace cuebox::web {
+
+class Housekeeping {
+public:
+    Housekeeping(boost::asio::io_context& io, ShowService& show) : show_(show), flush_(io), minute_(io) {}
+    void start();
+    // Queues an event-log entry (written within 250 ms).
+    void log(store::LogEntry e);
+    // An engine event (clip_started, clip_stopped, underrun, xrun...).
+    void engineEvent(const boost::json::object& ev);
+    // One round of the per-minute duties (also run at start-up).
+    void tick();
+
+private:
+    void flushSoon();
+    void everyMinute();
+    std::string resolve(const std::string& path) const;
+
+    ShowService& show_;
+    boost::asio::steady_timer flush_, minute_;
+    std::vector<store::LogEntry> pending_;
+    bool flushArmed_ = false;
+    std::uint64_t pointRevision_ = 0;  // revision at the last automatic recovery point
+    std::chrono::steady_clock::time_point lastPoint_ = std::chrono::steady_clock::now();
+    std::chrono::steady_clock::time_point lastExport_ = std::chrono::steady_clock::now();
+    std::uint64_t exportedUpToNs_ = 0;
+};
+
+}  // namespace cuebox::web

@@ -1,0 +1,152 @@
+"""The session model over HTTP against the real stack: change history with
+undo/redo that survives a kill -9 of cuebox-web, the event log and its
+exports, backups (a damaged one refused), recovery points, many shows, and
+bad input that changes nothing."""
+import csv
+import io
+import os
+import signal
+import time
+import xml.etree.ElementTree as ET
+
+
+def revision(stack):
+    return stack.http("GET", "/api/show")[1]["revision"]
+
+
+def restart_web(stack):
+    pid = stack.pid("cuebox-web")
+    os.kill(pid, signal.SIGKILL)
+    deadline = time.time() + 15
+    while time.time() < deadline:
+        try:
+            if stack.pid("cuebox-web") != pid:
+                break
+        except (OSError, ValueError):
+            pass
+        time.sleep(0.1)
+    stack.wait_ready()
+
+
+def test_undo_and_redo_survive_a_restart_and_name_the_client(stack):
+    clip, _ = stack.clip_id("Click 120 BPM")
+    hdr = {"X-Cuebox-Client": "stage-left iPad"}
+    assert stack.http("PATCH", f"/api/clips/{clip}", {"label": "Click A"}, headers=hdr)[0] == 200
+    assert stack.http("PATCH", f"/api/clips/{clip}", {"label": "Click B"}, headers=hdr)[0] == 200
+    restart_web(stack)
+    status, h = stack.http("GET", "/api/history?limit=3")
+    assert status == 200
+    top = h["entries"][0]
+    assert "stage-left iPad" in top["client"] and top["client"].startswith("http 127.0.0.1")
+    assert not top["undone"]
+    assert h["store"]["last_save"]
+    assert stack.http("POST", "/api/undo")[0] == 200
+    restart_web(stack)
+    assert stack.clip_id("Click A")[0] == clip
+    assert stack.http("POST", "/api/redo")[0] == 200
+    assert stack.clip_id("Click B")[0] == clip
+    status, err = stack.http("POST", "/api/redo")
+    assert status == 409 and err["error"]["field"] == "redo"
+
+
+def test_triggers_and_edits_reach_the_event_log_in_csv_json_and_xml(stack):
+    clip, _ = stack.clip_id("Tone A4")
+    since = time.time_ns()
+    assert stack.http("POST", f"/api/clips/{clip}/start")[0] == 202
+    time.sleep(0.3)
+    assert stack.http("POST", f"/api/clips/{clip}/stop")[0] == 202
+    deadline = time.time() + 5
+    kinds = set()
+    while time.time() < deadline and not {"trigger", "stop"} <= kinds:
+        time.sleep(0.3)
+        _, j = stack.http("GET", f"/api/log?format=json&from_ns={since}")
+        kinds = {e["kind"] for e in j["entries"] if "Tone A4" in e["detail"]}
+    assert {"trigger", "stop"} <= kinds, j
+    _, text = stack.http("GET", f"/api/log?format=csv&from_ns={since}")
+    rows = list(csv.DictReader(io.StringIO(text.decode())))
+    assert any(r["kind"] == "trigger" and "Tone A4" in r["detail"] for r in rows)
+    _, xml = stack.http("GET", f"/api/log?format=xml&kind=trigger&from_ns={since}")
+    entries = ET.fromstring(xml).findall("entry")
+    assert entries and all(e.get("kind") == "trigger" for e in entries)
+    status, err = stack.http("GET", "/api/log?format=pdf")
+    assert status == 400 and err["error"]["field"] == "format"
+
+
+def test_a_backup_restores_and_a_damaged_one_is_refused(stack):
+    clip, _ = stack.clip_id("Tone A4")
+    stack.http("PATCH", f"/api/clips/{clip}", {"label": "Backed up"})
+    status, good = stack.http("POST", "/api/backups")
+    assert status == 201 and good["valid"]
+    status, bad = stack.http("POST", "/api/backups")
+    assert status == 201
+    _, listing = stack.http("GET", "/api/backups")
+    path = os.path.join(listing["location"], bad["name"], "data.mdb")
+    with open(path, "r+b") as f:
+        f.seek(bad["bytes"] // 2)
+        b = f.read(1)
+        f.seek(bad["bytes"] // 2)
+        f.write(bytes([b[0] ^ 0x01]))
+    _, listing = stack.http("GET", "/api/backups")
+    damaged = next(b for b in listing["backups"] if b["name"] == bad["name"])
+    assert not damaged["valid"] and "checksum" in damaged["problem"]
+    stack.http("PATCH", f"/api/clips/{clip}", {"label": "Later"})
+    rev = revision(stack)
+    status, err = stack.http("POST", f"/api/backups/{bad['name']}/restore")
+    assert status == 409 and "checksum" in err["error"]["reason"]
+    assert revision(stack) == rev and stack.clip_id("Later")[0] == clip
+    status, _ = stack.http("POST", f"/api/backups/{good['name']}/restore")
+    assert status == 200
+    assert stack.clip_id("Backed up")[0] == clip
+    assert stack.http("GET", "/api/health")[1]["engine"]["connected"]
+    status, err = stack.http("POST", "/api/backups/..%2Fstore/restore")
+    assert status in (400, 404)
+
+
+def test_recovery_points_and_many_shows(stack):
+    _, snap = stack.http("GET", "/api/show")
+    clip, label = snap["show"]["clips"][0]["id"], snap["show"]["clips"][0]["label"]
+    status, p = stack.http("POST", "/api/recovery", {"name": "before the dress"})
+    assert status == 201 and p["kind"] == "named"
+    stack.http("PATCH", f"/api/clips/{clip}", {"label": "Changed after"})
+    assert stack.http("POST", f"/api/recovery/{p['id']}/restore")[0] == 200
+    assert stack.clip_id(label)[0] == clip
+    demo = stack.http("GET", "/api/show")[1]["show"]["id"]
+    status, copy = stack.http("POST", f"/api/shows/{demo}/duplicate", {"name": "Matinee"})
+    assert status == 201
+    status, _ = stack.http("POST", f"/api/shows/{copy['id']}/load")
+    assert status == 200
+    _, snap = stack.http("GET", "/api/show")
+    assert snap["show"]["name"] == "Matinee" and len(snap["show"]["clips"]) == 16
+    # The engine follows the loaded show: a clip of the copy plays.
+    c = snap["show"]["clips"][0]["id"]
+    assert stack.http("POST", f"/api/clips/{c}/start")[0] == 202
+    stack.http("POST", f"/api/clips/{c}/stop")
+    assert stack.http("DELETE", f"/api/shows/{copy['id']}")[0] == 409
+    assert stack.http("POST", f"/api/shows/{demo}/load")[0] == 200
+    assert stack.http("DELETE", f"/api/shows/{copy['id']}")[0] == 200
+    _, shows = stack.http("GET", "/api/shows")
+    assert [s["id"] for s in shows["shows"]] == [demo]
+
+
+def test_bad_input_is_a_clear_4xx_and_changes_nothing(stack):
+    clip = stack.http("GET", "/api/show")[1]["show"]["clips"][0]["id"]
+    rev = revision(stack)
+    cases = [
+        ("PATCH", "/api/clips/999999", {"label": "x"}, 404, "id"),
+        ("PATCH", "/api/pages/0/tabs/8", {"name": "ninth"}, 404, "tab"),
+        ("PUT", "/api/pages/0/tabs/0/cells/9/0", {"clip": clip}, 400, "row"),
+        ("PATCH", f"/api/clips/{clip}", {"color": "red"}, 400, "color"),
+        ("PATCH", f"/api/clips/{clip}", {"level_db": 40}, 400, "level_db"),
+        ("PATCH", f"/api/clips/{clip}", {"fade_in_ms": -5}, 400, "fade_in_ms"),
+        ("PATCH", "/api/settings/voices", {"steal_fade_ms": 0}, 400, "voices.steal_fade_ms"),
+        ("POST", "/api/mappings", {"source": "osc", "address": "/go", "action": "start"}, 400, "clip"),
+        ("POST", "/api/shows", {"name": "\u0007bell"}, 400, "name"),
+        ("DELETE", "/api/shows/424242", None, 404, "show"),
+        ("POST", "/api/recovery/424242/restore", None, 404, "id"),
+    ]
+    for method, path, body, want, field in cases:
+        status, err = stack.http(method, path, body)
+        assert status == want, (method, path, status, err)
+        assert err["error"]["field"] == field, (path, err)
+        assert err["error"]["reason"]
+    assert revision(stack) == rev
