@@ -112,6 +112,36 @@ int main(int argc, char** argv) {
     for (const auto& c : clips) call(api, "GET", "/api/clips/" + std::to_string(c.id));
     const double perItem = ms(Clock::now() - a);
 
+    // Undo/redo of single edits, each a synced transaction plus a reload.
+    std::vector<double> undo;
+    for (int i = 0; i < 50; ++i) {
+        auto b = Clock::now();
+        auto r = call(api, "POST", i % 2 ? "/api/redo" : "/api/undo");
+        undo.push_back(ms(Clock::now() - b));
+        if (r.status != 200) return std::fprintf(stderr, "undo failed: %s\n", r.body.c_str()), 1;
+    }
+    // Recovery point of the whole show, and its restore (an undoable edit).
+    a = Clock::now();
+    auto point = call(api, "POST", "/api/recovery", R"({"name":"bench"})");
+    const double pointMs = ms(Clock::now() - a);
+    const auto pointId = boost::json::parse(point.body).at("id").to_number<std::uint64_t>();
+    call(api, "PATCH", "/api/clips/" + std::to_string(clips[0].id), R"({"label":"changed"})");
+    a = Clock::now();
+    auto restored = call(api, "POST", "/api/recovery/" + std::to_string(pointId) + "/restore");
+    const double restoreMs = ms(Clock::now() - a);
+    if (restored.status != 200) return std::fprintf(stderr, "restore failed: %s\n", restored.body.c_str()), 1;
+    // A compact backup with its checksum manifest, and its validation.
+    a = Clock::now();
+    auto backup = call(api, "POST", "/api/backups");
+    const double backupMs = ms(Clock::now() - a);
+    const auto backupBytes = boost::json::parse(backup.body).at("bytes").to_number<std::uint64_t>();
+    a = Clock::now();
+    call(api, "GET", "/api/backups");
+    const double validateMs = ms(Clock::now() - a);
+    a = Clock::now();
+    auto found = call(api, "GET", "/api/search?q=cue%203.4");
+    const double searchMs = ms(Clock::now() - a);
+
     std::printf("show: 8 pages x 8 tabs x 8x8 cells = %zu clips, LMDB on disk (%s)\n", clips.size(), dir.c_str());
     std::printf("start-up load of the show: %.1f ms\n", loadMs);
     std::printf("GET /api/show server time: p50 %.2f ms, max %.2f ms, %zu bytes (budget: under 20 ms)\n", pct(snap, 0.5),
@@ -124,6 +154,13 @@ int main(int argc, char** argv) {
     std::printf("the same show one clip per request (4096 x GET /api/clips/{id}): %.1f ms server time alone, before 4096 "
                 "network round trips (vs %.2f ms for one GET /api/show)\n",
                 perItem, pct(snap, 0.5));
+    std::printf("POST /api/undo and /api/redo (synced, show reloaded): p50 %.2f ms, max %.2f ms over %zu\n", pct(undo, 0.5),
+                pct(undo, 1.0), undo.size());
+    std::printf("recovery point of the whole show: %.1f ms; restoring it (one undoable transaction): %.1f ms\n", pointMs,
+                restoreMs);
+    std::printf("compact backup with checksum manifest: %.1f ms, %llu bytes; listing and validating it: %.1f ms\n", backupMs,
+                static_cast<unsigned long long>(backupBytes), validateMs);
+    std::printf("GET /api/search?q=cue 3.4 (prefix index): %.2f ms, %zu bytes\n", searchMs, found.body.size());
     std::filesystem::remove_all(dir);
     return 0;
 }
