@@ -10,11 +10,7 @@
 
 namespace cuebox {
 namespace {
-struct CtxFree {
-    void operator()(EVP_MD_CTX* c) const { EVP_MD_CTX_free(c); }
-};
-
-std::string hex(const unsigned char* d, unsigned n) {
+std::string toHex(const unsigned char* d, unsigned n) {
     static const char* digits = "0123456789abcdef";
     std::string out;
     for (unsigned i = 0; i < n; ++i) {
@@ -23,33 +19,39 @@ std::string hex(const unsigned char* d, unsigned n) {
     }
     return out;
 }
+EVP_MD_CTX* ctx(void* p) { return static_cast<EVP_MD_CTX*>(p); }
 }  // namespace
 
-std::string sha256Hex(std::string_view bytes) {
+Sha256::Sha256() : ctx_(EVP_MD_CTX_new()) { EVP_DigestInit_ex(ctx(ctx_), EVP_sha256(), nullptr); }
+Sha256::~Sha256() { EVP_MD_CTX_free(ctx(ctx_)); }
+void Sha256::update(std::string_view b) { EVP_DigestUpdate(ctx(ctx_), b.data(), b.size()); }
+std::string Sha256::hex() {
     unsigned char d[EVP_MAX_MD_SIZE];
     unsigned n = 0;
-    EVP_Digest(bytes.data(), bytes.size(), d, &n, EVP_sha256(), nullptr);
-    return hex(d, n);
+    EVP_DigestFinal_ex(ctx(ctx_), d, &n);
+    return toHex(d, n);
+}
+
+std::string sha256Hex(std::string_view bytes) {
+    Sha256 h;
+    h.update(bytes);
+    return h.hex();
 }
 
 Result<std::string> sha256File(const std::string& path, std::uint64_t* bytes) {
     std::unique_ptr<FILE, int (*)(FILE*)> f(std::fopen(path.c_str(), "rb"), &std::fclose);
     if (!f) return makeError(Errc::io, "file", "cannot read '" + path + "': " + std::strerror(errno));
-    std::unique_ptr<EVP_MD_CTX, CtxFree> ctx(EVP_MD_CTX_new());
-    EVP_DigestInit_ex(ctx.get(), EVP_sha256(), nullptr);
+    Sha256 h;
     char buf[1 << 16];
     std::uint64_t total = 0;
     std::size_t n;
     while ((n = std::fread(buf, 1, sizeof buf, f.get())) > 0) {
-        EVP_DigestUpdate(ctx.get(), buf, n);
+        h.update(std::string_view(buf, n));
         total += n;
     }
     if (std::ferror(f.get())) return makeError(Errc::io, "file", "cannot read '" + path + "'");
-    unsigned char d[EVP_MAX_MD_SIZE];
-    unsigned len = 0;
-    EVP_DigestFinal_ex(ctx.get(), d, &len);
     if (bytes) *bytes = total;
-    return hex(d, len);
+    return h.hex();
 }
 
 }  // namespace cuebox

@@ -124,7 +124,7 @@ Result<std::uint64_t> recordedEdit(Store::Impl& impl, const std::string& where, 
 }
 
 // Reads a show's records (every show table) under its prefix.
-int showRecords(const Store::Impl& impl, MDB_txn* t, ShowId show, std::vector<Record>& out) {
+int readShowRecords(const Store::Impl& impl, MDB_txn* t, ShowId show, std::vector<Record>& out) {
     const std::string prefix = showKey(show);
     for (std::size_t i = 0; i < kShowTables; ++i) {
         const Table table = static_cast<Table>(i);
@@ -581,7 +581,7 @@ Result<ShowId> Store::duplicateShow(ShowId show, const std::string& name, const 
     Txn txn(impl_->env, true);
     if (txn.rc()) return mdbError(where, txn.rc());
     std::vector<Record> recs;
-    int rc = showRecords(*impl_, txn.get(), show, recs);
+    int rc = readShowRecords(*impl_, txn.get(), show, recs);
     if (rc) return mdbError(where, rc);
     if (recs.empty() || recs.front().table != Table::shows)
         return makeError(Errc::not_found, "show", "no show with id " + std::to_string(show));
@@ -692,6 +692,67 @@ Result<std::vector<model::ClipId>> Store::search(ShowId show, const std::string&
     }
     if (result.size() > limit) result.resize(limit);
     return result;
+}
+
+Result<std::string> Store::showRecords(ShowId show) const {
+    const std::string where = "store: records of show " + std::to_string(show);
+    Txn txn(impl_->env, false);
+    if (txn.rc()) return mdbError(where, txn.rc());
+    std::vector<Record> recs;
+    int rc = readShowRecords(*impl_, txn.get(), show, recs);
+    if (rc) return mdbError(where, rc);
+    if (recs.empty()) return makeError(Errc::not_found, "show", "no show with id " + std::to_string(show));
+    // The search index is rebuilt where the records land.
+    recs.erase(std::remove_if(recs.begin(), recs.end(), [](const Record& r) { return r.table == Table::search; }), recs.end());
+    return encodeRecords(recs);
+}
+
+Result<std::pair<ShowId, std::uint64_t>> Store::importShowRecords(const std::string& records, const std::string& name,
+                                                                  const std::map<std::string, std::string>& files,
+                                                                  const Origin& origin) {
+    const std::string where = "store: import show";
+    if (auto st = impl_->writable(where); !st) return st.error();
+    std::vector<Record> recs;
+    if (!decodeRecords(records, recs) || recs.empty())
+        return makeError(Errc::bad_request, "bundle", "the show records are damaged");
+    const std::string from = recs.front().key.substr(0, 8);
+    bool hasShow = false;
+    for (const auto& r : recs) {
+        if (r.key.size() < 8 || r.key.compare(0, 8, from) != 0 || r.table == Table::search)
+            return makeError(Errc::bad_request, "bundle", "the show records mix shows");
+        hasShow = hasShow || (r.table == Table::shows && r.key.size() == 8);
+    }
+    if (!hasShow) return makeError(Errc::bad_request, "bundle", "the show records hold no show");
+    Txn txn(impl_->env, true);
+    if (txn.rc()) return mdbError(where, txn.rc());
+    const ShowId id = impl_->metaU64(txn.get(), "next_show_id") + 1;
+    const std::string prefix = showKey(id);
+    Writer w(*impl_, txn.get());
+    for (auto& r : recs) {
+        std::string value = r.value;
+        if (r.table == Table::shows || r.table == Table::clips) {
+            boost::system::error_code ec;
+            json::value j = json::parse(value, ec);
+            if (ec || !j.is_object()) return makeError(Errc::bad_request, "bundle", "a show or clip record is not JSON");
+            auto& o = j.as_object();
+            if (r.table == Table::shows && !name.empty()) o["name"] = name;
+            if (r.table == Table::clips) {
+                if (!model::clipFromJson(j)) return makeError(Errc::bad_request, "bundle", "a clip record is invalid");
+                if (auto* f = o.if_contains("file"); f && f->is_string()) {
+                    auto it = files.find(std::string(f->as_string()));
+                    if (it != files.end()) o["file"] = it->second;
+                }
+            }
+            value = json::serialize(j);
+        }
+        if (int rc = w.put(r.table, prefix + r.key.substr(8), value)) return mdbError(where, rc);
+    }
+    if (int rc = impl_->putMetaU64(txn.get(), "next_show_id", id)) return mdbError(where, rc);
+    Origin o = origin;
+    if (o.what.empty()) o.what = "imported show '" + name + "'";
+    auto rev = finishEdit(*impl_, txn, w, id, o, where);
+    if (!rev) return rev.error();
+    return std::pair{id, *rev};
 }
 
 Result<std::uint64_t> Store::copyTo(const std::string& file) const {

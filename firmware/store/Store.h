@@ -11,6 +11,7 @@
 #include <boost/json/object.hpp>
 
 #include <cstdint>
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -181,6 +182,14 @@ public:
     // --- Search: clips whose label or file name has a word starting with
     // each word of `query` (case-insensitive), by id.
     Result<std::vector<model::ClipId>> search(model::ShowId show, const std::string& query, std::size_t limit) const;
+
+    // --- Show bundles (Bundle.h builds on these): a show's records as one
+    // opaque string, and a new show made from such a string (renamed, clip
+    // files mapped through `files`). Returns {show id, revision}.
+    Result<std::string> showRecords(model::ShowId show) const;
+    Result<std::pair<model::ShowId, std::uint64_t>> importShowRecords(const std::string& records, const std::string& name,
+                                                                      const std::map<std::string, std::string>& files,
+                                                                      const Origin& origin = {});
 
     // --- Whole-store copies (Backup.h builds backups on these).
     // A compact copy of the environment into `file` (mdb_env_copy2 with

@@ -58,6 +58,7 @@ private:
     // every client and tell the engine.
     void storeChanged(Result<std::uint64_t> rev, Respond& respond, boost::json::object extra = {});
     std::string backupRoot() const;
+    std::string mediaPath(const char* member) const;  // a media.* path setting, resolved
 
     ShowService& show_;
     CommandSink& engine_;

@@ -5,12 +5,16 @@
 
 #include "model/Field.h"
 #include "store/Backup.h"
+#include "store/Bundle.h"
 #include "web/LogExport.h"
 
 #include <boost/json.hpp>
 
 #include <algorithm>
+#include <cctype>
 #include <charconv>
+
+#include "base/Time.h"
 
 namespace cuebox::web {
 namespace json = boost::json;
@@ -109,6 +113,11 @@ Result<model::Cell> cellOf(const json::object& b, const char* key) {
 }
 }  // namespace
 
+std::string Api::mediaPath(const char* member) const {
+    std::string p(show_.show().settings.at("media").at(member).as_string());
+    return p[0] == '/' ? p : show_.dataDir() + "/" + p;
+}
+
 std::string Api::backupRoot() const {
     const auto& rec = show_.show().settings.at("recovery");
     std::string p(rec.at("backup_path").as_string());
@@ -162,8 +171,51 @@ bool Api::handleSession(const HttpRequest& req, const std::vector<std::string_vi
             respond(jsonResponse(201, {{"id", *id}, {"name", *name}}));
             return true;
         }
+        if (seg.size() == 3 && seg[2] == "import") {
+            if (req.method != "POST") return method("POST");
+            auto b = body(req, true);
+            if (!b) return fail(b.error());
+            std::string name;
+            const json::value* p = b->if_contains("path");
+            if (!p || !p->is_string() || p->as_string().empty())
+                return fail(bad("path", "must name the bundle file (in the import folder, or an absolute path)"));
+            for (const auto& [k, v] : *b) {
+                if (k == "name") {
+                    auto n = model::field::text(v, "name", 1);
+                    if (!n) return fail(n.error());
+                    name = *n;
+                } else if (k != "path") {
+                    return fail(bad(std::string(k), "is not accepted here (path, name)"));
+                }
+            }
+            const std::string path(p->as_string());
+            if (path.find("..") != std::string::npos) return fail(bad("path", "must not contain '..'"));
+            const std::string file = path[0] == '/' ? path : mediaPath("import_path") + "/" + path;
+            // The loaded show is kept as it was before anything is imported.
+            if (auto rp = st.createRecoveryPoint(current, "before importing " + path, "before_import"); !rp) return fail(rp.error());
+            auto r = store::importBundle(st, file, show_.dataDir(), name, origin("imported bundle " + path));
+            if (!r) return fail(r.error());
+            respond(jsonResponse(201, {{"id", r->show}, {"revision", r->revision}, {"media_files", r->mediaFiles}}));
+            return true;
+        }
         auto id = number(seg[2], "id");
         if (!id) return fail(id.error());
+        if (seg.size() == 4 && seg[3] == "export") {
+            if (req.method != "POST") return method("POST");
+            auto s = st.loadShow(*id);
+            if (!s) return fail(s.error());
+            std::string base;
+            for (char c : s->name) base += (std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_') ? c : '_';
+            std::string stamp = isoNow();
+            for (char& c : stamp)
+                if (c == ':') c = '-';
+            const std::string file = mediaPath("export_path") + "/" + base + "-" + stamp + ".cuebox";
+            auto e = store::exportBundle(st, *id, show_.dataDir(), file);
+            if (!e) return fail(e.error());
+            respond(jsonResponse(201, {{"file", file}, {"name", file.substr(file.find_last_of('/') + 1)}, {"bytes", e->bytes},
+                                       {"sha256", e->sha256}, {"media_files", e->mediaFiles}, {"missing_media", e->missingMedia}}));
+            return true;
+        }
         if (seg.size() == 3) {
             if (req.method == "DELETE") {
                 auto rev = st.deleteShow(*id, origin("deleted show " + std::to_string(*id)));

@@ -150,3 +150,32 @@ def test_bad_input_is_a_clear_4xx_and_changes_nothing(stack):
         assert err["error"]["field"] == field, (path, err)
         assert err["error"]["reason"]
     assert revision(stack) == rev
+
+
+def test_a_show_bundle_exports_and_imports_with_its_media_and_bad_ones_are_refused(stack):
+    demo = stack.http("GET", "/api/show")[1]["show"]["id"]
+    status, e = stack.http("POST", f"/api/shows/{demo}/export")
+    assert status == 201 and e["media_files"] == 16 and e["missing_media"] == 0
+    with open(e["file"], "rb") as f:
+        data = f.read()
+    assert len(data) == e["bytes"]
+    imp = os.path.join(stack.data, "import")
+    os.makedirs(imp, exist_ok=True)
+    with open(os.path.join(imp, "cut.cuebox"), "wb") as f:
+        f.write(data[: len(data) // 2])
+    shows_before = len(stack.http("GET", "/api/shows")[1]["shows"])
+    status, err = stack.http("POST", "/api/shows/import", {"path": "cut.cuebox"})
+    assert status == 400 and "truncated" in err["error"]["reason"], err
+    status, err = stack.http("POST", "/api/shows/import", {"path": "../store/data.mdb"})
+    assert status == 400 and err["error"]["field"] == "path"
+    assert len(stack.http("GET", "/api/shows")[1]["shows"]) == shows_before
+    status, r = stack.http("POST", "/api/shows/import", {"path": e["file"], "name": "Touring copy"})
+    assert status == 201 and r["media_files"] == 16, r
+    assert stack.http("POST", f"/api/shows/{r['id']}/load")[0] == 200
+    _, snap = stack.http("GET", "/api/show")
+    assert snap["show"]["name"] == "Touring copy"
+    assert all(c["file"].startswith("media/imported/") and c["status"] == "ok" for c in snap["show"]["clips"])
+    c = snap["show"]["clips"][0]["id"]
+    assert stack.http("POST", f"/api/clips/{c}/start")[0] == 202
+    stack.http("POST", f"/api/clips/{c}/stop")
+    assert stack.http("POST", f"/api/shows/{demo}/load")[0] == 200
