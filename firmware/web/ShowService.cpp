@@ -7,6 +7,8 @@
 #include <boost/json.hpp>
 
 #include <algorithm>
+#include <array>
+#include <cmath>
 #include <chrono>
 #include <ctime>
 #include <filesystem>
@@ -32,11 +34,14 @@ Status ShowService::load() {
     pagesText_.clear();
     settingsText_.clear();
     absent_.clear();
+    mediaBytes_ = 0;
+    std::set<std::string> counted;
     for (const auto& c : show_.clips) {
         std::filesystem::path p(c.file);
         if (p.is_relative()) p = std::filesystem::path(dataDir_) / p;
         std::error_code ec;
         if (!std::filesystem::is_regular_file(p, ec)) absent_.insert(c.id);
+        else if (counted.insert(p.string()).second) mediaBytes_ += std::filesystem::file_size(p, ec);
     }
     return {};
 }
@@ -103,15 +108,50 @@ json::object ShowService::stats() const {
     }
     json::object groups;
     for (auto& [g, n] : byGroup) groups[g] = n;
+    // Cells per page and per tab (cells outside a shrunk grid counted apart).
+    std::vector<std::array<int, model::kTabsPerPage>> perTab(show_.pages.size());
+    std::vector<int> hidden(show_.pages.size());
+    for (const auto& c : show_.cells) {
+        if (c.page < 0 || c.page >= static_cast<int>(perTab.size())) continue;
+        const auto& g = show_.pages[static_cast<std::size_t>(c.page)].tabs[static_cast<std::size_t>(c.tab)].grid;
+        if (c.row >= g.rows || c.col >= g.cols) ++hidden[static_cast<std::size_t>(c.page)];
+        else ++perTab[static_cast<std::size_t>(c.page)][static_cast<std::size_t>(c.tab)];
+    }
+    json::array pages;
+    for (std::size_t p = 0; p < perTab.size(); ++p) {
+        json::array tabs;
+        int sum = 0;
+        for (int n : perTab[p]) tabs.push_back(n), sum += n;
+        pages.push_back(json::object{{"page", p}, {"cells", sum}, {"hidden_cells", hidden[p]}, {"cells_by_tab", std::move(tabs)}});
+    }
+    // By type: channels, looping, play mode.
+    int mono = 0, stereo = 0, loops = 0;
+    double longest = 0;
+    std::map<std::string, int> modes;
+    for (const auto& c : show_.clips) {
+        (c.channels == 1 ? mono : stereo) += 1;
+        loops += c.loop ? 1 : 0;
+        ++modes[model::name(c.playMode)];
+        longest = std::max(longest, c.durationS);
+    }
+    json::object byMode;
+    for (auto& [m, n] : modes) byMode[m] = n;
+    std::error_code ec;
+    const auto storeBytes = std::filesystem::file_size(store_.dir() + "/data.mdb", ec);
     json::object l = live();
     return json::object{{"revision", revision_},
                         {"pages", show_.pages.size()},
                         {"tabs", show_.pages.size() * model::kTabsPerPage},
                         {"cells", show_.cells.size()},
+                        {"cells_by_page", std::move(pages)},
                         {"clips", show_.clips.size()},
                         {"clips_by_group", std::move(groups)},
+                        {"clips_by_type", {{"mono", mono}, {"stereo", stereo}, {"loop", loops}, {"play_mode", std::move(byMode)}}},
                         {"missing_media", missingCount},
                         {"total_duration_s", std::round(total * 1000) / 1000},
+                        {"longest_clip_s", std::round(longest * 1000) / 1000},
+                        {"mappings", show_.mappings.size()},
+                        {"storage", {{"store_bytes", ec ? 0 : storeBytes}, {"media_bytes", mediaBytes_}}},
                         {"voices", l.at("voices")}};
 }
 

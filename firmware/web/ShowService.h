@@ -82,6 +82,7 @@ private:
     mutable std::string settingsText_;  // ",\"settings\":...,\"mappings\":..."
     store::Origin origin_;
     std::string lastSave_;
+    std::uint64_t mediaBytes_ = 0;  // distinct media files of the show (at load)
 };
 
 }  // namespace cuebox::web
