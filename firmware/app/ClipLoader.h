@@ -26,6 +26,13 @@ public:
         std::vector<model::ClipId> missing;  // media missing or unreadable
     };
     Built build(const model::Show& show);
+    // A new threshold applies to media loaded from now on: the cache is
+    // dropped so every clip is loaded again under it.
+    void setStreamAboveS(double s) {
+        if (s == streamAboveS_) return;
+        streamAboveS_ = s;
+        cache_.clear();
+    }
     std::string resolve(const std::string& file) const;
     engine::ClipEntry entry(const model::Clip& c, const model::FadeDefaults& defaults) const;
 

@@ -64,7 +64,7 @@ const char* refuseCode(engine::RefuseReason r) {
 
 
 EngineService::EngineService(EngineServiceOptions o, engine::Engine& e, engine::JackDriver& jack)
-    : opt_(std::move(o)), engine_(e), jack_(jack), loader_(opt_.dataDir, e.config().sampleRate, opt_.streamAboveS) {
+    : opt_(std::move(o)), engine_(e), jack_(jack), loader_(opt_.dataDir, e.config().sampleRate, opt_.streamAboveS.value_or(60.0)) {
     disk_ = std::thread([this] { diskLoop(); });
     const char* hooks = std::getenv("CUEBOX_TEST_HOOKS");
     testHooks_ = hooks && std::string(hooks) == "1";
@@ -448,6 +448,7 @@ void EngineService::refreshShow(bool force) {
         log::error("engine", show.error().reason);
         return;
     }
+    if (!opt_.streamAboveS) loader_.setStreamAboveS(show->settings.at("voices").at("stream_above_s").to_number<double>());
     auto built = loader_.build(*show);
     missing_ = std::move(built.missing);
     revision_ = *rev;

@@ -20,6 +20,7 @@
 #include <memory>
 #include <mutex>
 #include <thread>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -31,7 +32,10 @@ engine::MixConfig mixConfig(const model::AudioConfig& a, int outputs);
 struct EngineServiceOptions {
     std::string dataDir;
     std::string socketPath;
-    double streamAboveS = 60.0;  // clips longer than this stream from disk
+    // Clips longer than this stream from disk. Unset: the show's
+    // voices.stream_above_s setting; set (--stream-above, CUEBOX_STREAM_ABOVE_S)
+    // it overrides the show.
+    std::optional<double> streamAboveS;
 };
 
 class EngineService {

@@ -49,17 +49,15 @@ constexpr Member k_time_sources[] = {
     {"midi_port", Kind::text, 0, 0, "", "\"\""},
     {"lock_tolerance_us", Kind::whole, 10, 100000, "", "500"},
 };
+// Only what the firmware honours: the panic fade (the default of a panic
+// without fade_ms) and the streaming threshold (the engine's clip loader).
+// The RT priorities are the image's jackd settings, the overload thresholds
+// the engine's constants (docs/PERFORMANCE.md).
 constexpr Member k_emergency[] = {
     {"panic_fade_ms", Kind::whole, 0, 3000, "", "1000"},
-    {"overload_threshold_pct", Kind::whole, 50, 99, "", "85"},
-    {"process_priority", Kind::whole, 1, 95, "", "70"},
-    {"disk_priority", Kind::whole, 1, 95, "", "1"},
-    {"watchdog_s", Kind::whole, 1, 60, "", "5"},
 };
 constexpr Member k_voices[] = {
-    {"steal_fade_ms", Kind::whole, 1, 500, "", "10"},
-    {"choke_voices", Kind::whole, 1, 3, "", "3"},
-    {"stream_above_s", Kind::number, 1, 3600, "", "30.0"},
+    {"stream_above_s", Kind::number, 1, 3600, "", "60.0"},
 };
 constexpr Member k_time_division[] = {
     {"beats_per_bar", Kind::whole, 1, 16, "", "4"},

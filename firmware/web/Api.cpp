@@ -245,6 +245,9 @@ void Api::engineCommand(const std::string& op, const json::value& target, const 
             return fail(bad(std::string(k), "is not an argument of " + op));
         }
     }
+    // A panic without its own fade uses the show's emergency setting.
+    if (op == "panic" && !cmd.contains("fade_ms"))
+        cmd["fade_ms"] = show_.show().settings.at("emergency").at("panic_fade_ms");
     engine_.send(std::move(cmd), [done, target, clipOp, op](Result<json::object> r) {
         if (!r) {
             const int status = httpStatus(r.error().code);

@@ -138,7 +138,7 @@ def test_bad_input_is_a_clear_4xx_and_changes_nothing(stack):
         ("PATCH", f"/api/clips/{clip}", {"color": "red"}, 400, "color"),
         ("PATCH", f"/api/clips/{clip}", {"level_db": 40}, 400, "level_db"),
         ("PATCH", f"/api/clips/{clip}", {"fade_in_ms": -5}, 400, "fade_in_ms"),
-        ("PATCH", "/api/settings/voices", {"steal_fade_ms": 0}, 400, "voices.steal_fade_ms"),
+        ("PATCH", "/api/settings/voices", {"stream_above_s": 0}, 400, "voices.stream_above_s"),
         ("POST", "/api/mappings", {"source": "osc", "address": "/go", "action": "start"}, 400, "clip"),
         ("POST", "/api/shows", {"name": "\u0007bell"}, 400, "name"),
         ("DELETE", "/api/shows/424242", None, 404, "show"),
@@ -179,3 +179,25 @@ def test_a_show_bundle_exports_and_imports_with_its_media_and_bad_ones_are_refus
     assert stack.http("POST", f"/api/clips/{c}/start")[0] == 202
     stack.http("POST", f"/api/clips/{c}/stop")
     assert stack.http("POST", f"/api/shows/{demo}/load")[0] == 200
+
+
+def test_the_streaming_threshold_setting_reaches_the_engine(stack):
+    clip, _ = stack.clip_id("Pink noise")  # 10 s
+
+    def streams_while_playing():
+        assert stack.http("POST", f"/api/clips/{clip}/start")[0] == 202
+        time.sleep(0.4)
+        n = stack.http("GET", "/api/health")[1]["engine"]["streams_active"]
+        stack.http("POST", f"/api/clips/{clip}/stop", {"fade_ms": 0})
+        time.sleep(0.3)
+        return n
+
+    assert streams_while_playing() == 0  # default: clips up to 60 s stay in RAM
+    status, _ = stack.http("PATCH", "/api/settings/voices", {"stream_above_s": 5})
+    assert status == 200
+    deadline = time.time() + 10
+    n = 0
+    while time.time() < deadline and n == 0:
+        n = streams_while_playing()
+    assert n == 1
+    stack.http("PATCH", "/api/settings/voices", {"stream_above_s": 60})

@@ -316,3 +316,13 @@ TEST(Api, theLogExportsAsCsvJsonAndXml) {
     LONGS_EQUAL(400, call("GET", "/api/log?format=pdf").status);
     LONGS_EQUAL(400, call("GET", "/api/log?limit=abc").status);
 }
+
+TEST(Api, aPanicWithoutItsOwnFadeUsesTheShowsPanicFadeSetting) {
+    LONGS_EQUAL(202, call("POST", "/api/panic").status);
+    LONGS_EQUAL(1000, sink.sent.back().at("fade_ms").to_number<int>());
+    LONGS_EQUAL(200, call("PATCH", "/api/settings/emergency", R"({"panic_fade_ms": 2500})").status);
+    LONGS_EQUAL(202, call("POST", "/api/panic").status);
+    LONGS_EQUAL(2500, sink.sent.back().at("fade_ms").to_number<int>());
+    LONGS_EQUAL(202, call("POST", "/api/panic", R"({"fade_ms": 40})").status);
+    LONGS_EQUAL(40, sink.sent.back().at("fade_ms").to_number<int>());
+}
