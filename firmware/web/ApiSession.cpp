@@ -10,6 +10,10 @@
 
 #include <boost/json.hpp>
 
+#include <sys/resource.h>
+#include <sys/utsname.h>
+#include <unistd.h>
+
 #include <algorithm>
 #include <cctype>
 #include <charconv>
@@ -462,6 +466,32 @@ bool Api::handleSession(const HttpRequest& req, const std::vector<std::string_vi
         json::array a;
         for (auto id : *ids) a.push_back(id);
         respond(jsonResponse(200, {{"q", q}, {"clips", std::move(a)}}));
+        return true;
+    }
+    if (top == "platform" && seg.size() == 2) {
+        if (req.method != "GET") return method("GET");
+        // Platform specifics and performance settings as the box sees them
+        // now: OS, hardware, the engine's JACK buffer and scheduling, and
+        // the resource limits the web process runs under.
+        utsname u{};
+        ::uname(&u);
+        rlimit memlock{}, rtprio{};
+        ::getrlimit(RLIMIT_MEMLOCK, &memlock);
+        ::getrlimit(RLIMIT_RTPRIO, &rtprio);
+        auto lim = [](rlim_t v) { return v == RLIM_INFINITY ? json::value("unlimited") : json::value(static_cast<std::uint64_t>(v)); };
+        json::object live = show_.live();
+        const json::object& eng = live.at("engine").as_object();
+        json::object engine{{"connected", eng.contains("connected") ? eng.at("connected") : json::value(false)}};
+        for (const char* k : {"sample_rate", "period", "scheduling", "client"})
+            if (eng.contains(k)) engine[k] = eng.at(k);
+        respond(jsonResponse(200, {{"os", {{"system", u.sysname}, {"release", u.release}, {"version", u.version}}},
+                                   {"hardware", {{"machine", u.machine},
+                                                 {"cpus", ::sysconf(_SC_NPROCESSORS_ONLN)},
+                                                 {"memory_bytes", static_cast<std::uint64_t>(::sysconf(_SC_PHYS_PAGES)) *
+                                                                      static_cast<std::uint64_t>(::sysconf(_SC_PAGESIZE))}}},
+                                   {"engine", std::move(engine)},
+                                   {"limits", {{"memlock", lim(memlock.rlim_cur)}, {"rtprio", lim(rtprio.rlim_cur)}}},
+                                   {"settings", show_.show().settings.at("platform")}}));
         return true;
     }
     if (top == "store" && seg.size() == 2) {

@@ -326,3 +326,13 @@ TEST(Api, aPanicWithoutItsOwnFadeUsesTheShowsPanicFadeSetting) {
     LONGS_EQUAL(202, call("POST", "/api/panic", R"({"fade_ms": 40})").status);
     LONGS_EQUAL(40, sink.sent.back().at("fade_ms").to_number<int>());
 }
+
+TEST(Api, platformDataNamesTheSystemAndItsLimits) {
+    auto r = call("GET", "/api/platform");
+    LONGS_EQUAL(200, r.status);
+    auto o = json::parse(r.body).as_object();
+    STRCMP_EQUAL("Linux", o.at("os").at("system").as_string().c_str());
+    CHECK(o.at("hardware").at("cpus").to_number<int>() >= 1);
+    CHECK(o.at("limits").as_object().contains("rtprio"));
+    STRCMP_EQUAL("cuebox", o.at("settings").at("box_name").as_string().c_str());
+}
