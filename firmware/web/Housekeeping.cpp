@@ -78,6 +78,16 @@ void Housekeeping::engineEvent(const json::object& ev) {
     log(store::LogEntry{0, 0, kind, "engine", "", detail, ""});
 }
 
+void Housekeeping::engineLive(const json::object& live) {
+    const json::value* v = live.if_contains("voices");
+    const json::value* st = v && v->is_object() ? v->as_object().if_contains("load_state") : nullptr;
+    if (!st || !st->is_string() || st->as_string() == loadState_) return;
+    const std::string now(st->as_string());
+    log(store::LogEntry{0, 0, now == "normal" ? "engine" : "fault", "engine", "",
+                        "DSP load " + loadState_ + " -> " + now, ""});
+    loadState_ = now;
+}
+
 void Housekeeping::everyMinute() {
     tick();
     minute_.expires_after(60s);

@@ -24,6 +24,8 @@ public:
     void log(store::LogEntry e);
     // An engine event (clip_started, clip_stopped, underrun, xrun...).
     void engineEvent(const boost::json::object& ev);
+    // The engine's live state: overload state changes are logged as faults.
+    void engineLive(const boost::json::object& live);
     // One round of the per-minute duties (also run at start-up).
     void tick();
 
@@ -40,6 +42,7 @@ private:
     std::chrono::steady_clock::time_point lastPoint_ = std::chrono::steady_clock::now();
     std::chrono::steady_clock::time_point lastExport_ = std::chrono::steady_clock::now();
     std::uint64_t exportedUpToNs_ = 0;
+    std::string loadState_ = "normal";
 };
 
 }  // namespace cuebox::web

@@ -79,6 +79,7 @@ Status runWeb(const WebOptions& o) {
     hub.snapshotRest = [&show] { return show.snapshotText("\"type\":\"snapshot\",").substr(1); };
     auto lastState = std::chrono::steady_clock::now();
     link.onLive = [&](json::object live) {
+        house.engineLive(live);
         show.setEngineLive(std::move(live));
         hub.broadcast({{"type", "state"}, {"live", show.live()}}, true);
         lastState = std::chrono::steady_clock::now();

@@ -94,4 +94,10 @@ def test_warning_critical_and_recovery_thresholds(stack):
         assert stack.http("POST", f"/api/clips/{bell}/start")[0] == 202
     finally:
         eng.command({"op": "test_dsp_ballast", "us": 0})
+    # Each state change is in the event log, the rise to critical as a fault.
+    time.sleep(0.5)
+    _, log = stack.http("GET", "/api/log?format=json")
+    changes = [e["detail"] for e in log["entries"] if e["detail"].startswith("DSP load")]
+    assert "DSP load warning -> critical" in changes, changes
+    assert any(e["kind"] == "fault" and e["detail"] == "DSP load warning -> critical" for e in log["entries"])
 
