@@ -83,6 +83,7 @@ constexpr Member k_recovery[] = {
     {"keep_auto", Kind::whole, 1, 200, "", "20"},
     {"backup_path", Kind::path, 0, 0, "", "\"backups\""},
     {"backup_keep", Kind::whole, 1, 100, "", "10"},
+    {"backup_every_hours", Kind::whole, 0, 168, "", "24"},
 };
 constexpr Member k_platform[] = {
     {"box_name", Kind::text, 0, 0, "", "\"cuebox\""},

@@ -240,13 +240,19 @@ Result<std::uint64_t> finishEdit(Store::Impl& impl, Txn& txn, Writer& w, ShowId 
             for (std::size_t i = 0; rc == 0 && i < undone.size(); ++i) rc = impl.del(t, impl.history, undone[i]);
         }
         const std::uint64_t seq = head + 1;
-        json::object header{{"time", isoNow(true)}, {"client", origin.client}, {"what", origin.what}, {"revision", revision}};
+        // What changed, for a person: the caller's words, or the edit's name.
+        std::string what = origin.what;
+        if (what.empty()) what = where.rfind("store: ", 0) == 0 ? where.substr(7) : where;
+        json::object header{{"time", isoNow(true)}, {"client", origin.client}, {"what", what}, {"revision", revision}};
         if (rc == 0) rc = impl.put(t, impl.history, showKey(show) + Key().u64(seq).bytes(), withHeader(header, encodeChanges(w.changes())));
         if (rc == 0) rc = impl.putMetaU64(t, histHeadKey(show), seq);
         if (rc == 0 && seq > kHistoryKeep) rc = impl.del(t, impl.history, showKey(show) + Key().u64(seq - kHistoryKeep).bytes());
     }
     if (rc == 0) rc = impl.putMetaU64(t, "revision", revision);
-    if (rc == 0) rc = appendLogIn(impl, t, LogEntry{0, 0, "edit", "web", origin.client, origin.what.empty() ? where : origin.what, ""});
+    if (rc == 0) {
+        std::string what = origin.what.empty() ? (where.rfind("store: ", 0) == 0 ? where.substr(7) : where) : origin.what;
+        rc = appendLogIn(impl, t, LogEntry{0, 0, "edit", "web", origin.client, what, ""});
+    }
     if (rc == 0) rc = txn.commit();  // synced to disk before the caller acknowledges
     if (rc) return mdbError(where, rc);
     return revision;

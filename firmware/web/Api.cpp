@@ -303,6 +303,9 @@ void Api::editClip(model::ClipId id, const HttpRequest& req, Respond respond) {
     if (!body) return respond(errorResponse(body.error()));
     auto patch = model::parseClipPatch(*body);
     if (!patch) return respond(errorResponse(patch.error()));
+    std::string what = "clip " + std::to_string(id) + ":";
+    for (const auto& [k, v] : *body) what += " " + std::string(k);
+    show_.setOrigin(store::Origin{show_.origin().client, what});
     auto e = show_.editClip(id, *patch);
     if (!e) return respond(errorResponse(e.error()));
     // Committed and synced: now it may be acknowledged and fanned out.

@@ -19,11 +19,13 @@ void Housekeeping::start() {
     if (show_.loaded()) {
         const auto& rec = show_.show().settings.at("recovery");
         const std::string root = resolve(std::string(rec.at("backup_path").as_string()));
-        for (const auto& b : store::listBackups(root))
+        for (const auto& b : store::listBackups(root)) {
+            if (b.valid) backupRevision_ = std::max(backupRevision_, b.revision);
             if (!b.valid) {
                 log::warn("web", "backup " + b.name + " is damaged: " + b.problem);
                 log(store::LogEntry{0, 0, "fault", "web", "", "backup " + b.name + " is damaged: " + b.problem, ""});
             }
+        }
         pointRevision_ = show_.revision();
     }
     log(store::LogEntry{0, 0, "system", "web", "", "cuebox-web started", ""});
@@ -49,11 +51,15 @@ void Housekeeping::flushSoon() {
     flush_.expires_after(250ms);
     flush_.async_wait([this](boost::system::error_code ec) {
         flushArmed_ = false;
-        if (ec || pending_.empty()) return;
-        auto batch = std::move(pending_);
-        pending_.clear();
-        if (auto st = show_.store().appendLog(std::move(batch)); !st) log::warn("web", "event log: " + st.error().reason);
+        if (!ec) flush();
     });
+}
+
+void Housekeeping::flush() {
+    if (pending_.empty()) return;
+    auto batch = std::move(pending_);
+    pending_.clear();
+    if (auto st = show_.store().appendLog(std::move(batch)); !st) log::warn("web", "event log: " + st.error().reason);
 }
 
 void Housekeeping::engineEvent(const json::object& ev) {
@@ -89,16 +95,15 @@ void Housekeeping::engineLive(const json::object& live) {
 }
 
 void Housekeeping::everyMinute() {
-    tick();
+    tick(std::chrono::steady_clock::now());
     minute_.expires_after(60s);
     minute_.async_wait([this](boost::system::error_code ec) {
         if (!ec) everyMinute();
     });
 }
 
-void Housekeeping::tick() {
+void Housekeeping::tick(std::chrono::steady_clock::time_point now) {
     if (!show_.loaded() || !show_.store().readOnlyReason().empty()) return;
-    const auto now = std::chrono::steady_clock::now();
     store::Store& st = show_.store();
     const auto& settings = show_.show().settings;
     // Automatic recovery point: every N minutes while the show is edited.
@@ -109,6 +114,17 @@ void Housekeeping::tick() {
         if (!p) log::warn("web", "automatic recovery point: " + p.error().reason);
         pointRevision_ = show_.revision();
         lastPoint_ = now;
+    }
+    // Scheduled backup: every N hours, when the store changed since the
+    // newest backup.
+    const auto everyH = rec.at("backup_every_hours").to_number<std::int64_t>();
+    auto rev = st.revision();
+    if (everyH > 0 && rev && *rev != backupRevision_ && now - lastBackup_ >= std::chrono::hours(everyH)) {
+        lastBackup_ = now;
+        auto b = store::createBackup(st, resolve(std::string(rec.at("backup_path").as_string())), "scheduled",
+                                     rec.at("backup_keep").to_number<std::size_t>());
+        if (b) backupRevision_ = b->revision;
+        else log(store::LogEntry{0, 0, "fault", "web", "", "scheduled backup failed: " + b.error().reason, ""});
     }
     // Retention by age and size.
     const auto& lg = settings.at("logging");

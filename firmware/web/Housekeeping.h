@@ -26,8 +26,11 @@ public:
     void engineEvent(const boost::json::object& ev);
     // The engine's live state: overload state changes are logged as faults.
     void engineLive(const boost::json::object& live);
-    // One round of the per-minute duties (also run at start-up).
-    void tick();
+    // One round of the per-minute duties (also run at start-up), as of
+    // `now` on the steady clock.
+    void tick(std::chrono::steady_clock::time_point now);
+    // Writes queued log entries now.
+    void flush();
 
 private:
     void flushSoon();
@@ -43,6 +46,8 @@ private:
     std::chrono::steady_clock::time_point lastExport_ = std::chrono::steady_clock::now();
     std::uint64_t exportedUpToNs_ = 0;
     std::string loadState_ = "normal";
+    std::chrono::steady_clock::time_point lastBackup_ = std::chrono::steady_clock::now();
+    std::uint64_t backupRevision_ = 0;  // the store revision the newest backup holds
 };
 
 }  // namespace cuebox::web

@@ -226,6 +226,7 @@ TEST(Api, undoAndRedoOverHttpAreRecordedWithTheClient) {
     LONGS_EQUAL(200, call("PATCH", "/api/clips/" + std::to_string(clip), R"({"label":"two"})").status);
     auto h = json::parse(call("GET", "/api/history?limit=5").body).as_object();
     STRCMP_EQUAL("unit test", h.at("entries").at(0).at("client").as_string().c_str());
+    STRCMP_EQUAL(("clip " + std::to_string(clip) + ": label").c_str(), h.at("entries").at(0).at("what").as_string().c_str());
     CHECK_FALSE(h.at("entries").at(0).at("undone").as_bool());
     LONGS_EQUAL(200, call("POST", "/api/undo").status);
     STRCMP_EQUAL("one", show->show().findClip(clip)->label.c_str());

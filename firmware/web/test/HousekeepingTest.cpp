@@ -1,0 +1,109 @@
+#include "web/Housekeeping.h"
+
+#include "store/Backup.h"
+
+#include <CppUTest/TestHarness.h>
+
+#include <boost/asio/io_context.hpp>
+#include <boost/json.hpp>
+
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+using namespace cuebox;
+using namespace std::chrono_literals;
+namespace json = boost::json;
+namespace fs = std::filesystem;
+
+TEST_GROUP(Housekeeping) {
+    std::string dir;
+    std::unique_ptr<store::Store> st;
+    std::unique_ptr<web::ShowService> show;
+    boost::asio::io_context io;
+    void setup() override {
+        char tmpl[] = "/tmp/cuebox-house-XXXXXX";
+        dir = mkdtemp(tmpl);
+        st = std::move(*store::Store::open(store::Options{dir + "/store"}));
+        model::Show s;
+        s.name = "t";
+        s.pages.push_back(model::makePage("p"));
+        st->createShow(s, true);
+        show = std::make_unique<web::ShowService>(*st, dir);
+        CHECK(show->load().ok());
+    }
+    void teardown() override {
+        show.reset();
+        st.reset();
+        fs::remove_all(dir);
+    }
+    void set(const char* section, const char* body) { CHECK(show->editSettings(section, json::parse(body)).ok()); }
+};
+
+TEST(Housekeeping, logsAreAutoExportedOnScheduleAndOnlyNewEntriesEachTime) {
+    set("logging", R"({"auto_export_minutes": 5, "auto_export_format": "csv", "auto_export_path": "exports/log"})");
+    web::Housekeeping h(io, *show);
+    h.log(store::LogEntry{0, 0, "trigger", "engine", "", "clip 1 'Thunder' started", ""});
+    h.flush();
+    const auto t0 = std::chrono::steady_clock::now();
+    h.tick(t0 + 1min);  // not due yet
+    CHECK_FALSE(fs::exists(dir + "/exports/log"));
+    h.tick(t0 + 6min);
+    std::vector<fs::path> files;
+    for (const auto& e : fs::directory_iterator(dir + "/exports/log")) files.push_back(e.path());
+    LONGS_EQUAL(1, files.size());
+    std::stringstream ss;
+    ss << std::ifstream(files[0]).rdbuf();
+    STRCMP_CONTAINS("\"clip 1 'Thunder' started\"", ss.str().c_str());
+    h.log(store::LogEntry{0, 0, "stop", "engine", "", "clip 1 'Thunder' stopped", ""});
+    h.flush();
+    h.tick(t0 + 12min);
+    files.clear();
+    for (const auto& e : fs::directory_iterator(dir + "/exports/log")) files.push_back(e.path());
+    LONGS_EQUAL(2, files.size());
+    std::sort(files.begin(), files.end());
+    std::stringstream second;
+    second << std::ifstream(files[1]).rdbuf();
+    STRCMP_CONTAINS("stopped", second.str().c_str());
+    CHECK(second.str().find("started") == std::string::npos);
+}
+
+TEST(Housekeeping, anAutomaticRecoveryPointIsTakenOnlyWhileTheShowIsEdited) {
+    set("recovery", R"({"auto_minutes": 10, "keep_auto": 2})");
+    web::Housekeeping h(io, *show);
+    const auto t0 = std::chrono::steady_clock::now();
+    h.tick(t0 + 11min);  // edited (the settings edit above): a point
+    LONGS_EQUAL(1, st->recoveryPoints(show->show().id)->size());
+    h.tick(t0 + 22min);  // nothing edited since: none
+    LONGS_EQUAL(1, st->recoveryPoints(show->show().id)->size());
+    set("platform", R"({"box_name": "stage left"})");
+    h.tick(t0 + 33min);
+    auto points = st->recoveryPoints(show->show().id);
+    LONGS_EQUAL(2, points->size());
+    STRCMP_EQUAL("auto", points->at(0).kind.c_str());
+}
+
+TEST(Housekeeping, engineEventsAndLoadChangesBecomeLogEntries) {
+    web::Housekeeping h(io, *show);
+    h.engineEvent(json::object{{"event", "xrun"}, {"count", 3}});
+    h.engineLive(json::parse(R"({"voices": {"load_state": "critical"}})").as_object());
+    h.engineLive(json::parse(R"({"voices": {"load_state": "critical"}})").as_object());
+    h.flush();
+    auto log = st->readLog(0, UINT64_MAX, 100);
+    int faults = 0;
+    for (const auto& e : *log) faults += e.kind == "fault";
+    LONGS_EQUAL(2, faults);  // the xrun and one state change
+}
+
+TEST(Housekeeping, aBackupIsTakenOnScheduleWhenTheStoreChanged) {
+    set("recovery", R"({"backup_every_hours": 6, "backup_keep": 3, "auto_minutes": 0})");
+    web::Housekeeping h(io, *show);
+    const auto t0 = std::chrono::steady_clock::now();
+    h.tick(t0 + 1h);
+    CHECK_FALSE(fs::exists(dir + "/backups"));
+    h.tick(t0 + 7h);
+    LONGS_EQUAL(1, store::listBackups(dir + "/backups").size());
+    CHECK(store::listBackups(dir + "/backups")[0].valid);
+    h.tick(t0 + 14h);  // nothing changed since: no new backup
+    LONGS_EQUAL(1, store::listBackups(dir + "/backups").size());
+}
