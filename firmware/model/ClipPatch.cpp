@@ -17,6 +17,7 @@ void ClipPatch::applyTo(Clip& c) const {
     if (fadeOutMs) c.fadeOutMs = *fadeOutMs;
     if (loop) c.loop = *loop;
     if (loopCount) c.loopCount = *loopCount;
+    if (tempoSync) c.tempoSync = *tempoSync;
     if (fadeInCurve) c.fadeInCurve = *fadeInCurve;
     if (fadeOutCurve) c.fadeOutCurve = *fadeOutCurve;
     if (crossfadeCurve) c.crossfadeCurve = *crossfadeCurve;
@@ -59,6 +60,10 @@ Result<ClipPatch> parseClipPatch(const json::value& body) {
             auto f = field::flag(v, "loop");
             if (!f) return f.error();
             p.loop = *f;
+        } else if (key == "tempo_sync") {
+            auto f = field::flag(v, "tempo_sync");
+            if (!f) return f.error();
+            p.tempoSync = *f;
         } else if (key == "loop_count") {
             auto n = field::wholeNumber(v, "loop_count", 0, 100000);  // 0 = forever
             if (!n) return n.error();

@@ -21,6 +21,7 @@ struct ClipPatch {
     std::optional<std::optional<int>> fadeOutMs;
     std::optional<bool> loop;
     std::optional<int> loopCount;
+    std::optional<bool> tempoSync;
     std::optional<std::optional<FadeCurve>> fadeInCurve, fadeOutCurve, crossfadeCurve;
     std::optional<std::optional<int>> crossfadeMs;
     std::optional<std::optional<bool>> powerComp;
@@ -29,7 +30,7 @@ struct ClipPatch {
     std::optional<char> group;
 
     bool empty() const {
-        return !label && !color && !levelDb && !fadeInMs && !fadeOutMs && !loop && !loopCount && !fadeInCurve &&
+        return !label && !color && !levelDb && !fadeInMs && !fadeOutMs && !loop && !loopCount && !tempoSync && !fadeInCurve &&
                !fadeOutCurve && !crossfadeCurve && !crossfadeMs && !powerComp && !playMode && !secondPress && !group;
     }
     void applyTo(Clip& c) const;

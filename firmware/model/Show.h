@@ -76,6 +76,7 @@ struct Clip {
     double levelDb = 0.0;
     bool loop = false;
     int loopCount = 0;       // with loop: times to play, 0 = forever
+    bool tempoSync = false;  // follows the show's tempo (transport); renders come with the media library
     // Fades: unset = the show's fade defaults (AudioConfig::fades).
     std::optional<int> fadeInMs;
     std::optional<int> fadeOutMs;

@@ -26,6 +26,7 @@ json::object toJson(const Clip& c) {
         {"fade_out_ms", opt(c.fadeOutMs)},
         {"loop", c.loop},
         {"loop_count", c.loopCount},
+        {"tempo_sync", c.tempoSync},
         {"fade_in_curve", opt(c.fadeInCurve)},
         {"fade_out_curve", opt(c.fadeOutCurve)},
         {"crossfade_ms", opt(c.crossfadeMs)},
@@ -135,6 +136,7 @@ Result<Clip> clipFromJson(const json::value& v) {
     if (get(o, "fade_out_ms", n)) c.fadeOutMs = n;
     get(o, "loop", c.loop);
     get(o, "loop_count", c.loopCount);
+    get(o, "tempo_sync", c.tempoSync);
     if (get(o, "crossfade_ms", n)) c.crossfadeMs = n;
     if (get(o, "power_comp", b)) c.powerComp = b;
     std::string e;

@@ -1,4 +1,5 @@
 #include "model/ClipPatch.h"
+#include "model/ShowJson.h"
 
 #include <CppUTest/TestHarness.h>
 
@@ -56,4 +57,17 @@ TEST(ClipPatch, nullReturnsAFadeToTheShowDefault) {
     CHECK(f.out.curve == FadeCurve::exponential);
     c.fadeInMs = 20;
     LONGS_EQUAL(20, effectiveFades(c, d).in.ms);  // an override wins
+}
+
+TEST(ClipPatch, tempoSyncIsAFlagAndRoundTripsThroughTheRecord) {
+    auto p = parseClipPatch(boost::json::parse(R"({"tempo_sync": true})"));
+    CHECK(p.ok());
+    Clip c;
+    p->applyTo(c);
+    CHECK(c.tempoSync);
+    auto back = clipFromJson(boost::json::value(toJson(c)));
+    CHECK(back->tempoSync);
+    auto bad = parseClipPatch(boost::json::parse(R"({"tempo_sync": "yes"})"));
+    CHECK_FALSE(bad.ok());
+    STRCMP_EQUAL("tempo_sync", bad.error().field.c_str());
 }
