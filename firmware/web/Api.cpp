@@ -25,18 +25,6 @@ Errc codeFromName(std::string_view s) {
     return Errc::internal;
 }
 
-// Parses an optional JSON object body. Empty body = empty object.
-Result<json::object> bodyObject(const HttpRequest& req) {
-    if (req.body.empty()) return json::object{};
-    if (req.contentType.rfind("application/json", 0) != 0)
-        return makeError(Errc::bad_request, "content-type", "the body must be application/json");
-    boost::system::error_code ec;
-    json::value v = json::parse(req.body, ec);
-    if (ec) return bad("body", "malformed JSON: " + ec.message());
-    if (!v.is_object()) return bad("body", "must be a JSON object");
-    return std::move(v.as_object());
-}
-
 // Commands that act on one clip.
 constexpr std::array<std::string_view, 8> kClipOps = {"start", "stop", "toggle", "press", "release", "pause", "resume", "audition"};
 bool isClipOp(std::string_view op) { return std::find(kClipOps.begin(), kClipOps.end(), op) != kClipOps.end(); }
@@ -84,6 +72,20 @@ HttpResponse errorResponse(const Error& e) {
 
 HttpResponse jsonResponse(int status, const json::object& body) {
     return HttpResponse{status, "application/json", json::serialize(body)};
+}
+
+Result<json::object> parseBody(const HttpRequest& req, bool required) {
+    if (req.body.empty()) {
+        if (required) return bad("body", "is required");
+        return json::object{};
+    }
+    if (req.contentType.rfind("application/json", 0) != 0)
+        return makeError(Errc::bad_request, "content-type", "the body must be application/json");
+    boost::system::error_code ec;
+    json::value v = json::parse(req.body, ec);
+    if (ec) return bad("body", "malformed JSON: " + ec.message());
+    if (!v.is_object()) return bad("body", "must be a JSON object");
+    return std::move(v.as_object());
 }
 
 Result<model::ClipId> parseClipId(std::string_view s) {
@@ -152,7 +154,7 @@ void Api::handle(const HttpRequest& req, Respond respond) {
     }
     auto sendCommand = [&](const std::string& op, json::value target) {
         if (req.method != "POST") return methodNotAllowed("POST");
-        auto body = bodyObject(req);
+        auto body = parseBody(req, false);
         if (!body) return respond(errorResponse(body.error()));
         engineCommand(op, target, *body, [respond](int status, json::object o) { respond(jsonResponse(status, o)); });
     };
@@ -272,7 +274,7 @@ void Api::engineCommand(const std::string& op, const json::value& target, const 
 void Api::layoutEdit(const HttpRequest& req, Respond respond,
                      const std::function<Result<std::uint64_t>(const json::value&)>& edit) {
     if (req.body.empty()) return respond(errorResponse(bad("body", "names nothing to change")));
-    auto body = bodyObject(req);
+    auto body = parseBody(req, false);
     if (!body) return respond(errorResponse(body.error()));
     auto rev = edit(json::value(*body));
     if (!rev) return respond(errorResponse(rev.error()));
@@ -284,7 +286,7 @@ void Api::layoutEdit(const HttpRequest& req, Respond respond,
 void Api::editAudio(const HttpRequest& req, Respond respond,
                     const std::function<Status(model::AudioConfig&, const json::value&)>& edit) {
     if (req.body.empty()) return respond(errorResponse(bad("body", "names nothing to change")));
-    auto body = bodyObject(req);
+    auto body = parseBody(req, false);
     if (!body) return respond(errorResponse(body.error()));
     const json::value b(*body);
     auto rev = show_.editAudio([&](model::AudioConfig& a) { return edit(a, b); });
@@ -299,7 +301,7 @@ void Api::editClip(model::ClipId id, const HttpRequest& req, Respond respond) {
     if (!show_.show().findClip(id))
         return respond(errorResponse(makeError(Errc::not_found, "id", "no clip with id " + std::to_string(id))));
     if (req.body.empty()) return respond(errorResponse(bad("body", "names no clip member to change")));
-    auto body = bodyObject(req);
+    auto body = parseBody(req, false);
     if (!body) return respond(errorResponse(body.error()));
     auto patch = model::parseClipPatch(*body);
     if (!patch) return respond(errorResponse(patch.error()));

@@ -69,6 +69,9 @@ private:
                     const std::function<Result<std::uint64_t>(const boost::json::value&)>& edit);
 };
 
+// A request's JSON object body (application/json). An empty body is an
+// empty object, or an error when `required`.
+Result<boost::json::object> parseBody(const HttpRequest& req, bool required);
 // Splits and checks a clip id path segment.
 Result<model::ClipId> parseClipId(std::string_view s);
 

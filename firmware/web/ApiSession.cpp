@@ -64,21 +64,13 @@ Result<std::uint64_t> number(std::string_view s, const char* field) {
     return v;
 }
 
-Result<json::object> body(const HttpRequest& req, bool required) {
-    if (req.body.empty()) {
-        if (required) return bad("body", "is required");
-        return json::object{};
-    }
-    if (req.contentType.rfind("application/json", 0) != 0)
-        return makeError(Errc::bad_request, "content-type", "the body must be application/json");
-    boost::system::error_code ec;
-    json::value v = json::parse(req.body, ec);
-    if (ec) return bad("body", "malformed JSON: " + ec.message());
-    if (!v.is_object()) return bad("body", "must be a JSON object");
-    return std::move(v.as_object());
-}
-
 // A body that holds exactly a name.
+Result<std::string> nameOf(const json::object& b);
+Result<std::string> nameBody(const HttpRequest& req) {
+    auto b = parseBody(req, true);
+    if (!b) return b.error();
+    return nameOf(*b);
+}
 Result<std::string> nameOf(const json::object& b) {
     for (const auto& [k, v] : b)
         if (k != "name") return bad(std::string(k), "is not accepted here (only name)");
@@ -163,9 +155,7 @@ bool Api::handleSession(const HttpRequest& req, const std::vector<std::string_vi
                 return true;
             }
             if (req.method != "POST") return method("GET or POST");
-            auto b = body(req, true);
-            if (!b) return fail(b.error());
-            auto name = nameOf(*b);
+            auto name = nameBody(req);
             if (!name) return fail(name.error());
             model::Show s;
             s.name = *name;
@@ -177,7 +167,7 @@ bool Api::handleSession(const HttpRequest& req, const std::vector<std::string_vi
         }
         if (seg.size() == 3 && seg[2] == "import") {
             if (req.method != "POST") return method("POST");
-            auto b = body(req, true);
+            auto b = parseBody(req, true);
             if (!b) return fail(b.error());
             std::string name;
             const json::value* p = b->if_contains("path");
@@ -228,9 +218,7 @@ bool Api::handleSession(const HttpRequest& req, const std::vector<std::string_vi
                 return true;
             }
             if (req.method != "PATCH") return method("PATCH or DELETE");
-            auto b = body(req, true);
-            if (!b) return fail(b.error());
-            auto name = nameOf(*b);
+            auto name = nameBody(req);
             if (!name) return fail(name.error());
             auto s = st.loadShow(*id);
             if (!s) return fail(s.error());
@@ -243,9 +231,7 @@ bool Api::handleSession(const HttpRequest& req, const std::vector<std::string_vi
         }
         if (seg.size() == 4 && seg[3] == "duplicate") {
             if (req.method != "POST") return method("POST");
-            auto b = body(req, true);
-            if (!b) return fail(b.error());
-            auto name = nameOf(*b);
+            auto name = nameBody(req);
             if (!name) return fail(name.error());
             auto copy = st.duplicateShow(*id, *name, origin("duplicated show " + std::to_string(*id)));
             if (!copy) return fail(copy.error());
@@ -292,9 +278,7 @@ bool Api::handleSession(const HttpRequest& req, const std::vector<std::string_vi
                 return true;
             }
             if (req.method != "POST") return method("GET or POST");
-            auto b = body(req, true);
-            if (!b) return fail(b.error());
-            auto name = nameOf(*b);
+            auto name = nameBody(req);
             if (!name) return fail(name.error());
             auto p = st.createRecoveryPoint(current, *name, "named");
             if (!p) return fail(p.error());
@@ -373,7 +357,7 @@ bool Api::handleSession(const HttpRequest& req, const std::vector<std::string_vi
         }
         if (seg.size() != 3) return false;
         if (req.method != "PATCH") return method("PATCH");
-        auto b = body(req, true);
+        auto b = parseBody(req, true);
         if (!b) return fail(b.error());
         show_.setOrigin(origin("settings " + std::string(seg[2])));
         auto rev = show_.editSettings(std::string(seg[2]), json::value(*b));
@@ -412,7 +396,7 @@ bool Api::handleSession(const HttpRequest& req, const std::vector<std::string_vi
         } else if (seg.size() != 2 || req.method != "POST") {
             return method("GET or POST");
         }
-        auto b = body(req, true);
+        auto b = parseBody(req, true);
         if (!b) return fail(b.error());
         show_.setOrigin(origin(id ? "mapping " + std::to_string(id) : "new mapping"));
         auto r = show_.putMapping(id, json::value(*b));
@@ -423,9 +407,7 @@ bool Api::handleSession(const HttpRequest& req, const std::vector<std::string_vi
     }
     if (top == "pages" && seg.size() == 2) {
         if (req.method != "POST") return method("POST");
-        auto b = body(req, true);
-        if (!b) return fail(b.error());
-        auto name = nameOf(*b);
+        auto name = nameBody(req);
         if (!name) return fail(name.error());
         storeChanged(st.addPage(current, model::makePage(*name), origin("added page '" + *name + "'")), respond,
                      {{"page", show_.show().pages.size()}});
@@ -439,7 +421,7 @@ bool Api::handleSession(const HttpRequest& req, const std::vector<std::string_vi
     }
     if (top == "cells" && seg.size() == 3 && seg[2] == "move") {
         if (req.method != "POST") return method("POST");
-        auto b = body(req, true);
+        auto b = parseBody(req, true);
         if (!b) return fail(b.error());
         for (const auto& [k, v] : *b)
             if (k != "from" && k != "to") return fail(bad(std::string(k), "is not accepted here (from, to)"));

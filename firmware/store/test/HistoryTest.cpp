@@ -21,6 +21,30 @@ namespace json = boost::json;
 namespace {
 ClipPatch patch(const char* text) { return *parseClipPatch(json::parse(text)); }
 std::string label(store::Store& s, ShowId id, ClipId clip) { return s.loadShow(id)->findClip(clip)->label; }
+
+// Makes the store at `dir` look written by firmware of format `version`:
+// its format version rewritten and the tables in `drop` removed.
+void rewriteFormat(const std::string& dir, std::uint8_t version, std::initializer_list<const char*> drop) {
+    MDB_env* env = nullptr;
+    mdb_env_create(&env);
+    mdb_env_set_maxdbs(env, 24);
+    LONGS_EQUAL(0, mdb_env_open(env, dir.c_str(), 0, 0660));
+    MDB_txn* t = nullptr;
+    mdb_txn_begin(env, nullptr, 0, &t);
+    for (const char* name : drop) {
+        MDB_dbi dbi;
+        mdb_dbi_open(t, name, 0, &dbi);
+        mdb_drop(t, dbi, 1);
+    }
+    MDB_dbi meta;
+    mdb_dbi_open(t, "meta", 0, &meta);
+    std::string v(8, '\0');
+    v[7] = static_cast<char>(version);
+    MDB_val k{14, const_cast<char*>("format_version")}, val{8, v.data()};
+    mdb_put(t, meta, &k, &val, 0);
+    LONGS_EQUAL(0, mdb_txn_commit(t));
+    mdb_env_close(env);
+}
 }  // namespace
 
 TEST_GROUP(History) {
@@ -234,27 +258,7 @@ TEST(History, theEventLogKeepsEditsAndEntriesAndIsPrunedBySize) {
 // A store written by firmware format 1 (before history and search).
 TEST(History, aFormat1StoreIsMigratedAfterABackupInOneTransaction) {
     s.reset();
-    {
-        MDB_env* env = nullptr;
-        mdb_env_create(&env);
-        mdb_env_set_maxdbs(env, 24);
-        LONGS_EQUAL(0, mdb_env_open(env, (d.dir + "/store").c_str(), 0, 0660));
-        MDB_txn* t = nullptr;
-        mdb_txn_begin(env, nullptr, 0, &t);
-        for (const char* name : {"settings", "mappings", "search", "history", "recovery", "log"}) {
-            MDB_dbi dbi;
-            mdb_dbi_open(t, name, 0, &dbi);
-            mdb_drop(t, dbi, 1);
-        }
-        MDB_dbi meta;
-        mdb_dbi_open(t, "meta", 0, &meta);
-        std::string v(8, '\0');
-        v[7] = 1;
-        MDB_val k{14, const_cast<char*>("format_version")}, val{8, v.data()};
-        mdb_put(t, meta, &k, &val, 0);
-        LONGS_EQUAL(0, mdb_txn_commit(t));
-        mdb_env_close(env);
-    }
+    rewriteFormat(d.dir + "/store", 1, {"settings", "mappings", "search", "history", "recovery", "log"});
     s = d.open();
     LONGS_EQUAL(2, s->formatVersion());
     auto m = s->migrations();
@@ -273,22 +277,7 @@ TEST(History, aFormat1StoreIsMigratedAfterABackupInOneTransaction) {
 
 TEST(History, aStoreFromNewerFirmwareOpensReadOnlyWithTheReason) {
     s.reset();
-    {
-        MDB_env* env = nullptr;
-        mdb_env_create(&env);
-        mdb_env_set_maxdbs(env, 24);
-        mdb_env_open(env, (d.dir + "/store").c_str(), 0, 0660);
-        MDB_txn* t = nullptr;
-        mdb_txn_begin(env, nullptr, 0, &t);
-        MDB_dbi meta;
-        mdb_dbi_open(t, "meta", 0, &meta);
-        std::string v(8, '\0');
-        v[7] = 9;
-        MDB_val k{14, const_cast<char*>("format_version")}, val{8, v.data()};
-        mdb_put(t, meta, &k, &val, 0);
-        mdb_txn_commit(t);
-        mdb_env_close(env);
-    }
+    rewriteFormat(d.dir + "/store", 9, {});
     s = d.open();
     STRCMP_CONTAINS("newer firmware", s->readOnlyReason().c_str());
     STRCMP_EQUAL("Act 2", s->loadShow(id)->name.c_str());  // readable
