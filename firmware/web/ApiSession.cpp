@@ -484,6 +484,11 @@ bool Api::handleSession(const HttpRequest& req, const std::vector<std::string_vi
             for (const auto& x : *ms) m.push_back({{"from", x.from}, {"to", x.to}, {"time", x.time}, {"backup", x.backup}});
         o["migrations"] = std::move(m);
         o["revision"] = show_.revision();
+        // Compatibility: what this firmware reads and writes.
+        o["compatibility"] = {{"writes_format", store::kFormatVersion},
+                              {"migrates_from", 1},
+                              {"newer_formats", "opened read-only"},
+                              {"bundle_version", store::kBundleVersion}};
         respond(jsonResponse(200, o));
         return true;
     }
