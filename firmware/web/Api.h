@@ -38,6 +38,13 @@ public:
     void command(const boost::json::value& msg, std::function<void(boost::json::object)> reply);
 
     boost::json::object health() const;
+
+    // Show bundles over HTTP (the server streams the bytes): the folder an
+    // upload is written to, an uploaded bundle to import (`target` carries
+    // ?name=), and the file of GET /api/exports/{name}.
+    Result<std::string> uploadDir() const;
+    void importUploaded(const std::string& file, const std::string& target, const std::string& client, Respond respond);
+    Result<std::string> exportFile(std::string_view name) const;
     void setClientCounter(std::function<std::size_t()> f) { wsClients_ = std::move(f); }
     // Called after a layout edit: clients get a fresh snapshot.
     void setResync(std::function<void()> f) { resync_ = std::move(f); }
@@ -59,6 +66,8 @@ private:
     void storeChanged(Result<std::uint64_t> rev, Respond& respond, boost::json::object extra = {});
     std::string backupRoot() const;
     std::string mediaPath(const char* member) const;  // a media.* path setting, resolved
+    void importFile(const std::string& file, const std::string& label, const std::string& name, const std::string& client,
+                    Respond& respond);
 
     ShowService& show_;
     CommandSink& engine_;

@@ -16,6 +16,7 @@
 
 #include <algorithm>
 #include <cctype>
+#include <filesystem>
 #include <charconv>
 
 #include "base/Time.h"
@@ -109,6 +110,45 @@ Result<model::Cell> cellOf(const json::object& b, const char* key) {
 }
 }  // namespace
 
+void Api::importFile(const std::string& file, const std::string& label, const std::string& name, const std::string& client,
+                     Respond& respond) {
+    store::Store& st = show_.store();
+    // The loaded show is kept as it was before anything is imported.
+    if (auto rp = st.createRecoveryPoint(show_.show().id, "before importing " + label, "before_import"); !rp)
+        return respond(errorResponse(rp.error()));
+    auto r = store::importBundle(st, file, show_.dataDir(), name, store::Origin{client, "imported bundle " + label});
+    if (!r) return respond(errorResponse(r.error()));
+    respond(jsonResponse(201, {{"id", r->show}, {"revision", r->revision}, {"media_files", r->mediaFiles}}));
+}
+
+void Api::importUploaded(const std::string& file, const std::string& target, const std::string& client, Respond respond) {
+    std::string name = queryParam(target, "name");
+    if (!name.empty()) {
+        auto n = model::field::text(json::value(name), "name", 1);
+        if (!n) return respond(errorResponse(n.error()));
+    }
+    importFile(file, "uploaded by " + client, name, client, respond);
+}
+
+Result<std::string> Api::uploadDir() const {
+    const std::string dir = mediaPath("import_path");
+    std::error_code ec;
+    std::filesystem::create_directories(dir, ec);
+    if (ec) return makeError(Errc::io, "import_path", "cannot use the import folder '" + dir + "': " + ec.message());
+    return dir;
+}
+
+Result<std::string> Api::exportFile(std::string_view name) const {
+    const bool plain = !name.empty() && name[0] != '.' && name.find('/') == std::string_view::npos &&
+                       name.find('\\') == std::string_view::npos && name.size() <= 255 &&
+                       name.size() > 7 && name.substr(name.size() - 7) == ".cuebox";
+    if (!plain) return bad("name", "must be the name of a .cuebox file in the export folder");
+    const std::string file = mediaPath("export_path") + "/" + std::string(name);
+    std::error_code ec;
+    if (!std::filesystem::is_regular_file(file, ec)) return makeError(Errc::not_found, "name", "no export named '" + std::string(name) + "'");
+    return file;
+}
+
 std::string Api::mediaPath(const char* member) const {
     std::string p(show_.show().settings.at("media").at(member).as_string());
     return p[0] == '/' ? p : show_.dataDir() + "/" + p;
@@ -184,12 +224,7 @@ bool Api::handleSession(const HttpRequest& req, const std::vector<std::string_vi
             }
             const std::string path(p->as_string());
             if (path.find("..") != std::string::npos) return fail(bad("path", "must not contain '..'"));
-            const std::string file = path[0] == '/' ? path : mediaPath("import_path") + "/" + path;
-            // The loaded show is kept as it was before anything is imported.
-            if (auto rp = st.createRecoveryPoint(current, "before importing " + path, "before_import"); !rp) return fail(rp.error());
-            auto r = store::importBundle(st, file, show_.dataDir(), name, origin("imported bundle " + path));
-            if (!r) return fail(r.error());
-            respond(jsonResponse(201, {{"id", r->show}, {"revision", r->revision}, {"media_files", r->mediaFiles}}));
+            importFile(path[0] == '/' ? path : mediaPath("import_path") + "/" + path, path, name, req.client, respond);
             return true;
         }
         auto id = number(seg[2], "id");
@@ -448,6 +483,18 @@ bool Api::handleSession(const HttpRequest& req, const std::vector<std::string_vi
         json::array a;
         for (auto id : *ids) a.push_back(id);
         respond(jsonResponse(200, {{"q", q}, {"clips", std::move(a)}}));
+        return true;
+    }
+    if (top == "exports" && seg.size() == 2) {
+        if (req.method != "GET") return method("GET");
+        json::array a;
+        std::error_code ec;
+        for (const auto& e : std::filesystem::directory_iterator(mediaPath("export_path"), ec)) {
+            const std::string n = e.path().filename().string();
+            if (!e.is_regular_file() || n.size() < 8 || n.substr(n.size() - 7) != ".cuebox") continue;
+            a.push_back({{"name", n}, {"bytes", e.file_size()}});
+        }
+        respond(jsonResponse(200, {{"location", mediaPath("export_path")}, {"exports", std::move(a)}}));
         return true;
     }
     if (top == "platform" && seg.size() == 2) {

@@ -10,7 +10,10 @@
 #include <boost/json.hpp>
 
 #include <deque>
+#include <filesystem>
 #include <optional>
+
+#include <unistd.h>
 
 namespace cuebox::web {
 namespace beast = boost::beast;
@@ -22,6 +25,7 @@ using tcp = net::ip::tcp;
 
 namespace {
 constexpr std::size_t kBodyLimit = 64 * 1024;
+constexpr std::uint64_t kUploadLimit = std::uint64_t{16} << 30;  // a show bundle with its media
 constexpr std::size_t kWsMessageMax = 64 * 1024;
 constexpr std::size_t kWsQueueMax = 256;  // messages that cannot be coalesced
 }  // namespace
@@ -149,28 +153,108 @@ public:
     void run() { read(); }
 
 private:
+    // The header first: a show bundle upload streams its body to a file,
+    // every other request reads a small body into memory.
     void read() {
-        parser_.emplace();
-        parser_->body_limit(kBodyLimit);
-        parser_->header_limit(16 * 1024);
+        header_.emplace();
+        header_->body_limit(kUploadLimit);
+        header_->header_limit(16 * 1024);
         stream_.expires_after(std::chrono::seconds(30));
+        http::async_read_header(stream_, buf_, *header_, [self = shared_from_this()](beast::error_code ec, std::size_t) {
+            self->onHeader(ec);
+        });
+    }
+
+    bool readError(beast::error_code ec) {
+        if (!ec) return false;
+        if (ec == http::error::end_of_stream) {
+            shutdown();
+            return true;
+        }
+        if (ec == beast::error::timeout || ec == net::error::eof || ec == net::error::connection_reset) {
+            shutdown();
+            return true;
+        }
+        keepAlive_ = false;
+        if (ec == http::error::body_limit) {
+            sendJson(413, errorJson(413, makeError(Errc::payload_too_large, "body", "the request body is too large")));
+            return true;
+        }
+        sendJson(400, errorJson(400, makeError(Errc::bad_request, "request", "malformed HTTP request: " + ec.message())));
+        return true;
+    }
+
+    void onHeader(beast::error_code ec) {
+        if (readError(ec)) return;
+        const auto& h = header_->get();
+        keepAlive_ = h.keep_alive();
+        version_ = h.version();
+        const std::string target(h.target());
+        const std::string path = target.substr(0, target.find('?'));
+        const std::string_view type = h[http::field::content_type];
+        if (h.method() == http::verb::post && path == "/api/shows/import" && type.rfind("application/octet-stream", 0) == 0)
+            return readUpload(target);
+        if (auto n = header_->content_length(); n && *n > kBodyLimit) {
+            keepAlive_ = false;
+            return sendJson(413, errorJson(413, makeError(Errc::payload_too_large, "body", "the request body is larger than 64 KiB")));
+        }
+        parser_.emplace(std::move(*header_));
+        parser_->body_limit(kBodyLimit);
         http::async_read(stream_, buf_, *parser_, [self = shared_from_this()](beast::error_code ec, std::size_t) {
             self->onRead(ec);
         });
     }
 
-    void onRead(beast::error_code ec) {
-        if (ec == http::error::end_of_stream) return shutdown();
-        if (ec == http::error::body_limit) {
-            keepAlive_ = false;
-            return sendJson(413, errorJson(413, makeError(Errc::payload_too_large, "body",
-                                                          "the request body is larger than 64 KiB")));
-        }
+    void readUpload(const std::string& target) {
+        client_ = clientOf(header_->get());
+        auto dir = api_.uploadDir();
+        if (!dir) return sendString(errorResponse(dir.error()), true);
+        static std::uint64_t counter = 0;
+        upload_ = *dir + "/.upload-" + std::to_string(::getpid()) + "-" + std::to_string(++counter) + ".partial";
+        uploadTarget_ = target;
+        upload_parser_.emplace(std::move(*header_));
+        upload_parser_->body_limit(kUploadLimit);
+        beast::error_code ec;
+        upload_parser_->get().body().open(upload_.c_str(), beast::file_mode::write, ec);
         if (ec) {
-            if (ec == beast::error::timeout || ec == net::error::eof || ec == net::error::connection_reset) return shutdown();
             keepAlive_ = false;
-            return sendJson(400, errorJson(400, makeError(Errc::bad_request, "request", "malformed HTTP request: " + ec.message())));
+            return sendString(errorResponse(makeError(Errc::io, "upload", "cannot store the upload: " + ec.message())), true);
         }
+        stream_.expires_after(std::chrono::minutes(30));
+        http::async_read(stream_, buf_, *upload_parser_, [self = shared_from_this()](beast::error_code ec, std::size_t) {
+            self->onUpload(ec);
+        });
+    }
+
+    void onUpload(beast::error_code ec) {
+        upload_parser_->get().body().close();
+        if (ec) {
+            std::error_code fec;
+            std::filesystem::remove(upload_, fec);
+            readError(ec);
+            return;
+        }
+        upload_parser_.reset();
+        api_.importUploaded(upload_, uploadTarget_, client_, [self = shared_from_this()](HttpResponse res) {
+            std::error_code fec;
+            std::filesystem::remove(self->upload_, fec);
+            self->sendString(std::move(res), true);
+        });
+    }
+
+    template <typename Fields>
+    std::string clientOf(const http::header<true, Fields>& req) {
+        // Who is asking, for the change history and the log: the peer
+        // address, and the client's own name when it gives one.
+        boost::system::error_code pec;
+        const auto peer = stream_.socket().remote_endpoint(pec);
+        std::string c = "http " + (pec ? std::string("?") : peer.address().to_string());
+        if (auto name = req["X-Cuebox-Client"]; !name.empty() && name.size() <= 64) c += " (" + std::string(name) + ")";
+        return c;
+    }
+
+    void onRead(beast::error_code ec) {
+        if (readError(ec)) return;
         auto req = parser_->release();
         keepAlive_ = req.keep_alive();
         version_ = req.version();
@@ -184,15 +268,14 @@ private:
             std::make_shared<WsSession>(stream_.release_socket(), hub_)->run(std::move(req));
             return;
         }
+        if (path.rfind("/api/exports/", 0) == 0 && (req.method() == http::verb::get || req.method() == http::verb::head)) {
+            auto file = api_.exportFile(path.substr(13));
+            if (!file) return sendString(errorResponse(file.error()), true);
+            return serveFile(req.method(), *file, "application/octet-stream", path.substr(13));
+        }
         if (path.rfind("/api/", 0) == 0) {
-            HttpRequest r{std::string(req.method_string()), target, std::string(req[http::field::content_type]), std::move(req.body()), ""};
-            // Who is asking, for the change history and the log: the peer
-            // address, and the client's own name when it gives one.
-            boost::system::error_code pec;
-            const auto peer = stream_.socket().remote_endpoint(pec);
-            r.client = "http " + (pec ? std::string("?") : peer.address().to_string());
-            if (auto name = req["X-Cuebox-Client"]; !name.empty() && name.size() <= 64)
-                r.client += " (" + std::string(name) + ")";
+            HttpRequest r{std::string(req.method_string()), target, std::string(req[http::field::content_type]), std::move(req.body()),
+                          clientOf(req)};
             api_.handle(r, [self = shared_from_this()](HttpResponse res) { self->sendString(std::move(res), true); });
             return;
         }
@@ -204,26 +287,33 @@ private:
             return sendJson(405, errorJson(405, makeError(Errc::method_not_allowed, "method", "static files answer GET and HEAD only")));
         auto path = resolveStatic(opt_.webuiDir, target);
         if (!path) return sendString(errorResponse(path.error()), true);
+        serveFile(method, *path, mimeType(*path), "");
+    }
+
+    // A file as the response body, streamed; `download` names it as an
+    // attachment when not empty.
+    void serveFile(http::verb method, const std::string& path, const std::string& type, const std::string& download) {
         beast::error_code ec;
         http::file_body::value_type file;
-        file.open(path->c_str(), beast::file_mode::scan, ec);
-        if (ec)
-            return sendString(errorResponse(makeError(Errc::not_found, "path", "no file at " + target.substr(0, target.find('?')))), true);
+        file.open(path.c_str(), beast::file_mode::scan, ec);
+        if (ec) return sendString(errorResponse(makeError(Errc::not_found, "path", "no such file")), true);
         const auto size = file.size();
-        auto res = std::make_shared<http::response<http::file_body>>(
-            std::piecewise_construct, std::make_tuple(std::move(file)), std::make_tuple(http::status::ok, version_));
-        res->set(http::field::server, "cuebox");
-        res->set(http::field::content_type, mimeType(*path));
-        res->set(http::field::cache_control, "no-cache");
-        res->content_length(size);
-        res->keep_alive(keepAlive_);
+        auto setHeaders = [&](auto& res) {
+            res.set(http::field::server, "cuebox");
+            res.set(http::field::content_type, type);
+            res.set(http::field::cache_control, "no-cache");
+            if (!download.empty()) res.set(http::field::content_disposition, "attachment; filename=\"" + download + "\"");
+            res.content_length(size);
+            res.keep_alive(keepAlive_);
+        };
         if (method == http::verb::head) {
             auto head = std::make_shared<http::response<http::empty_body>>(http::status::ok, version_);
-            head->set(http::field::content_type, mimeType(*path));
-            head->content_length(size);
-            head->keep_alive(keepAlive_);
+            setHeaders(*head);
             return write(head);
         }
+        auto res = std::make_shared<http::response<http::file_body>>(
+            std::piecewise_construct, std::make_tuple(std::move(file)), std::make_tuple(http::status::ok, version_));
+        setHeaders(*res);
         write(res);
     }
 
@@ -259,7 +349,10 @@ private:
     Api& api_;
     Hub& hub_;
     beast::flat_buffer buf_;
+    std::optional<http::request_parser<http::empty_body>> header_;
     std::optional<http::request_parser<http::string_body>> parser_;
+    std::optional<http::request_parser<http::file_body>> upload_parser_;
+    std::string upload_, uploadTarget_, client_;
     bool keepAlive_ = true;
     unsigned version_ = 11;
 };

@@ -201,3 +201,34 @@ def test_the_streaming_threshold_setting_reaches_the_engine(stack):
         n = streams_while_playing()
     assert n == 1
     stack.http("PATCH", "/api/settings/voices", {"stream_above_s": 60})
+
+
+def test_a_bundle_downloads_and_uploads_over_http(stack):
+    demo = stack.http("GET", "/api/show")[1]["show"]["id"]
+    status, e = stack.http("POST", f"/api/shows/{demo}/export")
+    assert status == 201
+    _, listing = stack.http("GET", "/api/exports")
+    assert e["name"] in [x["name"] for x in listing["exports"]]
+    status, data = stack.http("GET", f"/api/exports/{e['name']}")
+    assert status == 200 and len(data) == e["bytes"] > 1 << 20
+    assert stack.http("GET", "/api/exports/..%2Fstore%2Fdata.mdb")[0] in (400, 404)
+    assert stack.http("GET", "/api/exports/nosuch.cuebox")[0] == 404
+    # A tampered upload is refused whole...
+    bad = bytearray(data)
+    bad[-5000] ^= 0x01
+    shows = len(stack.http("GET", "/api/shows")[1]["shows"])
+    status, err = stack.http("POST", "/api/shows/import?name=Bad", bytes(bad),
+                             headers={"Content-Type": "application/octet-stream"})
+    assert status == 400 and "SHA-256" in err["error"]["reason"], err
+    assert len(stack.http("GET", "/api/shows")[1]["shows"]) == shows
+    # ...the real one imports, named by the query.
+    status, r = stack.http("POST", "/api/shows/import?name=Uploaded%20copy", bytes(data),
+                           headers={"Content-Type": "application/octet-stream", "X-Cuebox-Client": "laptop"})
+    assert status == 201 and r["media_files"] == 16, r
+    names = [s["name"] for s in stack.http("GET", "/api/shows")[1]["shows"]]
+    assert "Uploaded copy" in names
+    # Uploads leave no partial files behind; other bodies stay small.
+    imp = os.path.join(stack.data, "import")
+    assert not [f for f in os.listdir(imp) if f.startswith(".upload-")]
+    status, err = stack.http("PATCH", "/api/show", b"{" + b" " * 70000 + b"}")
+    assert status == 413
