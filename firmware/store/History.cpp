@@ -223,11 +223,11 @@ int appendLogIn(Store::Impl& impl, MDB_txn* t, LogEntry e) {
 }
 
 Result<std::uint64_t> finishEdit(Store::Impl& impl, Txn& txn, Writer& w, ShowId show, const Origin& origin,
-                                 const std::string& where) {
+                                 const std::string& where, bool undoable) {
     MDB_txn* t = txn.get();
     const std::uint64_t revision = impl.metaU64(t, "revision") + 1;
     int rc = 0;
-    if (!w.changes().empty()) {
+    if (undoable && !w.changes().empty()) {
         // A new edit after undos drops the undone entries (no branching
         // history), then becomes the newest entry.
         const std::uint64_t head = impl.metaU64(t, histHeadKey(show));

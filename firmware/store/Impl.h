@@ -150,8 +150,10 @@ struct Migrations {
 // Finishes an edit of `show`: keeps its changes as one history entry
 // (dropping undone entries beyond the head), writes the event-log entry,
 // bumps the revision and commits (synced). Returns the new revision.
+// A show's creation (new, duplicate, import) is not an undoable entry:
+// `undoable` false keeps it out of the history.
 Result<std::uint64_t> finishEdit(Store::Impl& impl, Txn& txn, Writer& w, model::ShowId show, const Origin& origin,
-                                 const std::string& where);
+                                 const std::string& where, bool undoable = true);
 // Appends an event-log entry inside `t` (its key is a fresh time stamp).
 int appendLogIn(Store::Impl& impl, MDB_txn* t, LogEntry e);
 

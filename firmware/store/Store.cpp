@@ -379,7 +379,7 @@ Result<ShowId> Store::createShow(Show show, bool makeLoaded, const Origin& origi
     if (rc) return mdbError(where, rc);
     Origin o = origin;
     if (o.what.empty()) o.what = "created show '" + show.name + "'";
-    auto rev = finishEdit(*impl_, txn, w, id, o, where);
+    auto rev = finishEdit(*impl_, txn, w, id, o, where, false);
     if (!rev) return rev.error();
     return id;
 }
@@ -605,7 +605,7 @@ Result<ShowId> Store::duplicateShow(ShowId show, const std::string& name, const 
     if (rc) return mdbError(where, rc);
     Origin o = origin;
     if (o.what.empty()) o.what = "duplicated show " + std::to_string(show) + " as '" + name + "'";
-    auto rev = finishEdit(*impl_, txn, w, id, o, where);
+    auto rev = finishEdit(*impl_, txn, w, id, o, where, false);
     if (!rev) return rev.error();
     return id;
 }
@@ -750,7 +750,7 @@ Result<std::pair<ShowId, std::uint64_t>> Store::importShowRecords(const std::str
     if (int rc = impl_->putMetaU64(txn.get(), "next_show_id", id)) return mdbError(where, rc);
     Origin o = origin;
     if (o.what.empty()) o.what = "imported show '" + name + "'";
-    auto rev = finishEdit(*impl_, txn, w, id, o, where);
+    auto rev = finishEdit(*impl_, txn, w, id, o, where, false);
     if (!rev) return rev.error();
     return std::pair{id, *rev};
 }
