@@ -247,6 +247,14 @@ bool Api::handleSession(const HttpRequest& req, const std::vector<std::string_vi
         }
         if (seg.size() == 3) {
             if (req.method == "DELETE") {
+                // A deleted show takes its history and recovery points with
+                // it: a backup of the store is taken first.
+                if (auto s = st.loadShow(*id); !s) return fail(s.error());
+                if (*id == current)
+                    return fail(makeError(Errc::conflict, "show", "show " + std::to_string(*id) + " is loaded: load another show first"));
+                const auto keep = show_.show().settings.at("recovery").at("backup_keep").to_number<std::size_t>();
+                if (auto b = store::createBackup(st, backupRoot(), "before deleting show " + std::to_string(*id), keep); !b)
+                    return fail(b.error());
                 auto rev = st.deleteShow(*id, origin("deleted show " + std::to_string(*id)));
                 if (!rev) return fail(rev.error());
                 respond(jsonResponse(200, {{"revision", *rev}, {"deleted", *id}}));

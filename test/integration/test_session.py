@@ -124,6 +124,8 @@ def test_recovery_points_and_many_shows(stack):
     assert stack.http("DELETE", f"/api/shows/{copy['id']}")[0] == 409
     assert stack.http("POST", f"/api/shows/{demo}/load")[0] == 200
     assert stack.http("DELETE", f"/api/shows/{copy['id']}")[0] == 200
+    _, backups = stack.http("GET", "/api/backups")
+    assert any(b["reason"] == f"before deleting show {copy['id']}" and b["valid"] for b in backups["backups"])
     _, shows = stack.http("GET", "/api/shows")
     assert [s["id"] for s in shows["shows"]] == [demo]
 
