@@ -60,6 +60,7 @@ struct Store::Impl {
     MDB_dbi meta = 0, history = 0, recovery = 0, log = 0;
     bool readOnly = false;
     std::string readOnlyReason;  // set when a newer firmware's store is opened read-only
+    bool downgraded = false;     // opened read-only only because it is newer (a backup may replace it)
     ~Impl() {
         if (env) mdb_env_close(env);
     }

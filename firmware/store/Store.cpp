@@ -187,6 +187,7 @@ Result<std::unique_ptr<Store>> Store::open(const Options& o) {
         ro.readOnly = true;
         auto s = open(ro);
         if (!s) return s.error();
+        (*s)->impl_->downgraded = true;
         return s;
     }
     if (version != 0 && version < kFormatVersion && !o.readOnly) {
@@ -772,7 +773,10 @@ Result<std::uint64_t> Store::copyTo(const std::string& file) const {
 
 Result<std::uint64_t> Store::replaceFrom(const std::string& otherDir, const Origin& origin) {
     const std::string where = "store: restore from '" + otherDir + "'";
-    if (auto st = impl_->writable(where); !st) return st.error();
+    // A store from newer firmware (opened read-only) may be replaced by a
+    // backup this firmware wrote: that is how a rollback gets its data back.
+    if (!impl_->downgraded)
+        if (auto st = impl_->writable(where); !st) return st.error();
     Options opts;
     opts.dir = otherDir;
     opts.readOnly = true;
@@ -780,16 +784,49 @@ Result<std::uint64_t> Store::replaceFrom(const std::string& otherDir, const Orig
     auto other = Store::open(opts);
     if (!other) return other.error().context(where);
     Store& src = **other;
-    if (src.formatVersion() != formatVersion())
+    if (src.formatVersion() != kFormatVersion)
         return makeError(Errc::conflict, "backup", where + ": it holds format " + std::to_string(src.formatVersion()) +
-                                                       ", this store " + std::to_string(formatVersion()));
+                                                       ", this firmware writes " + std::to_string(kFormatVersion));
+    const bool overNewer = impl_->downgraded;
+    if (overNewer) {
+        // Reopen the environment read-write; everything in it is replaced
+        // below, in the same transaction as the copy.
+        mdb_env_close(impl_->env);
+        impl_->env = nullptr;
+        int rc = mdb_env_create(&impl_->env);
+        if (rc == 0) rc = mdb_env_set_maxdbs(impl_->env, 24);
+        if (rc == 0) rc = mdb_env_set_mapsize(impl_->env, Options{}.mapSize);
+        if (rc == 0) rc = mdb_env_open(impl_->env, dir_.c_str(), MDB_NOTLS, 0660);
+        if (rc) return mdbError(where + ": reopen for writing", rc);
+    }
     Txn from(src.impl_->env, false);
     if (from.rc()) return mdbError(where, from.rc());
     Txn txn(impl_->env, true);
     if (txn.rc()) return mdbError(where, txn.rc());
     MDB_txn* t = txn.get();
-    const std::uint64_t revision = std::max(impl_->metaU64(t, "revision"), src.impl_->metaU64(from.get(), "revision")) + 1;
     int rc = 0;
+    if (overNewer) {
+        // Every table of the newer format goes (ours are made again empty).
+        MDB_dbi main = 0;
+        rc = mdb_dbi_open(t, nullptr, 0, &main);
+        std::vector<std::string> names;
+        if (rc == 0)
+            rc = impl_->scan(t, main, "", [&](std::string_view k, std::string_view) {
+                names.emplace_back(k);
+                return true;
+            });
+        for (const auto& n : names) {
+            MDB_dbi d = 0;
+            if (rc == 0) rc = mdb_dbi_open(t, n.c_str(), 0, &d);
+            if (rc == 0) rc = mdb_drop(t, d, 1);
+        }
+        for (std::size_t i = 0; rc == 0 && i < kShowTables; ++i) rc = mdb_dbi_open(t, kShowTableNames[i], MDB_CREATE, &impl_->show[i]);
+        for (auto [name, dbi] : {std::pair{"meta", &impl_->meta}, std::pair{"history", &impl_->history},
+                                 std::pair{"recovery", &impl_->recovery}, std::pair{"log", &impl_->log}})
+            if (rc == 0) rc = mdb_dbi_open(t, name, MDB_CREATE, dbi);
+        if (rc) return mdbError(where + ": clear the newer store", rc);
+    }
+    const std::uint64_t revision = std::max(impl_->metaU64(t, "revision"), src.impl_->metaU64(from.get(), "revision")) + 1;
     std::vector<std::pair<MDB_dbi, MDB_dbi>> tables;
     for (std::size_t i = 0; i < kShowTables; ++i) tables.emplace_back(src.impl_->show[i], impl_->show[i]);
     tables.emplace_back(src.impl_->history, impl_->history);
@@ -808,6 +845,12 @@ Result<std::uint64_t> Store::replaceFrom(const std::string& otherDir, const Orig
     if (rc == 0) rc = appendLogIn(*impl_, t, e);
     if (rc == 0) rc = txn.commit();
     if (rc) return mdbError(where, rc);
+    if (overNewer) {
+        impl_->readOnly = false;
+        impl_->downgraded = false;
+        impl_->readOnlyReason.clear();
+        formatVersion_ = kFormatVersion;
+    }
     return revision;
 }
 

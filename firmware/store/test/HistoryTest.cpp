@@ -290,3 +290,26 @@ TEST(History, aStoreFromNewerFirmwareOpensReadOnlyWithTheReason) {
     CHECK(e.error().code == Errc::conflict);
     STRCMP_CONTAINS("read-only", e.error().reason.c_str());
 }
+
+// After a rollback: the backup taken before the newer firmware migrated is
+// restored over the newer store, which becomes ours again.
+TEST(History, aBackupOfOurFormatReplacesAStoreFromNewerFirmware) {
+    CHECK(s->updateClip(id, clip, patch(R"({"label":"before the update"})")).ok());
+    auto b = store::createBackup(*s, d.dir + "/bk", "before update", 5);
+    CHECK(b.ok());
+    CHECK(s->updateClip(id, clip, patch(R"({"label":"written by the update"})")).ok());
+    s.reset();
+    rewriteFormat(d.dir + "/store", 9, {});
+    s = d.open();
+    CHECK_FALSE(s->readOnlyReason().empty());
+    auto r = store::restoreBackup(*s, d.dir + "/bk", b->name, {});
+    CHECK_TEXT(r.ok(), r.ok() ? "" : r.error().reason.c_str());
+    CHECK(s->readOnlyReason().empty());
+    LONGS_EQUAL(2, s->formatVersion());
+    STRCMP_EQUAL("before the update", label(*s, id, clip).c_str());
+    CHECK(s->updateClip(id, clip, patch(R"({"label":"writable again"})")).ok());
+    s.reset();
+    s = d.open();
+    LONGS_EQUAL(2, s->formatVersion());
+    STRCMP_EQUAL("writable again", label(*s, id, clip).c_str());
+}
