@@ -131,17 +131,8 @@ bool decodeRecords(std::string_view s, std::vector<Record>& out) {
     return true;
 }
 
-std::vector<std::string> searchWords(std::string_view clipRecord) {
-    boost::system::error_code ec;
-    json::value v = json::parse(clipRecord, ec);
+std::vector<std::string> searchWordsOf(std::string_view text) {
     std::vector<std::string> words;
-    if (ec || !v.is_object()) return words;
-    std::string text;
-    if (auto* l = v.as_object().if_contains("label"); l && l->is_string()) text += std::string(l->as_string()) + " ";
-    if (auto* f = v.as_object().if_contains("file"); f && f->is_string()) {
-        std::string file(f->as_string());
-        text += file.substr(file.find_last_of('/') == std::string::npos ? 0 : file.find_last_of('/') + 1);
-    }
     std::string w;
     auto flush = [&] {
         if (!w.empty() && std::find(words.begin(), words.end(), w) == words.end()) words.push_back(w);
@@ -155,6 +146,20 @@ std::vector<std::string> searchWords(std::string_view clipRecord) {
     }
     flush();
     return words;
+}
+
+std::vector<std::string> searchWords(std::string_view clipRecord) {
+    boost::system::error_code ec;
+    json::value v = json::parse(clipRecord, ec);
+    if (ec || !v.is_object()) return {};
+    std::string text;
+    if (auto* l = v.as_object().if_contains("label"); l && l->is_string()) text += std::string(l->as_string()) + " ";
+    if (auto* f = v.as_object().if_contains("file"); f && f->is_string()) {
+        const std::string file(f->as_string());
+        const auto slash = file.find_last_of('/');
+        text += slash == std::string::npos ? file : file.substr(slash + 1);
+    }
+    return searchWordsOf(text);
 }
 
 int Writer::rawPut(Table table, const std::string& key, std::string_view value, bool reindex) {

@@ -142,6 +142,8 @@ private:
 // Words of a clip record that the search index holds (label and file name,
 // lower case, split at anything not a letter or digit).
 std::vector<std::string> searchWords(std::string_view clipRecord);
+// The words of any text, as the index holds them.
+std::vector<std::string> searchWordsOf(std::string_view text);
 
 // Forward migrations (Migrations.cpp): `from` is the store's older format.
 struct Migrations {

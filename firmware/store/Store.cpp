@@ -565,8 +565,6 @@ Result<std::vector<ShowSummary>> Store::listShows() const {
         return true;
     });
     for (std::size_t i = 0; rc == 0 && i < out.size(); ++i) {
-        MDB_stat st{};
-        (void)st;
         rc = impl_->scan(txn.get(), impl_->dbi(Table::clips), showKey(out[i].id), [&](std::string_view, std::string_view) {
             ++out[i].clips;
             return true;
@@ -669,7 +667,7 @@ Result<std::vector<model::ClipId>> Store::search(ShowId show, const std::string&
     const std::string where = "store: search";
     Txn txn(impl_->env, false);
     if (txn.rc()) return mdbError(where, txn.rc());
-    std::vector<std::string> words = searchWords(json::serialize(json::object{{"label", query}}));
+    std::vector<std::string> words = searchWordsOf(query);
     if (words.empty()) return std::vector<model::ClipId>{};
     std::vector<model::ClipId> result;
     for (std::size_t i = 0; i < words.size(); ++i) {

@@ -42,7 +42,7 @@ std::string queryParam(std::string_view target, std::string_view key) {
         std::string out;
         for (std::size_t i = 0; i < raw.size(); ++i) {
             if (raw[i] == '+') out += ' ';
-            else if (raw[i] == '%' && i + 2 < raw.size() + 0 && i + 2 <= raw.size() - 1) {
+            else if (raw[i] == '%' && i + 2 < raw.size()) {
                 int v = 0;
                 auto r = std::from_chars(raw.data() + i + 1, raw.data() + i + 3, v, 16);
                 if (r.ec == std::errc()) {
