@@ -44,4 +44,11 @@ Result<int> fadeMs(const boost::json::value& v, const std::string& field) {
     return static_cast<int>(d);
 }
 
+std::optional<std::uint64_t> count(const boost::json::value* v) {
+    if (!v) return std::nullopt;
+    if (v->is_uint64()) return v->as_uint64();
+    if (v->is_int64() && v->as_int64() >= 0) return static_cast<std::uint64_t>(v->as_int64());
+    return std::nullopt;
+}
+
 }  // namespace cuebox::model::field

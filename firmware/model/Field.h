@@ -7,6 +7,8 @@
 
 #include <boost/json/value.hpp>
 
+#include <cstdint>
+#include <optional>
 #include <string>
 
 namespace cuebox::model::field {
@@ -18,5 +20,9 @@ Result<int> wholeNumber(const boost::json::value& v, const std::string& field, i
 Result<bool> flag(const boost::json::value& v, const std::string& field);
 Result<double> levelDb(const boost::json::value& v, const std::string& field);  // -90 .. +12 dB
 Result<int> fadeMs(const boost::json::value& v, const std::string& field);      // 0 .. 3000, whole ms
+// A non-negative whole number read from a stored or received record, never
+// throwing: nullopt for a missing member, a negative, fractional or
+// out-of-range number, or anything else.
+std::optional<std::uint64_t> count(const boost::json::value* v);
 
 }  // namespace cuebox::model::field

@@ -73,7 +73,7 @@ constexpr Member k_media[] = {
 constexpr Member k_logging[] = {
     {"level", Kind::choice, 0, 0, "debug,info,warn,error", "\"info\""},
     {"retention_days", Kind::whole, 1, 3650, "", "90"},
-    {"retention_mb", Kind::whole, 1, 4096, "", "64"},
+    {"retention_mb", Kind::whole, 1, 256, "", "64"},  // the log shares the store's 2 GiB map
     {"auto_export_minutes", Kind::whole, 0, 10080, "", "0"},
     {"auto_export_format", Kind::choice, 0, 0, "csv,json,xml", "\"csv\""},
     {"auto_export_path", Kind::path, 0, 0, "", "\"exports/log\""},
@@ -171,6 +171,7 @@ Result<json::value> check(const Member& m, const json::value& v, const std::stri
             std::size_t j = p.find('/', i);
             if (j == std::string::npos) j = p.size();
             if (p.compare(i, j - i, "..") == 0 && j - i == 2) return bad(f, "must not contain '..'");
+            if (p.compare(i, j - i, ".") == 0 && j - i == 1) return bad(f, "must name a folder, not '.'");
             i = j + 1;
         }
         return json::value(p);

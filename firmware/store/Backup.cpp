@@ -2,10 +2,12 @@
 
 #include "base/Sha256.h"
 #include "base/Time.h"
+#include "model/Field.h"
 
 #include <boost/json.hpp>
 
 #include <algorithm>
+#include <cctype>
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
@@ -38,6 +40,18 @@ void syncDir(const std::string& dir) {
         ::fsync(fd);
         ::close(fd);
     }
+}
+
+// A folder this code named: "20261121T101500123Z-r42". Rotation and listing
+// touch nothing else in the backup location (it may be a USB stick or a
+// share holding other folders).
+bool backupName(const std::string& n) {
+    if (n.size() < 22 || n[8] != 'T' || n[18] != 'Z' || n.compare(19, 2, "-r") != 0) return false;
+    for (std::size_t i = 0; i < 18; ++i)
+        if (i != 8 && !std::isdigit(static_cast<unsigned char>(n[i]))) return false;
+    for (std::size_t i = 21; i < n.size(); ++i)
+        if (!std::isdigit(static_cast<unsigned char>(n[i]))) return false;
+    return true;
 }
 
 // "2026-11-21T10:15:00.123Z" -> "20261121T101500123Z"
@@ -89,10 +103,13 @@ Result<BackupInfo> createBackupWith(const std::function<Result<std::uint64_t>(co
     if (ec) return makeError(Errc::io, "backup", "cannot finish the backup '" + b.path + "': " + ec.message());
     syncDir(root);
     b.valid = true;
-    // Rotation: the newest `keep` stay (names sort by time).
+    // Rotation: the newest `keep` backups stay (names sort by time); only
+    // folders that are backups (by name and manifest) are ever removed.
     std::vector<std::string> names;
-    for (const auto& e : fs::directory_iterator(root, ec))
-        if (e.is_directory() && e.path().filename().string()[0] != '.') names.push_back(e.path().filename().string());
+    for (const auto& e : fs::directory_iterator(root, ec)) {
+        const std::string n = e.path().filename().string();
+        if (e.is_directory() && backupName(n) && fs::is_regular_file(e.path() / kManifest)) names.push_back(n);
+    }
     std::sort(names.begin(), names.end());
     for (std::size_t i = 0; names.size() > keep && i < names.size() - keep; ++i) fs::remove_all(root + "/" + names[i], ec);
     return b;
@@ -127,7 +144,7 @@ BackupInfo inspectBackup(const std::string& folder) {
     };
     auto num = [&](const json::object& o, const char* k) -> std::uint64_t {
         const json::value* x = o.if_contains(k);
-        return x && x->is_number() ? x->to_number<std::uint64_t>() : 0;
+        return model::field::count(x).value_or(0);
     };
     if (str("format") != "cuebox-backup") {
         b.problem = "not a cuebox backup";
@@ -173,14 +190,13 @@ std::vector<BackupInfo> listBackups(const std::string& root) {
     std::vector<BackupInfo> out;
     std::error_code ec;
     for (const auto& e : fs::directory_iterator(root, ec))
-        if (e.is_directory() && e.path().filename().string()[0] != '.') out.push_back(inspectBackup(e.path().string()));
+        if (e.is_directory() && backupName(e.path().filename().string())) out.push_back(inspectBackup(e.path().string()));
     std::sort(out.begin(), out.end(), [](const BackupInfo& a, const BackupInfo& b) { return a.name > b.name; });
     return out;
 }
 
 Result<std::uint64_t> restoreBackup(Store& store, const std::string& root, const std::string& name, const Origin& origin) {
-    if (name.empty() || name.find('/') != std::string::npos || name[0] == '.')
-        return makeError(Errc::bad_request, "name", "must be a backup folder name");
+    if (!backupName(name)) return makeError(Errc::bad_request, "name", "must be a backup folder name");
     const std::string folder = root + "/" + name;
     std::error_code ec;
     if (!fs::is_directory(folder, ec)) return makeError(Errc::not_found, "name", "no backup '" + name + "'");

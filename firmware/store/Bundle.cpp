@@ -2,6 +2,7 @@
 
 #include "base/Sha256.h"
 #include "base/Time.h"
+#include "model/Field.h"
 #include "store/Impl.h"
 
 #include <boost/json.hpp>
@@ -216,7 +217,7 @@ Result<ImportResult> importBundle(Store& store, const std::string& file, const s
     const auto& m = mv.as_object();
     auto num = [&](const char* k) -> std::uint64_t {
         const json::value* v = m.if_contains(k);
-        return v && v->is_number() ? v->to_number<std::uint64_t>() : 0;
+        return model::field::count(v).value_or(0);
     };
     if (!m.contains("format") || m.at("format") != "cuebox-bundle") return badBundle("the manifest is not a cuebox bundle's");
     if (num("bundle_version") > kBundleVersion || num("store_format") > store.formatVersion())
@@ -229,13 +230,15 @@ Result<ImportResult> importBundle(Store& store, const std::string& file, const s
     const json::value* el = m.if_contains("entries");
     if (!el || !el->is_array()) return badBundle("the manifest lists no entries");
     for (const auto& e : el->as_array()) {
-        if (!e.is_object() || !e.as_object().contains("name") || !e.at("name").is_string() || !e.as_object().contains("sha256") ||
-            !e.at("sha256").is_string() || !e.as_object().contains("bytes") || !e.at("bytes").is_number())
+        const auto bytes = e.is_object() ? model::field::count(e.as_object().if_contains("bytes")) : std::nullopt;
+        if (!bytes || !e.as_object().contains("name") || !e.at("name").is_string() || !e.as_object().contains("sha256") ||
+            !e.at("sha256").is_string())
             return badBundle("a manifest entry is malformed");
         const std::string n(e.at("name").as_string());
         if (!safeEntryName(n) || n == "manifest.json")
             return badBundle("entry name '" + n + "' is not allowed (it must stay inside the bundle's media folder)");
-        expected[n] = {e.at("bytes").to_number<std::uint64_t>(), std::string(e.at("sha256").as_string())};
+        if (!expected.emplace(n, std::pair{*bytes, std::string(e.at("sha256").as_string())}).second)
+            return badBundle("entry '" + n + "' is listed twice");
     }
     if (!expected.count("show.records")) return badBundle("the bundle holds no show");
 

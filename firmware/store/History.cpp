@@ -1,6 +1,7 @@
 // The recording writer, change history with undo/redo, recovery points and
 // the event log.
 #include "base/Time.h"
+#include "model/Field.h"
 #include "store/Impl.h"
 
 #include <boost/json.hpp>
@@ -75,7 +76,7 @@ std::string str(const json::object& o, const char* k) {
 }
 std::uint64_t num(const json::object& o, const char* k) {
     const json::value* v = o.if_contains(k);
-    return v && v->is_number() ? v->to_number<std::uint64_t>() : 0;
+    return model::field::count(v).value_or(0);
 }
 }  // namespace
 
@@ -383,12 +384,13 @@ Result<RecoveryPoint> Store::createRecoveryPoint(ShowId show, const std::string&
     rc = impl_->putMetaU64(t, "next_recovery_id", p.id);
     if (rc == 0) rc = impl_->put(t, impl_->recovery, showKey(show) + Key().u64(p.id).bytes(), withHeader(header, encodeRecords(recs)));
     if (rc == 0 && kind != "named") {
-        // Keep the newest `keepAuto` automatic points; named ones stay.
+        // Keep the newest `keepAuto` points of this kind (automatic, before
+        // a load, before an import); named ones stay.
         std::vector<std::string> autos;
         rc = impl_->scan(t, impl_->recovery, showKey(show), [&](std::string_view k, std::string_view v) {
             json::object h;
             std::string_view body;
-            if (splitHeader(v, h, body) && str(h, "kind") != "named") autos.emplace_back(k);
+            if (splitHeader(v, h, body) && str(h, "kind") == kind) autos.emplace_back(k);
             return true;
         });
         for (std::size_t i = 0; rc == 0 && autos.size() > keepAuto && i < autos.size() - keepAuto; ++i)

@@ -2,6 +2,7 @@
 // store as it was, in one write transaction together with the new format
 // version and its line in the update history: a migration is all or nothing.
 #include "base/Time.h"
+#include "model/Field.h"
 #include "store/Backup.h"
 #include "store/Impl.h"
 
@@ -120,8 +121,8 @@ Result<std::vector<MigrationStep>> Store::migrations() const {
         if (!s.is_object()) continue;
         const auto& o = s.as_object();
         MigrationStep m;
-        if (auto* f = o.if_contains("from"); f && f->is_number()) m.from = f->to_number<std::uint32_t>();
-        if (auto* f = o.if_contains("to"); f && f->is_number()) m.to = f->to_number<std::uint32_t>();
+        m.from = static_cast<std::uint32_t>(model::field::count(o.if_contains("from")).value_or(0));
+        m.to = static_cast<std::uint32_t>(model::field::count(o.if_contains("to")).value_or(0));
         if (auto* f = o.if_contains("time"); f && f->is_string()) m.time = std::string(f->as_string());
         if (auto* f = o.if_contains("backup"); f && f->is_string()) m.backup = std::string(f->as_string());
         out.push_back(m);

@@ -481,7 +481,7 @@ Result<std::uint64_t> Store::deletePage(ShowId show, int page, const Origin& ori
                 return true;
             });
         if (rc) return rcStatus(rc, where);
-        if (page >= pages) return makeError(Errc::not_found, "page", "no page " + std::to_string(page));
+        if (page < 0 || page >= pages) return makeError(Errc::not_found, "page", "no page " + std::to_string(page));
         if (pages == 1) return makeError(Errc::conflict, "page", "a show keeps at least one page");
         for (auto& list : later)
             for (auto& r : list)

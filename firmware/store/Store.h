@@ -164,7 +164,7 @@ public:
     Result<std::string> lastEditTime(model::ShowId show) const;
 
     // --- Recovery points (per show): whole-show copies inside the store.
-    // Automatic ones beyond the newest `keepAuto` are dropped.
+    // Of each automatic kind, those beyond the newest `keepAuto` are dropped.
     Result<RecoveryPoint> createRecoveryPoint(model::ShowId show, const std::string& name, const std::string& kind,
                                               std::size_t keepAuto = 20);
     Result<std::vector<RecoveryPoint>> recoveryPoints(model::ShowId show) const;

@@ -459,6 +459,7 @@ bool Api::handleSession(const HttpRequest& req, const std::vector<std::string_vi
     if (top == "pages" && seg.size() == 3 && req.method == "DELETE") {
         auto p = number(seg[2], "page");
         if (!p) return fail(p.error());
+        if (*p >= show_.show().pages.size()) return fail(makeError(Errc::not_found, "page", "no page " + std::string(seg[2])));
         storeChanged(st.deletePage(current, static_cast<int>(*p), origin("deleted page " + std::string(seg[2]))), respond);
         return true;
     }

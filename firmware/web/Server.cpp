@@ -208,7 +208,10 @@ private:
     void readUpload(const std::string& target) {
         client_ = clientOf(header_->get());
         auto dir = api_.uploadDir();
-        if (!dir) return sendString(errorResponse(dir.error()), true);
+        if (!dir) {
+            keepAlive_ = false;  // the body is not read: the connection cannot carry another request
+            return sendString(errorResponse(dir.error()), true);
+        }
         static std::uint64_t counter = 0;
         upload_ = *dir + "/.upload-" + std::to_string(::getpid()) + "-" + std::to_string(++counter) + ".partial";
         uploadTarget_ = target;

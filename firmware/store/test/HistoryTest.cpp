@@ -136,6 +136,8 @@ TEST(History, deletingAPageMovesLaterPagesUpAndUndoBringsItBack) {
     auto last = s->deletePage(id, 0);
     CHECK(last.error().code == Errc::conflict);
     CHECK(s->deletePage(id, 9).error().code == Errc::not_found);
+    CHECK(s->deletePage(id, -1).error().code == Errc::not_found);
+    CHECK(s->loadShow(id).ok());
 }
 
 TEST(History, settingsAndMappingsAreStoredPerShow) {
@@ -197,11 +199,14 @@ TEST(History, aRecoveryPointRestoresTheShowAndTheRestoreCanBeUndone) {
     STRCMP_EQUAL("after", label(*s, id, clip).c_str());
     LONGS_EQUAL(1, s->loadShow(id)->cells.size());
     CHECK(s->restoreRecoveryPoint(id, 999).error().code == Errc::not_found);
-    // Automatic points rotate; named ones stay.
+    // Automatic points rotate, each kind on its own; named ones stay.
     for (int i = 0; i < 5; ++i) CHECK(s->createRecoveryPoint(id, "auto", "auto", 3).ok());
+    CHECK(s->createRecoveryPoint(id, "load", "before_load", 1).ok());
+    CHECK(s->createRecoveryPoint(id, "load", "before_load", 1).ok());
     auto all = s->recoveryPoints(id);
-    LONGS_EQUAL(4, all->size());
+    LONGS_EQUAL(5, all->size());
     LONGS_EQUAL(1, std::count_if(all->begin(), all->end(), [](auto& r) { return r.kind == "named"; }));
+    LONGS_EQUAL(3, std::count_if(all->begin(), all->end(), [](auto& r) { return r.kind == "auto"; }));
 }
 
 TEST(History, aBackupWithAFlippedByteOrTruncatedIsRefusedAndAGoodOneRestores) {
@@ -238,9 +243,14 @@ TEST(History, aBackupWithAFlippedByteOrTruncatedIsRefusedAndAGoodOneRestores) {
     STRCMP_CONTAINS("truncated", store::inspectBackup(b->path).problem.c_str());
     CHECK_FALSE(store::restoreBackup(*s, root, b->name, {}).ok());
     CHECK_FALSE(store::restoreBackup(*s, root, "../store", {}).ok());
-    // Rotation keeps the newest N.
+    // Rotation keeps the newest N backups, and touches nothing else in the
+    // location (a USB stick may hold other folders, even ones named alike).
+    fs::create_directories(root + "/2019 tour");
+    fs::create_directories(root + "/00000000T000000000Z-r1");
     for (int i = 0; i < 4; ++i) CHECK(store::createBackup(*s, root, "rot", 3).ok());
-    LONGS_EQUAL(3, store::listBackups(root).size());
+    LONGS_EQUAL(3, store::listBackups(root).size() - 1);  // the look-alike is listed (damaged), not removed
+    CHECK(fs::exists(root + "/2019 tour"));
+    CHECK(fs::exists(root + "/00000000T000000000Z-r1"));
 }
 
 TEST(History, theEventLogKeepsEditsAndEntriesAndIsPrunedBySize) {

@@ -300,6 +300,7 @@ TEST(Api, cellMovesAndPagesAreCheckedAgainstTheLayout) {
     LONGS_EQUAL(200, call("POST", "/api/pages", R"({"name":"Page 2"})").status);
     LONGS_EQUAL(2, show->show().pages.size());
     LONGS_EQUAL(404, call("DELETE", "/api/pages/5").status);
+    LONGS_EQUAL(404, call("DELETE", "/api/pages/4294967295").status);
     LONGS_EQUAL(200, call("DELETE", "/api/pages/1").status);
     LONGS_EQUAL(409, call("DELETE", "/api/pages/0").status);
 }
