@@ -24,6 +24,7 @@ namespace {
 constexpr char kMagic[8] = {'C', 'U', 'E', 'B', 'O', 'X', 'B', '1'};
 constexpr std::uint64_t kMaxManifest = 16u << 20;
 constexpr std::uint32_t kMaxName = 1024;
+constexpr std::uint64_t kMaxRecords = 64u << 20;  // a show's records are held in memory
 
 Error badBundle(const std::string& reason) { return makeError(Errc::bad_request, "bundle", reason); }
 
@@ -241,6 +242,7 @@ Result<ImportResult> importBundle(Store& store, const std::string& file, const s
             return badBundle("entry '" + n + "' is listed twice");
     }
     if (!expected.count("show.records")) return badBundle("the bundle holds no show");
+    if (expected.at("show.records").first > kMaxRecords) return badBundle("the show records are larger than 64 MiB");
 
     // Every entry, streamed to a staging folder and hashed; nothing is
     // kept unless all of them are right.
@@ -289,7 +291,8 @@ Result<ImportResult> importBundle(Store& store, const std::string& file, const s
             if (!seen.count(n)) return badBundle("truncated: entry '" + n + "' is missing");
     }
 
-    // Media into place under a folder named by the manifest's hash.
+    // The show is checked before any file is placed, so a refused bundle
+    // leaves nothing behind.
     const std::string id = sha256Hex(mtext).substr(0, 12);
     const std::string rel = "media/imported/" + id;
     std::map<std::string, std::string> fileMap;  // clip file -> new clip file
@@ -297,18 +300,33 @@ Result<ImportResult> importBundle(Store& store, const std::string& file, const s
         for (const auto& [clipFile, entry] : f->as_object())
             if (entry.is_string() && expected.count(std::string(entry.as_string())))
                 fileMap[std::string(clipFile)] = rel + "/" + std::string(entry.as_string()).substr(6);
+    if (auto st = store.checkShowRecords(records, fileMap); !st) return st.error();
+    // Media into place under a folder named by the manifest's hash (the
+    // same bundle imported again finds its files there already).
+    std::vector<fs::path> placed;
+    auto unplace = [&] {
+        for (const auto& p : placed) fs::remove(p, ec);
+    };
     for (const auto& [n, _] : expected) {
         if (n == "show.records") continue;
         const fs::path dst = fs::path(dataDir) / rel / n.substr(6);
+        const bool existed = fs::exists(dst, ec);
         fs::create_directories(dst.parent_path(), ec);
         fs::rename(staging / n, dst, ec);
-        if (ec) return makeError(Errc::io, "bundle", "cannot place '" + n + "': " + ec.message());
+        if (ec) {
+            unplace();
+            return makeError(Errc::io, "bundle", "cannot place '" + n + "': " + ec.message());
+        }
+        if (!existed) placed.push_back(dst);
     }
     std::string showName = name;
     if (showName.empty() && m.contains("show_name") && m.at("show_name").is_string())
         showName = std::string(m.at("show_name").as_string());
     auto r = store.importShowRecords(records, showName, fileMap, origin);
-    if (!r) return r.error();
+    if (!r) {
+        unplace();
+        return r.error();
+    }
     return ImportResult{r->first, r->second, expected.size() - 1};
 }
 

@@ -706,22 +706,92 @@ Result<std::string> Store::showRecords(ShowId show) const {
     return encodeRecords(recs);
 }
 
+namespace {
+bool jsonObject(std::string_view text) {
+    boost::system::error_code ec;
+    json::value v = json::parse(text, ec);
+    return !ec && v.is_object();
+}
+
+// A clip file a show from elsewhere may keep: one of the bundle's own files,
+// or a plain relative path inside the data folder (missing media).
+bool importableFile(const std::string& f, const std::map<std::string, std::string>& files) {
+    if (files.count(f) || f.empty()) return true;
+    if (f[0] == '/' || f.find('\\') != std::string::npos) return false;
+    std::size_t i = 0;
+    while (i <= f.size()) {
+        std::size_t j = f.find('/', i);
+        if (j == std::string::npos) j = f.size();
+        const std::string_view part(f.data() + i, j - i);
+        if (part.empty() || part == "." || part == "..") return false;
+        i = j + 1;
+    }
+    return true;
+}
+}  // namespace
+
+Status Store::checkShowRecords(const std::string& records, const std::map<std::string, std::string>& files) const {
+    auto bad = [](const std::string& reason) { return makeError(Errc::bad_request, "bundle", reason); };
+    std::vector<Record> recs;
+    if (!decodeRecords(records, recs) || recs.empty()) return bad("the show records are damaged");
+    const std::string from = recs.front().key.substr(0, 8);
+    std::size_t pages = 0;
+    bool hasShow = false;
+    for (const auto& r : recs)
+        if (r.table == Table::pages) ++pages;
+    for (const auto& r : recs) {
+        if (r.key.size() < 8 || r.key.compare(0, 8, from) != 0 || r.table == Table::search)
+            return bad("the show records mix shows");
+        const std::size_t k = r.key.size();
+        bool ok = true;
+        switch (r.table) {
+        case Table::shows: ok = k == 8 && jsonObject(r.value), hasShow = true; break;
+        case Table::pages: ok = k == 10 && Key::readU16(r.key, 8) < pages && jsonObject(r.value); break;
+        case Table::tabs:
+            ok = k == 12 && Key::readU16(r.key, 8) < pages && Key::readU16(r.key, 10) < model::kTabsPerPage && jsonObject(r.value);
+            break;
+        case Table::cells:
+            ok = k == 16 && Key::readU16(r.key, 8) < pages && Key::readU16(r.key, 10) < model::kTabsPerPage &&
+                 Key::readU16(r.key, 12) < model::kMaxGridSide && Key::readU16(r.key, 14) < model::kMaxGridSide && r.value.size() == 8;
+            break;
+        case Table::clips: {
+            boost::system::error_code ec;
+            json::value j = json::parse(r.value, ec);
+            auto c = ec ? Result<model::Clip>(Error{}) : model::clipFromJson(j);
+            ok = k == 16 && c.ok();
+            if (ok && !importableFile(c->file, files))
+                return bad("clip " + std::to_string(Key::readU64(r.key, 8)) + " refers to a file outside the bundle ('" + c->file + "')");
+            break;
+        }
+        case Table::audio: {
+            boost::system::error_code ec;
+            json::value j = json::parse(r.value, ec);
+            ok = k == 8 && !ec && model::audioFromJson(j).ok();
+            break;
+        }
+        case Table::settings: ok = k > 8 && jsonObject(r.value); break;
+        case Table::mappings: {
+            boost::system::error_code ec;
+            json::value j = json::parse(r.value, ec);
+            ok = k == 16 && !ec && model::parseMapping(j).ok();
+            break;
+        }
+        case Table::search: ok = false; break;
+        }
+        if (!ok) return bad("a " + std::string(kShowTableNames[static_cast<std::size_t>(r.table)]) + " record is malformed");
+    }
+    if (!hasShow) return bad("the show records hold no show");
+    return {};
+}
+
 Result<std::pair<ShowId, std::uint64_t>> Store::importShowRecords(const std::string& records, const std::string& name,
                                                                   const std::map<std::string, std::string>& files,
                                                                   const Origin& origin) {
     const std::string where = "store: import show";
     if (auto st = impl_->writable(where); !st) return st.error();
+    if (auto st = checkShowRecords(records, files); !st) return st.error();
     std::vector<Record> recs;
-    if (!decodeRecords(records, recs) || recs.empty())
-        return makeError(Errc::bad_request, "bundle", "the show records are damaged");
-    const std::string from = recs.front().key.substr(0, 8);
-    bool hasShow = false;
-    for (const auto& r : recs) {
-        if (r.key.size() < 8 || r.key.compare(0, 8, from) != 0 || r.table == Table::search)
-            return makeError(Errc::bad_request, "bundle", "the show records mix shows");
-        hasShow = hasShow || (r.table == Table::shows && r.key.size() == 8);
-    }
-    if (!hasShow) return makeError(Errc::bad_request, "bundle", "the show records hold no show");
+    decodeRecords(records, recs);
     Txn txn(impl_->env, true);
     if (txn.rc()) return mdbError(where, txn.rc());
     const ShowId id = impl_->metaU64(txn.get(), "next_show_id") + 1;

@@ -187,6 +187,10 @@ public:
     // opaque string, and a new show made from such a string (renamed, clip
     // files mapped through `files`). Returns {show id, revision}.
     Result<std::string> showRecords(model::ShowId show) const;
+    // Checks such a string before anything is stored: every record well
+    // formed and of one show, and every clip file either one of `files` or
+    // a plain relative path (never absolute, never "..").
+    Status checkShowRecords(const std::string& records, const std::map<std::string, std::string>& files) const;
     Result<std::pair<model::ShowId, std::uint64_t>> importShowRecords(const std::string& records, const std::string& name,
                                                                       const std::map<std::string, std::string>& files,
                                                                       const Origin& origin = {});

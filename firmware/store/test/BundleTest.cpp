@@ -140,3 +140,27 @@ TEST(Bundle, aBundleFromNewerFirmwareIsRefusedWithTheReason) {
     CHECK(store::importBundle(*dst, b.dir + "/in/ok.cuebox", b.dir, "", {}).ok());
     LONGS_EQUAL(1, showsIn(*dst));
 }
+
+TEST(Bundle, clipsThatPointOutsideTheBundleOrHugeRecordsAreRefused) {
+    for (const char* file : {"/etc/passwd", "../../secret.wav", "media/../../x.wav"}) {
+        model::Show evil = twoClipShow();
+        evil.clips[0].file = file;
+        const auto other = *src->createShow(evil, false);
+        auto records = *src->showRecords(other);
+        json::object m{{"format", "cuebox-bundle"}, {"bundle_version", 1}, {"store_format", 2},
+                       {"entries", json::array{json::object{{"name", "show.records"}, {"bytes", records.size()}, {"sha256", sha256Hex(records)}}}}};
+        writeFile(b.dir + "/in/evil.cuebox", craft(m, {{"show.records", records}}));
+        refused(b.dir + "/in/evil.cuebox", "outside the bundle");
+    }
+    json::object m{{"format", "cuebox-bundle"}, {"bundle_version", 1}, {"store_format", 2},
+                   {"entries", json::array{json::object{{"name", "show.records"}, {"bytes", 100u << 20}, {"sha256", "00"}}}}};
+    writeFile(b.dir + "/in/huge.cuebox", craft(m, {}));
+    refused(b.dir + "/in/huge.cuebox", "larger than 64 MiB");
+    // Malformed numbers in the manifest are a refusal, not a crash.
+    m["entries"] = json::array{json::object{{"name", "show.records"}, {"bytes", -1}, {"sha256", "00"}}};
+    writeFile(b.dir + "/in/neg.cuebox", craft(m, {}));
+    refused(b.dir + "/in/neg.cuebox", "malformed");
+    m["entries"] = json::array{json::object{{"name", "show.records"}, {"bytes", 1.5}, {"sha256", "00"}}};
+    writeFile(b.dir + "/in/frac.cuebox", craft(m, {}));
+    refused(b.dir + "/in/frac.cuebox", "malformed");
+}

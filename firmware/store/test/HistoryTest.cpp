@@ -243,6 +243,11 @@ TEST(History, aBackupWithAFlippedByteOrTruncatedIsRefusedAndAGoodOneRestores) {
     STRCMP_CONTAINS("truncated", store::inspectBackup(b->path).problem.c_str());
     CHECK_FALSE(store::restoreBackup(*s, root, b->name, {}).ok());
     CHECK_FALSE(store::restoreBackup(*s, root, "../store", {}).ok());
+    // A manifest with nonsense numbers is damaged, not a crash.
+    {
+        std::ofstream(c->path + "/manifest.json") << R"({"format":"cuebox-backup","revision":1.5,"store_format":-2,"files":[{"path":"data.mdb","bytes":1e30,"sha256":"x"}]})";
+    }
+    CHECK_FALSE(store::inspectBackup(c->path).valid);
     // Rotation keeps the newest N backups, and touches nothing else in the
     // location (a USB stick may hold other folders, even ones named alike).
     fs::create_directories(root + "/2019 tour");
