@@ -226,6 +226,7 @@ Result<std::unique_ptr<Store>> Store::open(const Options& o) {
     std::unique_ptr<Store> s(new Store(std::move(impl)));
     s->formatVersion_ = static_cast<std::uint32_t>(version);
     s->dir_ = o.dir;
+    s->mapSize_ = o.mapSize;
     return s;
 }
 
@@ -839,6 +840,33 @@ Result<std::uint64_t> Store::copyTo(const std::string& file) const {
     return *rev;
 }
 
+int Store::openTables(MDB_txn* t, bool create) {
+    const unsigned flags = create ? MDB_CREATE : 0u;
+    int rc = 0;
+    for (std::size_t i = 0; rc == 0 && i < kShowTables; ++i) rc = mdb_dbi_open(t, kShowTableNames[i], flags, &impl_->show[i]);
+    for (auto [name, dbi] : {std::pair{"meta", &impl_->meta}, std::pair{"history", &impl_->history},
+                             std::pair{"recovery", &impl_->recovery}, std::pair{"log", &impl_->log}})
+        if (rc == 0) rc = mdb_dbi_open(t, name, flags, dbi);
+    return rc;
+}
+
+Status Store::reopenReadOnly() {
+    const std::string where = "store: reopen '" + dir_ + "' read-only";
+    if (impl_->env) mdb_env_close(impl_->env);
+    impl_->env = nullptr;
+    int rc = mdb_env_create(&impl_->env);
+    if (rc == 0) rc = mdb_env_set_maxdbs(impl_->env, 24);
+    if (rc == 0) rc = mdb_env_set_mapsize(impl_->env, mapSize_);
+    if (rc == 0) rc = mdb_env_open(impl_->env, dir_.c_str(), MDB_NOTLS | MDB_RDONLY, 0660);
+    if (rc) return mdbError(where, rc);
+    Txn txn(impl_->env, false);
+    if (txn.rc()) return mdbError(where, txn.rc());
+    rc = openTables(txn.get(), false);
+    if (rc == 0) rc = txn.commit();
+    if (rc) return mdbError(where, rc);
+    return {};
+}
+
 Result<std::uint64_t> Store::replaceFrom(const std::string& otherDir, const Origin& origin) {
     const std::string where = "store: restore from '" + otherDir + "'";
     // A store from newer firmware (opened read-only) may be replaced by a
@@ -856,6 +884,15 @@ Result<std::uint64_t> Store::replaceFrom(const std::string& otherDir, const Orig
         return makeError(Errc::conflict, "backup", where + ": it holds format " + std::to_string(src.formatVersion()) +
                                                        ", this firmware writes " + std::to_string(kFormatVersion));
     const bool overNewer = impl_->downgraded;
+    std::uint64_t revision = 0;
+    // After a failure over a newer store, it is opened read-only again as
+    // it was (nothing was committed).
+    auto failed = [&](Error e) -> Result<std::uint64_t> {
+        if (overNewer) {
+            if (auto st = reopenReadOnly(); !st) return st.error().context(e.reason);
+        }
+        return e;
+    };
     if (overNewer) {
         // Reopen the environment read-write; everything in it is replaced
         // below, in the same transaction as the copy.
@@ -863,56 +900,55 @@ Result<std::uint64_t> Store::replaceFrom(const std::string& otherDir, const Orig
         impl_->env = nullptr;
         int rc = mdb_env_create(&impl_->env);
         if (rc == 0) rc = mdb_env_set_maxdbs(impl_->env, 24);
-        if (rc == 0) rc = mdb_env_set_mapsize(impl_->env, Options{}.mapSize);
+        if (rc == 0) rc = mdb_env_set_mapsize(impl_->env, mapSize_);
         if (rc == 0) rc = mdb_env_open(impl_->env, dir_.c_str(), MDB_NOTLS, 0660);
-        if (rc) return mdbError(where + ": reopen for writing", rc);
+        if (rc) return failed(mdbError(where + ": reopen for writing", rc));
     }
-    Txn from(src.impl_->env, false);
-    if (from.rc()) return mdbError(where, from.rc());
-    Txn txn(impl_->env, true);
-    if (txn.rc()) return mdbError(where, txn.rc());
-    MDB_txn* t = txn.get();
     int rc = 0;
-    if (overNewer) {
-        // Every table of the newer format goes (ours are made again empty).
-        MDB_dbi main = 0;
-        rc = mdb_dbi_open(t, nullptr, 0, &main);
-        std::vector<std::string> names;
-        if (rc == 0)
-            rc = impl_->scan(t, main, "", [&](std::string_view k, std::string_view) {
-                names.emplace_back(k);
-                return true;
-            });
-        for (const auto& n : names) {
-            MDB_dbi d = 0;
-            if (rc == 0) rc = mdb_dbi_open(t, n.c_str(), 0, &d);
-            if (rc == 0) rc = mdb_drop(t, d, 1);
+    {
+        Txn from(src.impl_->env, false);
+        if (from.rc()) return failed(mdbError(where, from.rc()));
+        Txn txn(impl_->env, true);
+        if (txn.rc()) return failed(mdbError(where, txn.rc()));
+        MDB_txn* t = txn.get();
+        if (overNewer) {
+            // Every table of the newer format goes (ours are made again empty).
+            MDB_dbi main = 0;
+            rc = mdb_dbi_open(t, nullptr, 0, &main);
+            std::vector<std::string> names;
+            if (rc == 0)
+                rc = impl_->scan(t, main, "", [&](std::string_view k, std::string_view) {
+                    names.emplace_back(k);
+                    return true;
+                });
+            for (const auto& n : names) {
+                MDB_dbi d = 0;
+                if (rc == 0) rc = mdb_dbi_open(t, n.c_str(), 0, &d);
+                if (rc == 0) rc = mdb_drop(t, d, 1);
+            }
+            if (rc == 0) rc = openTables(t, true);
+            if (rc) return failed(mdbError(where + ": clear the newer store", rc));
         }
-        for (std::size_t i = 0; rc == 0 && i < kShowTables; ++i) rc = mdb_dbi_open(t, kShowTableNames[i], MDB_CREATE, &impl_->show[i]);
-        for (auto [name, dbi] : {std::pair{"meta", &impl_->meta}, std::pair{"history", &impl_->history},
-                                 std::pair{"recovery", &impl_->recovery}, std::pair{"log", &impl_->log}})
-            if (rc == 0) rc = mdb_dbi_open(t, name, MDB_CREATE, dbi);
-        if (rc) return mdbError(where + ": clear the newer store", rc);
+        revision = std::max(impl_->metaU64(t, "revision"), src.impl_->metaU64(from.get(), "revision")) + 1;
+        std::vector<std::pair<MDB_dbi, MDB_dbi>> tables;
+        for (std::size_t i = 0; i < kShowTables; ++i) tables.emplace_back(src.impl_->show[i], impl_->show[i]);
+        tables.emplace_back(src.impl_->history, impl_->history);
+        tables.emplace_back(src.impl_->recovery, impl_->recovery);
+        tables.emplace_back(src.impl_->meta, impl_->meta);
+        for (auto [sd, d] : tables) {
+            if (rc == 0) rc = mdb_drop(t, d, 0);
+            if (rc == 0)
+                rc = src.impl_->scan(from.get(), sd, "", [&](std::string_view k, std::string_view v) {
+                    return impl_->put(t, d, k, v) == 0;
+                });
+        }
+        // The revision only ever grows, so every reader sees the restore as new.
+        if (rc == 0) rc = impl_->putMetaU64(t, "revision", revision);
+        LogEntry e{0, 0, "system", "web", origin.client, origin.what.empty() ? "restored the store from a backup" : origin.what, ""};
+        if (rc == 0) rc = appendLogIn(*impl_, t, e);
+        if (rc == 0) rc = txn.commit();
     }
-    const std::uint64_t revision = std::max(impl_->metaU64(t, "revision"), src.impl_->metaU64(from.get(), "revision")) + 1;
-    std::vector<std::pair<MDB_dbi, MDB_dbi>> tables;
-    for (std::size_t i = 0; i < kShowTables; ++i) tables.emplace_back(src.impl_->show[i], impl_->show[i]);
-    tables.emplace_back(src.impl_->history, impl_->history);
-    tables.emplace_back(src.impl_->recovery, impl_->recovery);
-    tables.emplace_back(src.impl_->meta, impl_->meta);
-    for (auto [s, d] : tables) {
-        if (rc == 0) rc = mdb_drop(t, d, 0);
-        if (rc == 0)
-            rc = src.impl_->scan(from.get(), s, "", [&](std::string_view k, std::string_view v) {
-                return impl_->put(t, d, k, v) == 0;
-            });
-    }
-    // The revision only ever grows, so every reader sees the restore as new.
-    if (rc == 0) rc = impl_->putMetaU64(t, "revision", revision);
-    LogEntry e{0, 0, "system", "web", origin.client, origin.what.empty() ? "restored the store from a backup" : origin.what, ""};
-    if (rc == 0) rc = appendLogIn(*impl_, t, e);
-    if (rc == 0) rc = txn.commit();
-    if (rc) return mdbError(where, rc);
+    if (rc) return failed(mdbError(where, rc));
     if (overNewer) {
         impl_->readOnly = false;
         impl_->downgraded = false;
