@@ -131,15 +131,22 @@ void Housekeeping::tick(std::chrono::steady_clock::time_point now) {
     auto dropped = st.pruneLog(static_cast<std::uint64_t>(lg.at("retention_days").to_number<std::int64_t>()) * 86400,
                                static_cast<std::uint64_t>(lg.at("retention_mb").to_number<std::int64_t>()) << 20);
     if (!dropped) log::warn("web", "event log retention: " + dropped.error().reason);
-    // Scheduled export: the entries since the last export, as one file.
+    // Scheduled export: the entries since the last export, as one file. The
+    // last exported time is kept beside the exports (".exported-up-to"), so
+    // a restart does not export everything again.
     const auto every = lg.at("auto_export_minutes").to_number<std::int64_t>();
     if (every > 0 && now - lastExport_ >= std::chrono::minutes(every)) {
         lastExport_ = now;
         LogFormat f = LogFormat::csv;
         parseLogFormat(std::string(lg.at("auto_export_format").as_string()), f);
+        const std::string dir = resolve(std::string(lg.at("auto_export_path").as_string()));
+        const std::string mark = dir + "/.exported-up-to";
+        if (exportedUpToNs_ == 0) {
+            std::ifstream in(mark);
+            in >> exportedUpToNs_;
+        }
         auto entries = st.readLog(exportedUpToNs_, UINT64_MAX, 1000000);
         if (entries && !entries->empty()) {
-            const std::string dir = resolve(std::string(lg.at("auto_export_path").as_string()));
             std::error_code ec;
             std::filesystem::create_directories(dir, ec);
             std::string stamp = isoFromNs(entries->back().timeNs);
@@ -148,8 +155,13 @@ void Housekeeping::tick(std::chrono::steady_clock::time_point now) {
             const std::string file = dir + "/cuebox-log-" + stamp + "." + extension(f);
             std::ofstream out(file, std::ios::binary);
             out << exportLog(*entries, f);
-            if (out) exportedUpToNs_ = entries->back().timeNs + 1;
-            else log::warn("web", "log auto-export: cannot write " + file);
+            out.close();
+            if (out) {
+                exportedUpToNs_ = entries->back().timeNs + 1;
+                std::ofstream(mark, std::ios::trunc) << exportedUpToNs_ << "\n";
+            } else {
+                log(store::LogEntry{0, 0, "fault", "web", "", "log auto-export: cannot write " + file, ""});
+            }
         }
     }
 }
