@@ -9,6 +9,7 @@
 #include <boost/json/object.hpp>
 
 #include <functional>
+#include <thread>
 #include <string_view>
 #include <vector>
 
@@ -30,6 +31,13 @@ public:
     using Broadcast = std::function<void(boost::json::object)>;
     Api(ShowService& show, CommandSink& engine, Broadcast broadcast)
         : show_(show), engine_(engine), broadcast_(std::move(broadcast)) {}
+    ~Api();
+    Api(const Api&) = delete;
+    Api& operator=(const Api&) = delete;
+
+    // How a background job's answer gets back to the io thread (net::post
+    // in production). Without one, jobs run at once on the caller's thread.
+    void setPoster(std::function<void(std::function<void()>)> post) { post_ = std::move(post); }
 
     // Handles a request whose path starts with /api/.
     void handle(const HttpRequest& req, Respond respond);
@@ -65,6 +73,11 @@ private:
     // every client and tell the engine.
     void storeChanged(Result<std::uint64_t> rev, Respond& respond, boost::json::object extra = {});
     std::string backupRoot() const;
+    // Runs a long job (bundle import/export, a backup) on a worker thread so
+    // the io thread keeps serving triggers and WebSockets; one at a time
+    // (409 `busy` otherwise). The job touches only the store (LMDB
+    // serialises writers), never the show service.
+    void background(std::function<HttpResponse()> job, Respond respond);
     std::string mediaPath(const char* member) const;  // a media.* path setting, resolved
     void importFile(const std::string& file, const std::string& label, const std::string& name, const std::string& client,
                     Respond& respond);
@@ -74,6 +87,9 @@ private:
     Broadcast broadcast_;
     std::function<std::size_t()> wsClients_;
     std::function<void()> resync_;
+    std::function<void(std::function<void()>)> post_;
+    std::thread worker_;
+    bool busy_ = false;  // io thread
     void layoutEdit(const HttpRequest& req, Respond respond,
                     const std::function<Result<std::uint64_t>(const boost::json::value&)>& edit);
 };

@@ -116,9 +116,32 @@ void Api::importFile(const std::string& file, const std::string& label, const st
     // The loaded show is kept as it was before anything is imported.
     if (auto rp = st.createRecoveryPoint(show_.show().id, "before importing " + label, "before_import"); !rp)
         return respond(errorResponse(rp.error()));
-    auto r = store::importBundle(st, file, show_.dataDir(), name, store::Origin{client, "imported bundle " + label});
-    if (!r) return respond(errorResponse(r.error()));
-    respond(jsonResponse(201, {{"id", r->show}, {"revision", r->revision}, {"media_files", r->mediaFiles}}));
+    background(
+        [&st, file, dataDir = show_.dataDir(), name, origin = store::Origin{client, "imported bundle " + label}] {
+            auto r = store::importBundle(st, file, dataDir, name, origin);
+            if (!r) return errorResponse(r.error());
+            return jsonResponse(201, {{"id", r->show}, {"revision", r->revision}, {"media_files", r->mediaFiles}});
+        },
+        respond);
+}
+
+void Api::background(std::function<HttpResponse()> job, Respond respond) {
+    if (!post_) return respond(job());  // no io thread to come back to (unit tests): at once
+    if (busy_)
+        return respond(errorResponse(makeError(Errc::conflict, "busy", "another import, export or backup is running; try again when it is done")));
+    busy_ = true;
+    if (worker_.joinable()) worker_.join();  // the previous job, already finished
+    worker_ = std::thread([this, job = std::move(job), respond = std::move(respond)]() mutable {
+        HttpResponse r = job();
+        post_([this, r = std::move(r), respond = std::move(respond)]() mutable {
+            busy_ = false;
+            respond(std::move(r));
+        });
+    });
+}
+
+Api::~Api() {
+    if (worker_.joinable()) worker_.join();
 }
 
 void Api::importUploaded(const std::string& file, const std::string& target, const std::string& client, Respond respond) {
@@ -239,10 +262,14 @@ bool Api::handleSession(const HttpRequest& req, const std::vector<std::string_vi
             for (char& c : stamp)
                 if (c == ':') c = '-';
             const std::string file = mediaPath("export_path") + "/" + base + "-" + stamp + ".cuebox";
-            auto e = store::exportBundle(st, *id, show_.dataDir(), file);
-            if (!e) return fail(e.error());
-            respond(jsonResponse(201, {{"file", file}, {"name", file.substr(file.find_last_of('/') + 1)}, {"bytes", e->bytes},
-                                       {"sha256", e->sha256}, {"media_files", e->mediaFiles}, {"missing_media", e->missingMedia}}));
+            background(
+                [&st, show = *id, dataDir = show_.dataDir(), file] {
+                    auto e = store::exportBundle(st, show, dataDir, file);
+                    if (!e) return errorResponse(e.error());
+                    return jsonResponse(201, {{"file", file}, {"name", file.substr(file.find_last_of('/') + 1)}, {"bytes", e->bytes},
+                                              {"sha256", e->sha256}, {"media_files", e->mediaFiles}, {"missing_media", e->missingMedia}});
+                },
+                respond);
             return true;
         }
         if (seg.size() == 3) {
@@ -354,13 +381,18 @@ bool Api::handleSession(const HttpRequest& req, const std::vector<std::string_vi
             }
             if (req.method != "POST") return method("GET or POST");
             const auto keep = show_.show().settings.at("recovery").at("backup_keep").to_number<std::size_t>();
-            auto b = store::createBackup(st, backupRoot(), "requested by " + req.client, keep);
-            if (!b) return fail(b.error());
-            respond(jsonResponse(201, backupJson(*b)));
+            background(
+                [&st, root = backupRoot(), reason = "requested by " + req.client, keep] {
+                    auto b = store::createBackup(st, root, reason, keep);
+                    if (!b) return errorResponse(b.error());
+                    return jsonResponse(201, backupJson(*b));
+                },
+                respond);
             return true;
         }
         if (seg.size() == 4 && seg[3] == "restore") {
             if (req.method != "POST") return method("POST");
+            if (busy_) return fail(makeError(Errc::conflict, "busy", "an import, export or backup is running; restore when it is done"));
             storeChanged(store::restoreBackup(st, backupRoot(), std::string(seg[2]), origin("restored backup " + std::string(seg[2]))),
                          respond);
             return true;

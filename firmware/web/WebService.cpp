@@ -71,6 +71,7 @@ Status runWeb(const WebOptions& o) {
     Hub hub;
     Api api(show, link, [&hub](json::object msg) { hub.broadcast(msg, false); });
     api.setClientCounter([&hub] { return hub.size(); });
+    api.setPoster([&io](std::function<void()> f) { net::post(io, std::move(f)); });
     api.setResync([&hub] { hub.resyncAll(); });
     hub.api = &api;
     hub.onJoin = [&house](const std::string& peer) {
