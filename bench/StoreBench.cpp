@@ -148,7 +148,7 @@ int main(int argc, char** argv) {
     const double searchMs = ms(Clock::now() - a);
 
     std::printf("show: 8 pages x 8 tabs x 8x8 cells = %zu clips, LMDB on disk (%s)\n", clips.size(), dir.c_str());
-    std::printf("start-up load of the show: %.1f ms\n", loadMs);
+    std::printf("start-up load of the show, snapshot cache warmed: %.1f ms\n", loadMs);
     std::printf("GET /api/show server time: p50 %.2f ms, max %.2f ms, %zu bytes (budget: under 20 ms)\n", pct(snap, 0.5),
                 pct(snap, 1.0), snapBytes);
     std::printf("GET /api/show right after an edit (one clip re-serialised): p50 %.2f ms, max %.2f ms\n", pct(snapAfterEdit, 0.5),

@@ -37,6 +37,7 @@ boost::json::object settingsSchema();
 struct Mapping {
     std::uint64_t id = 0;
     boost::json::object data;  // source, address, action, clip?, group?, enabled
+    bool operator==(const Mapping&) const = default;
 };
 // Validates a whole mapping (POST/PUT body); returns its normalised form.
 Result<boost::json::object> parseMapping(const boost::json::value& body);

@@ -35,17 +35,20 @@ struct Grid {
     int prevCols = 4;
     std::string resizedAt;  // ISO 8601 UTC, "" if never resized
     std::uint32_t layoutVersion = 1;
+    bool operator==(const Grid&) const = default;
 };
 
 struct Tab {
     std::string name;
     Grid grid;
+    bool operator==(const Tab&) const = default;
 };
 
 struct Page {
     std::string name;
     int activeTab = 0;
     std::array<Tab, kTabsPerPage> tabs;
+    bool operator==(const Page&) const = default;
 };
 
 // One occupied grid position.
@@ -55,6 +58,7 @@ struct Cell {
     int row = 0;
     int col = 0;
     ClipId clip = 0;
+    bool operator==(const Cell&) const = default;
 };
 
 enum class PlayMode { oneShot, toggle, retrigger, gate };
@@ -89,6 +93,7 @@ struct Clip {
     SecondPress secondPress = SecondPress::stop;
     int channels = 0;        // from the media file at import
     double durationS = 0.0;  // from the media file at import
+    bool operator==(const Clip&) const = default;
 };
 
 struct Show {

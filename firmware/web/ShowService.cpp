@@ -26,13 +26,27 @@ Status ShowService::load() {
     if (!id->has_value()) return makeError(Errc::not_found, "show", "no show is loaded");
     auto s = store_.loadShow(**id);
     if (!s) return s.error();
+    // Re-reading the same show (after an undo, a restore, a page edit...)
+    // keeps the cached pieces of the snapshot that did not change.
+    const bool same = loaded_ && s->id == show_.id;
+    std::vector<std::string> oldText;
+    if (same) {
+        oldText.swap(clipText_);
+        for (std::size_t i = 0; i < oldText.size(); ++i)
+            if (i >= s->clips.size() || i >= show_.clips.size() || !(s->clips[i] == show_.clips[i])) oldText[i].clear();
+        if (!(s->pages == show_.pages && s->cells == show_.cells)) pagesText_.clear();
+        if (!(s->settings == show_.settings && s->mappings == show_.mappings)) settingsText_.clear();
+        oldText.resize(s->clips.size());
+        clipText_ = std::move(oldText);
+    } else {
+        clipText_.clear();
+        pagesText_.clear();
+        settingsText_.clear();
+    }
     show_ = std::move(*s);
     revision_ = *rev;
     loaded_ = true;
     if (auto t = store_.lastEditTime(show_.id); t) lastSave_ = *t;
-    clipText_.clear();
-    pagesText_.clear();
-    settingsText_.clear();
     absent_.clear();
     mediaBytes_ = 0;
     std::set<std::string> counted;
@@ -43,6 +57,9 @@ Status ShowService::load() {
         if (!std::filesystem::is_regular_file(p, ec)) absent_.insert(c.id);
         else if (counted.insert(p.string()).second) mediaBytes_ += std::filesystem::file_size(p, ec);
     }
+    // Warm the snapshot cache now, so no client request pays the first
+    // (whole-show) serialisation.
+    (void)snapshotText();
     return {};
 }
 

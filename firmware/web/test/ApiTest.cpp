@@ -228,8 +228,12 @@ TEST(Api, undoAndRedoOverHttpAreRecordedWithTheClient) {
     STRCMP_EQUAL("unit test", h.at("entries").at(0).at("client").as_string().c_str());
     STRCMP_EQUAL(("clip " + std::to_string(clip) + ": label").c_str(), h.at("entries").at(0).at("what").as_string().c_str());
     CHECK_FALSE(h.at("entries").at(0).at("undone").as_bool());
+    call("GET", "/api/show");  // the snapshot cache now holds "two"
     LONGS_EQUAL(200, call("POST", "/api/undo").status);
     STRCMP_EQUAL("one", show->show().findClip(clip)->label.c_str());
+    // The reload after undo refreshed exactly what changed in the snapshot.
+    auto snap = json::parse(call("GET", "/api/show").body);
+    STRCMP_EQUAL("one", snap.at("show").at("clips").at(0).at("label").as_string().c_str());
     LONGS_EQUAL(200, call("POST", "/api/redo").status);
     STRCMP_EQUAL("two", show->show().findClip(clip)->label.c_str());
     auto none = call("POST", "/api/redo");
