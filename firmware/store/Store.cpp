@@ -1,5 +1,6 @@
 #include "store/Store.h"
 
+#include "model/Field.h"
 #include "model/ShowJson.h"
 #include "store/Impl.h"
 
@@ -419,6 +420,53 @@ Result<std::uint64_t> Store::setCell(ShowId show, int page, int tab, int row, in
         const std::string key = cellKey(show, page, tab, row, col);
         return rcStatus(clip ? w.put(Table::cells, key, Key().u64(*clip).bytes()) : w.del(Table::cells, key),
                         "store: edit cell");
+    });
+}
+
+Result<ClipEdit> Store::addClip(ShowId show, Clip clip, std::optional<model::Cell> cell, const Origin& origin) {
+    const std::string where = "store: add clip";
+    auto rev = recordedEdit(*impl_, where, show, origin, [&](Writer& w) -> Status {
+        if (cell) {
+            auto occupied = impl_->get(w.txn(), impl_->dbi(Table::cells), cellKey(show, cell->page, cell->tab, cell->row, cell->col));
+            if (!occupied) return occupied.error();
+            if (occupied->has_value()) return makeError(Errc::conflict, "cell", "the cell already holds a clip");
+        }
+        clip.id = impl_->metaU64(w.txn(), "next_clip_id") + 1;
+        int rc = impl_->putMetaU64(w.txn(), "next_clip_id", clip.id);
+        if (rc == 0) rc = w.put(Table::clips, clipKey(show, clip.id), json::serialize(model::toJson(clip)));
+        if (rc == 0 && cell)
+            rc = w.put(Table::cells, cellKey(show, cell->page, cell->tab, cell->row, cell->col), Key().u64(clip.id).bytes());
+        return rcStatus(rc, where);
+    });
+    if (!rev) return rev.error();
+    return ClipEdit{*rev, std::move(clip)};
+}
+
+Result<std::uint64_t> Store::deleteClip(ShowId show, ClipId clip, const Origin& origin) {
+    const std::string where = "store: delete clip " + std::to_string(clip);
+    return recordedEdit(*impl_, where, show, origin, [&](Writer& w) -> Status {
+        auto rec = impl_->get(w.txn(), impl_->dbi(Table::clips), clipKey(show, clip));
+        if (!rec) return rec.error();
+        if (!rec->has_value()) return makeError(Errc::not_found, "id", "no clip with id " + std::to_string(clip));
+        std::vector<std::string> cells, mappings;
+        int rc = impl_->scan(w.txn(), impl_->dbi(Table::cells), showKey(show), [&](std::string_view k, std::string_view v) {
+            if (v.size() == 8 && Key::readU64(v, 0) == clip) cells.emplace_back(k);
+            return true;
+        });
+        if (rc == 0)
+            rc = impl_->scan(w.txn(), impl_->dbi(Table::mappings), showKey(show), [&](std::string_view k, std::string_view v) {
+                boost::system::error_code ec;
+                json::value j = json::parse(v, ec);
+                if (!ec && j.is_object())
+                    if (auto c = model::field::count(j.as_object().if_contains("clip")); c && *c == clip) mappings.emplace_back(k);
+                return true;
+            });
+        for (const auto& k : cells)
+            if (rc == 0) rc = w.del(Table::cells, k);
+        for (const auto& k : mappings)
+            if (rc == 0) rc = w.del(Table::mappings, k);
+        if (rc == 0) rc = w.del(Table::clips, clipKey(show, clip));
+        return rcStatus(rc, where);
     });
 }
 

@@ -136,6 +136,10 @@ public:
     // Puts `clip` into a cell, or empties it (std::nullopt).
     Result<std::uint64_t> setCell(model::ShowId show, int page, int tab, int row, int col,
                                   std::optional<model::ClipId> clip, const Origin& origin = {});
+    // A new clip (its id is assigned here), optionally placed in an empty
+    // cell; a removed clip takes its cells and the mappings that fire it.
+    Result<ClipEdit> addClip(model::ShowId show, model::Clip clip, std::optional<model::Cell> cell, const Origin& origin = {});
+    Result<std::uint64_t> deleteClip(model::ShowId show, model::ClipId clip, const Origin& origin = {});
     // Moves a cell's clip to another cell; an occupied target swaps.
     Result<std::uint64_t> moveCell(model::ShowId show, const model::Cell& from, const model::Cell& to,
                                    const Origin& origin = {});

@@ -206,7 +206,7 @@ void Api::handle(const HttpRequest& req, Respond respond) {
                 if (!c) return respond(errorResponse(makeError(Errc::not_found, "id", "no clip with id " + std::to_string(*id))));
                 return respond(jsonResponse(200, {{"revision", show_.revision()}, {"clip", model::toJson(*c)}}));
             }
-            if (req.method != "PATCH") return methodNotAllowed("GET or PATCH");
+            if (req.method != "PATCH") return methodNotAllowed("GET, PATCH or DELETE");
             return editClip(*id, req, respond);
         }
         const std::string op(seg[3]);

@@ -3,7 +3,9 @@
 // page add/delete, cell moves and search (docs/PROTOCOL.md).
 #include "web/Api.h"
 
+#include "media/AudioFile.h"
 #include "model/Field.h"
+#include "model/ShowJson.h"
 #include "store/Backup.h"
 #include "store/Bundle.h"
 #include "web/LogExport.h"
@@ -513,6 +515,72 @@ bool Api::handleSession(const HttpRequest& req, const std::vector<std::string_vi
             if (c->row >= g.rows || c->col >= g.cols) return fail(bad(n, "is outside the grid"));
         }
         storeChanged(st.moveCell(current, *from, *to, origin("moved a cell")), respond);
+        return true;
+    }
+    if (top == "clips" && seg.size() == 2) {
+        if (req.method != "POST") return method("POST");
+        auto b = parseBody(req, true);
+        if (!b) return fail(b.error());
+        // The media file: a plain relative path inside the data folder that
+        // libsndfile can read.
+        const json::value* fv = b->if_contains("file");
+        if (!fv || !fv->is_string()) return fail(bad("file", "is required: the media file, relative to the data folder"));
+        const std::string file(fv->as_string());
+        bool plain = !file.empty() && file.size() <= 255 && file[0] != '/' && file.find('\\') == std::string::npos;
+        for (std::size_t i = 0; plain && i <= file.size();) {
+            std::size_t j = file.find('/', i);
+            if (j == std::string::npos) j = file.size();
+            const std::string_view part(file.data() + i, j - i);
+            plain = !part.empty() && part != "." && part != "..";
+            i = j + 1;
+        }
+        if (!plain) return fail(bad("file", "must be a relative path inside the data folder, without '.' or '..'"));
+        auto info = media::probeAudioFile(show_.dataDir() + "/" + file);
+        if (!info) return fail(bad("file", info.error().reason));
+        if (info->channels < 1 || info->channels > 8 || info->frames <= 0)
+            return fail(bad("file", "must hold 1 to 8 channels and at least one frame"));
+        std::optional<model::Cell> cell;
+        if (b->contains("cell")) {
+            auto c = cellOf(*b, "cell");
+            if (!c) return fail(c.error());
+            const auto& pages = show_.show().pages;
+            if (c->page >= static_cast<int>(pages.size())) return fail(makeError(Errc::not_found, "cell.page", "no such page"));
+            const auto& g = pages[static_cast<std::size_t>(c->page)].tabs[static_cast<std::size_t>(c->tab)].grid;
+            if (c->row >= g.rows || c->col >= g.cols) return fail(bad("cell", "is outside the grid"));
+            cell = *c;
+        }
+        json::object members = *b;
+        members.erase("file");
+        members.erase("cell");
+        model::Clip c;
+        c.file = file;
+        const auto slash = file.find_last_of('/');
+        c.label = file.substr(slash == std::string::npos ? 0 : slash + 1);
+        c.label = c.label.substr(0, std::min<std::size_t>(c.label.rfind('.'), 64));
+        if (c.label.empty()) c.label = "clip";
+        c.channels = info->channels;
+        c.durationS = info->durationS();
+        if (!members.empty()) {
+            auto patch = model::parseClipPatch(members);
+            if (!patch) return fail(patch.error());
+            patch->applyTo(c);
+        }
+        auto added = st.addClip(current, c, cell, origin("added clip '" + c.label + "'"));
+        if (!added) return fail(added.error());
+        if (auto l = show_.load(); !l) return fail(l.error());
+        respond(jsonResponse(201, {{"revision", added->revision}, {"clip", model::toJson(added->clip)}}));
+        if (resync_) resync_();
+        engine_.reload(added->revision);
+        return true;
+    }
+    if (top == "clips" && seg.size() == 3 && req.method == "DELETE") {
+        auto id = parseClipId(seg[2]);
+        if (!id) return fail(id.error());
+        if (!show_.show().findClip(*id)) return fail(makeError(Errc::not_found, "id", "no clip with id " + std::to_string(*id)));
+        // Whatever of it is sounding fades out first (the engine takes
+        // commands in order: the stop, then the reload without the clip).
+        engine_.send(json::object{{"op", "stop"}, {"clip", *id}}, [](Result<json::object>) {});
+        storeChanged(st.deleteClip(current, *id, origin("deleted clip " + std::to_string(*id))), respond, {{"deleted", *id}});
         return true;
     }
     if (top == "search" && seg.size() == 2) {

@@ -234,3 +234,32 @@ def test_a_bundle_downloads_and_uploads_over_http(stack):
     assert not [f for f in os.listdir(imp) if f.startswith(".upload-")]
     status, err = stack.http("PATCH", "/api/show", b"{" + b" " * 70000 + b"}")
     assert status == 413
+
+
+def test_a_clip_added_from_media_plays_and_deleting_it_while_playing_fades_it_out(stack):
+    import numpy as np
+    from stack import retry_on_xrun
+
+    _, tone_path = stack.clip_id("Tone A4")
+    rel = os.path.relpath(tone_path, stack.data)
+    status, r = stack.http("POST", "/api/clips", {"file": rel, "label": "Added tone",
+                                                   "cell": {"page": 0, "tab": 1, "row": 0, "col": 0}})
+    assert status == 201, r
+    added = r["clip"]["id"]
+    _, snap = stack.http("GET", "/api/show")
+    assert any(c["id"] == added and c["status"] == "ok" for c in snap["show"]["clips"])
+    assert any(c["clip"] == added for c in snap["show"]["pages"][0]["tabs"][1]["cells"])
+
+    def attempt():
+        cap = stack.capture(["cuebox:out_1"], 2.0)
+        assert stack.http("POST", f"/api/clips/{added}/start")[0] == 202
+        time.sleep(0.6)
+        assert stack.http("DELETE", f"/api/clips/{added}")[0] == 200
+        x = cap.result()[0][:, 0]
+        assert np.abs(x).max() > 0.05, "the added clip did not sound"
+        # Deleting it faded it out: no click, and silence after the fade.
+        assert np.abs(np.diff(x, 2)).max() < 0.03
+        assert np.abs(x[-int(0.3 * 48000):]).max() == 0.0
+
+    retry_on_xrun(stack, attempt)
+    assert stack.http("POST", f"/api/clips/{added}/start")[0] == 404

@@ -1,10 +1,13 @@
 #include "web/Api.h"
 
+#include "media/AudioFile.h"
+
 #include <CppUTest/TestHarness.h>
 
 #include <boost/json.hpp>
 
 #include <filesystem>
+#include <fstream>
 
 using namespace cuebox;
 using namespace cuebox::web;
@@ -341,4 +344,55 @@ TEST(Api, platformDataNamesTheSystemAndItsLimits) {
     CHECK(o.at("hardware").at("cpus").to_number<int>() >= 1);
     CHECK(o.at("limits").as_object().contains("rtprio"));
     STRCMP_EQUAL("cuebox", o.at("settings").at("box_name").as_string().c_str());
+}
+
+TEST(Api, clipsAreAddedFromReadableMediaIntoEmptyCellsAndDeletedWithTheirCells) {
+    media::AudioData a;
+    a.sampleRate = 48000;
+    a.channels = 2;
+    a.frames = 4800;
+    a.samples.assign(9600, 0.25f);
+    std::filesystem::create_directories(dir + "/media");
+    CHECK(media::writeWav(dir + "/media/Door slam.wav", a).ok());
+    {
+        std::ofstream(dir + "/media/notes.wav") << "this is not audio";
+    }
+    const auto rev = show->revision();
+    struct Case {
+        const char* body;
+        int status;
+        const char* field;
+    } bad[] = {
+        {R"({"file": "../secret.wav"})", 400, "file"},
+        {R"({"file": "/etc/passwd"})", 400, "file"},
+        {R"({"file": "media/./x.wav"})", 400, "file"},
+        {R"({"file": "media/none.wav"})", 400, "file"},
+        {R"({"file": "media/notes.wav"})", 400, "file"},
+        {R"({"file": "media/Door slam.wav", "cell": {"page": 0, "tab": 0, "row": 0, "col": 0}})", 409, "cell"},
+        {R"({"file": "media/Door slam.wav", "cell": {"page": 0, "tab": 0, "row": 9, "col": 0}})", 400, "cell"},
+        {R"({"file": "media/Door slam.wav", "cell": {"page": 0, "tab": 9, "row": 0, "col": 0}})", 400, "cell.tab"},
+        {R"({"file": "media/Door slam.wav", "volume": 3})", 400, "volume"},
+    };
+    for (const auto& c : bad) {
+        auto r = call("POST", "/api/clips", c.body);
+        LONGS_EQUAL_TEXT(c.status, r.status, c.body);
+        STRCMP_EQUAL_TEXT(c.field, errorOf(r).at("field").as_string().c_str(), c.body);
+    }
+    LONGS_EQUAL(rev, show->revision());
+    auto r = call("POST", "/api/clips", R"({"file": "media/Door slam.wav", "group": "C", "cell": {"page": 0, "tab": 2, "row": 1, "col": 1}})");
+    LONGS_EQUAL(201, r.status);
+    auto clipJson = json::parse(r.body).at("clip").as_object();
+    const auto added = clipJson.at("id").to_number<model::ClipId>();
+    STRCMP_EQUAL("Door slam", clipJson.at("label").as_string().c_str());
+    LONGS_EQUAL(2, clipJson.at("channels").to_number<int>());
+    LONGS_EQUAL(2, show->show().clips.size());
+    LONGS_EQUAL(2, show->show().cells.size());
+    LONGS_EQUAL(200, call("DELETE", "/api/clips/" + std::to_string(added)).status);
+    STRCMP_EQUAL("stop", sink.sent.back().at("op").as_string().c_str());  // faded out first
+    LONGS_EQUAL(1, show->show().clips.size());
+    LONGS_EQUAL(1, show->show().cells.size());
+    LONGS_EQUAL(404, call("DELETE", "/api/clips/" + std::to_string(added)).status);
+    LONGS_EQUAL(200, call("POST", "/api/undo").status);  // the clip and its cell come back
+    LONGS_EQUAL(2, show->show().cells.size());
+    CHECK(show->show().findClip(added) != nullptr);
 }
