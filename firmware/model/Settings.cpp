@@ -4,6 +4,7 @@
 
 #include <boost/json.hpp>
 
+#include <algorithm>
 #include <cmath>
 #include <array>
 #include <iterator>
@@ -212,7 +213,16 @@ json::object completeSection(const std::string& section, const json::object& sto
     for (const auto& m : membersOf(*s)) {
         const json::value* v = stored.if_contains(m.name);
         auto c = v ? check(m, *v, m.name) : Result<json::value>(Error{});
-        out[m.name] = c ? *c : defaultOf(m);
+        if (c) {
+            out[m.name] = *c;
+        } else if (v && v->is_number() && (m.kind == Kind::number || m.kind == Kind::whole)) {
+            // A stored number outside a range that has since narrowed is
+            // clamped to it, not reset to the default.
+            const double d = std::clamp(v->to_number<double>(), m.lo, m.hi);
+            out[m.name] = m.kind == Kind::whole ? json::value(static_cast<std::int64_t>(std::llround(d))) : json::value(d);
+        } else {
+            out[m.name] = defaultOf(m);
+        }
     }
     return out;
 }

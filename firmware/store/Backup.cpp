@@ -7,6 +7,7 @@
 #include <boost/json.hpp>
 
 #include <algorithm>
+#include <atomic>
 #include <cctype>
 #include <cerrno>
 #include <cstring>
@@ -75,7 +76,10 @@ Result<BackupInfo> createBackupWith(const std::function<Result<std::uint64_t>(co
     b.formatVersion = formatVersion;
     // Written under a temporary name and renamed when complete: a backup
     // folder with its final name is always whole.
-    const std::string tmp = root + "/.partial-" + std::to_string(::getpid());
+    // One temporary folder per backup: two may run at once (a requested one
+    // on the worker thread, a scheduled one on the io thread).
+    static std::atomic<std::uint64_t> counter{0};
+    const std::string tmp = root + "/.partial-" + std::to_string(::getpid()) + "-" + std::to_string(++counter);
     fs::remove_all(tmp, ec);
     fs::create_directories(tmp, ec);
     if (ec) return makeError(Errc::io, "backup_path", "cannot write to the backup location '" + root + "': " + ec.message());

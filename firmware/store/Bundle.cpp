@@ -300,7 +300,7 @@ Result<ImportResult> importBundle(Store& store, const std::string& file, const s
         for (const auto& [clipFile, entry] : f->as_object())
             if (entry.is_string() && expected.count(std::string(entry.as_string())))
                 fileMap[std::string(clipFile)] = rel + "/" + std::string(entry.as_string()).substr(6);
-    if (auto st = store.checkShowRecords(records, fileMap); !st) return st.error();
+    if (auto st = store.checkShowRecords(records); !st) return st.error();
     // Media into place under a folder named by the manifest's hash (the
     // same bundle imported again finds its files there already).
     std::vector<fs::path> placed;

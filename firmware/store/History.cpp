@@ -504,7 +504,7 @@ Result<std::vector<LogEntry>> Store::readLog(std::uint64_t fromNs, std::uint64_t
         json::value j = json::parse(view(v), ec);
         if (!ec && j.is_object()) {
             const auto& o = j.as_object();
-            out.push_back(LogEntry{t, static_cast<std::uint32_t>(Key::readU64(key, 8)), str(o, "kind"), str(o, "source"),
+            out.push_back(LogEntry{t, Key::readU64(key, 8), str(o, "kind"), str(o, "source"),
                                    str(o, "client"), str(o, "detail"), str(o, "time_source")});
         }
         rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT);

@@ -432,6 +432,9 @@ Result<ClipEdit> Store::addClip(ShowId show, Clip clip, std::optional<model::Cel
             if (occupied->has_value()) return makeError(Errc::conflict, "cell", "the cell already holds a clip");
         }
         clip.id = impl_->metaU64(w.txn(), "next_clip_id") + 1;
+        auto taken = impl_->get(w.txn(), impl_->dbi(Table::clips), clipKey(show, clip.id));
+        if (!taken) return taken.error();
+        if (taken->has_value()) return makeError(Errc::internal, "id", "clip id " + std::to_string(clip.id) + " is already taken");
         int rc = impl_->putMetaU64(w.txn(), "next_clip_id", clip.id);
         if (rc == 0) rc = w.put(Table::clips, clipKey(show, clip.id), json::serialize(model::toJson(clip)));
         if (rc == 0 && cell)
@@ -762,11 +765,12 @@ bool jsonObject(std::string_view text) {
     return !ec && v.is_object();
 }
 
-// A clip file a show from elsewhere may keep: one of the bundle's own files,
-// or a plain relative path inside the data folder (missing media).
-bool importableFile(const std::string& f, const std::map<std::string, std::string>& files) {
-    if (files.count(f) || f.empty()) return true;
-    if (f[0] == '/' || f.find('\\') != std::string::npos) return false;
+// Where an imported clip's file lives here: the bundle's copy, or (media the
+// bundle did not carry) the same relative path, or, for a path that is
+// absolute or leaves the data folder, "media/<its name>" -- never a file
+// outside the data folder. Such clips show as missing until relinked.
+bool plainRelative(const std::string& f) {
+    if (f.empty() || f[0] == '/' || f.find('\\') != std::string::npos) return false;
     std::size_t i = 0;
     while (i <= f.size()) {
         std::size_t j = f.find('/', i);
@@ -777,9 +781,17 @@ bool importableFile(const std::string& f, const std::map<std::string, std::strin
     }
     return true;
 }
+
+std::string importedFile(const std::string& f, const std::map<std::string, std::string>& files) {
+    if (auto it = files.find(f); it != files.end()) return it->second;
+    if (f.empty() || plainRelative(f)) return f;
+    std::string base = f.substr(f.find_last_of("/\\") == std::string::npos ? 0 : f.find_last_of("/\\") + 1);
+    if (base.empty() || base == "." || base == "..") base = "missing";
+    return "media/" + base;
+}
 }  // namespace
 
-Status Store::checkShowRecords(const std::string& records, const std::map<std::string, std::string>& files) const {
+Status Store::checkShowRecords(const std::string& records) const {
     auto bad = [](const std::string& reason) { return makeError(Errc::bad_request, "bundle", reason); };
     std::vector<Record> recs;
     if (!decodeRecords(records, recs) || recs.empty()) return bad("the show records are damaged");
@@ -808,8 +820,6 @@ Status Store::checkShowRecords(const std::string& records, const std::map<std::s
             json::value j = json::parse(r.value, ec);
             auto c = ec ? Result<model::Clip>(Error{}) : model::clipFromJson(j);
             ok = k == 16 && c.ok();
-            if (ok && !importableFile(c->file, files))
-                return bad("clip " + std::to_string(Key::readU64(r.key, 8)) + " refers to a file outside the bundle ('" + c->file + "')");
             break;
         }
         case Table::audio: {
@@ -838,7 +848,7 @@ Result<std::pair<ShowId, std::uint64_t>> Store::importShowRecords(const std::str
                                                                   const Origin& origin) {
     const std::string where = "store: import show";
     if (auto st = impl_->writable(where); !st) return st.error();
-    if (auto st = checkShowRecords(records, files); !st) return st.error();
+    if (auto st = checkShowRecords(records); !st) return st.error();
     std::vector<Record> recs;
     decodeRecords(records, recs);
     Txn txn(impl_->env, true);
@@ -856,16 +866,19 @@ Result<std::pair<ShowId, std::uint64_t>> Store::importShowRecords(const std::str
             if (r.table == Table::shows && !name.empty()) o["name"] = name;
             if (r.table == Table::clips) {
                 if (!model::clipFromJson(j)) return makeError(Errc::bad_request, "bundle", "a clip record is invalid");
-                if (auto* f = o.if_contains("file"); f && f->is_string()) {
-                    auto it = files.find(std::string(f->as_string()));
-                    if (it != files.end()) o["file"] = it->second;
-                }
+                if (auto* f = o.if_contains("file"); f && f->is_string()) o["file"] = importedFile(std::string(f->as_string()), files);
             }
             value = json::serialize(j);
         }
         if (int rc = w.put(r.table, prefix + r.key.substr(8), value)) return mdbError(where, rc);
     }
     if (int rc = impl_->putMetaU64(txn.get(), "next_show_id", id)) return mdbError(where, rc);
+    // The imported clips keep their ids (cells and mappings name them): new
+    // clips are numbered after the highest.
+    std::uint64_t maxClip = impl_->metaU64(txn.get(), "next_clip_id");
+    for (const auto& r : recs)
+        if (r.table == Table::clips) maxClip = std::max(maxClip, Key::readU64(r.key, 8));
+    if (int rc = impl_->putMetaU64(txn.get(), "next_clip_id", maxClip)) return mdbError(where, rc);
     Origin o = origin;
     if (o.what.empty()) o.what = "imported show '" + name + "'";
     auto rev = finishEdit(*impl_, txn, w, id, o, where, false);
@@ -952,13 +965,14 @@ Result<std::uint64_t> Store::replaceFrom(const std::string& otherDir, const Orig
         if (rc == 0) rc = mdb_env_open(impl_->env, dir_.c_str(), MDB_NOTLS, 0660);
         if (rc) return failed(mdbError(where + ": reopen for writing", rc));
     }
-    int rc = 0;
-    {
+    // The copy, in one transaction; both transactions have ended when it
+    // returns, before the environment may be reopened on an error.
+    const int rc = [&]() -> int {
         Txn from(src.impl_->env, false);
-        if (from.rc()) return failed(mdbError(where, from.rc()));
         Txn txn(impl_->env, true);
-        if (txn.rc()) return failed(mdbError(where, txn.rc()));
+        if (from.rc() || txn.rc()) return from.rc() ? from.rc() : txn.rc();
         MDB_txn* t = txn.get();
+        int rc = 0;
         if (overNewer) {
             // Every table of the newer format goes (ours are made again empty).
             MDB_dbi main = 0;
@@ -975,9 +989,8 @@ Result<std::uint64_t> Store::replaceFrom(const std::string& otherDir, const Orig
                 if (rc == 0) rc = mdb_drop(t, d, 1);
             }
             if (rc == 0) rc = openTables(t, true);
-            if (rc) return failed(mdbError(where + ": clear the newer store", rc));
         }
-        revision = std::max(impl_->metaU64(t, "revision"), src.impl_->metaU64(from.get(), "revision")) + 1;
+        if (rc == 0) revision = std::max(impl_->metaU64(t, "revision"), src.impl_->metaU64(from.get(), "revision")) + 1;
         std::vector<std::pair<MDB_dbi, MDB_dbi>> tables;
         for (std::size_t i = 0; i < kShowTables; ++i) tables.emplace_back(src.impl_->show[i], impl_->show[i]);
         tables.emplace_back(src.impl_->history, impl_->history);
@@ -995,7 +1008,8 @@ Result<std::uint64_t> Store::replaceFrom(const std::string& otherDir, const Orig
         LogEntry e{0, 0, "system", "web", origin.client, origin.what.empty() ? "restored the store from a backup" : origin.what, ""};
         if (rc == 0) rc = appendLogIn(*impl_, t, e);
         if (rc == 0) rc = txn.commit();
-    }
+        return rc;
+    }();
     if (rc) return failed(mdbError(where, rc));
     if (overNewer) {
         impl_->readOnly = false;

@@ -41,7 +41,7 @@ struct Origin {
 // One event-log entry (the spec's event and show log).
 struct LogEntry {
     std::uint64_t timeNs = 0;  // wall clock, ns since the epoch (set on append)
-    std::uint32_t seq = 0;     // orders entries of the same nanosecond
+    std::uint64_t seq = 0;     // the log's own counter: grows with every entry, whatever the clock does
     std::string kind;          // trigger, stop, fault, clock, edit, login, show, system
     std::string source;        // "web", "engine", "osc"...
     std::string client;        // who, when known
@@ -196,9 +196,11 @@ public:
     // files mapped through `files`). Returns {show id, revision}.
     Result<std::string> showRecords(model::ShowId show) const;
     // Checks such a string before anything is stored: every record well
-    // formed and of one show, and every clip file either one of `files` or
-    // a plain relative path (never absolute, never "..").
-    Status checkShowRecords(const std::string& records, const std::map<std::string, std::string>& files) const;
+    // formed and of one show. On import, a clip file is mapped through
+    // `files`; one the bundle did not carry stays a plain relative path, and
+    // an absolute one or one with ".." becomes "media/<its name>" (missing
+    // until relinked): never a file outside the data folder.
+    Status checkShowRecords(const std::string& records) const;
     Result<std::pair<model::ShowId, std::uint64_t>> importShowRecords(const std::string& records, const std::string& name,
                                                                       const std::map<std::string, std::string>& files,
                                                                       const Origin& origin = {});

@@ -82,6 +82,21 @@ Result<std::string> nameOf(const json::object& b) {
     return model::field::text(*n, "name", 1);
 }
 
+// A clip's default label: the file name without its extension, at most 64
+// bytes cut at a character boundary, "clip" when that is not a valid label.
+std::string labelFromFile(const std::string& file) {
+    const auto slash = file.find_last_of('/');
+    std::string l = file.substr(slash == std::string::npos ? 0 : slash + 1);
+    if (auto dot = l.rfind('.'); dot != std::string::npos && dot > 0) l.resize(dot);
+    if (l.size() > 64) {
+        std::size_t cut = 64;
+        while (cut > 0 && (static_cast<unsigned char>(l[cut]) & 0xC0) == 0x80) --cut;  // not inside a UTF-8 sequence
+        l.resize(cut);
+    }
+    auto ok = model::field::text(json::value(l), "label", 1);
+    return ok ? l : std::string("clip");
+}
+
 json::object historyJson(const store::HistoryEntry& e) {
     return {{"seq", e.seq}, {"time", e.time}, {"client", e.client}, {"what", e.what},
             {"revision", e.revision}, {"changes", e.changes}, {"undone", e.undone}};
@@ -115,6 +130,8 @@ Result<model::Cell> cellOf(const json::object& b, const char* key) {
 void Api::importFile(const std::string& file, const std::string& label, const std::string& name, const std::string& client,
                      Respond& respond) {
     store::Store& st = show_.store();
+    if (busy_)
+        return respond(errorResponse(makeError(Errc::conflict, "busy", "another import, export or backup is running; try again when it is done")));
     // The loaded show is kept as it was before anything is imported.
     if (auto rp = st.createRecoveryPoint(show_.show().id, "before importing " + label, "before_import"); !rp)
         return respond(errorResponse(rp.error()));
@@ -134,7 +151,12 @@ void Api::background(std::function<HttpResponse()> job, Respond respond) {
     busy_ = true;
     if (worker_.joinable()) worker_.join();  // the previous job, already finished
     worker_ = std::thread([this, job = std::move(job), respond = std::move(respond)]() mutable {
-        HttpResponse r = job();
+        HttpResponse r;
+        try {
+            r = job();
+        } catch (const std::exception& e) {  // a job must never take the process down
+            r = errorResponse(makeError(Errc::internal, "job", std::string("the job failed: ") + e.what()));
+        }
         post_([this, r = std::move(r), respond = std::move(respond)]() mutable {
             busy_ = false;
             respond(std::move(r));
@@ -554,10 +576,7 @@ bool Api::handleSession(const HttpRequest& req, const std::vector<std::string_vi
         members.erase("cell");
         model::Clip c;
         c.file = file;
-        const auto slash = file.find_last_of('/');
-        c.label = file.substr(slash == std::string::npos ? 0 : slash + 1);
-        c.label = c.label.substr(0, std::min<std::size_t>(c.label.rfind('.'), 64));
-        if (c.label.empty()) c.label = "clip";
+        c.label = labelFromFile(file);
         c.channels = info->channels;
         c.durationS = info->durationS();
         if (!members.empty()) {
@@ -578,7 +597,10 @@ bool Api::handleSession(const HttpRequest& req, const std::vector<std::string_vi
         if (!id) return fail(id.error());
         if (!show_.show().findClip(*id)) return fail(makeError(Errc::not_found, "id", "no clip with id " + std::to_string(*id)));
         // Whatever of it is sounding fades out first (the engine takes
-        // commands in order: the stop, then the reload without the clip).
+        // commands in order: the stop, then the reload without the clip),
+        // but only when the delete can be stored.
+        if (!st.readOnlyReason().empty())
+            return fail(makeError(Errc::conflict, "store", "the store is read-only: " + st.readOnlyReason()));
         engine_.send(json::object{{"op", "stop"}, {"clip", *id}}, [](Result<json::object>) {});
         storeChanged(st.deleteClip(current, *id, origin("deleted clip " + std::to_string(*id))), respond, {{"deleted", *id}});
         return true;

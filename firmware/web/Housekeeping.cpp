@@ -6,6 +6,7 @@
 
 #include <boost/json.hpp>
 
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
 
@@ -132,8 +133,8 @@ void Housekeeping::tick(std::chrono::steady_clock::time_point now) {
                                static_cast<std::uint64_t>(lg.at("retention_mb").to_number<std::int64_t>()) << 20);
     if (!dropped) log::warn("web", "event log retention: " + dropped.error().reason);
     // Scheduled export: the entries since the last export, as one file. The
-    // last exported time is kept beside the exports (".exported-up-to"), so
-    // a restart does not export everything again.
+    // last exported time and sequence number are kept beside the exports
+    // (".exported-up-to"), so a restart does not export everything again.
     const auto every = lg.at("auto_export_minutes").to_number<std::int64_t>();
     if (every > 0 && now - lastExport_ >= std::chrono::minutes(every)) {
         lastExport_ = now;
@@ -141,11 +142,20 @@ void Housekeeping::tick(std::chrono::steady_clock::time_point now) {
         parseLogFormat(std::string(lg.at("auto_export_format").as_string()), f);
         const std::string dir = resolve(std::string(lg.at("auto_export_path").as_string()));
         const std::string mark = dir + "/.exported-up-to";
-        if (exportedUpToNs_ == 0) {
+        if (exportedSeq_ == 0) {
             std::ifstream in(mark);
-            in >> exportedUpToNs_;
+            in >> exportedUpToNs_ >> exportedSeq_;
         }
-        auto entries = st.readLog(exportedUpToNs_, UINT64_MAX, 1000000);
+        // The log's sequence number, not its clock, says what is new: after
+        // the clock stepped back, new entries sort before the time mark, so
+        // the whole log is read then and filtered by sequence.
+        const auto nowNs = static_cast<std::uint64_t>(
+            std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::system_clock::now().time_since_epoch()).count());
+        const std::uint64_t from = exportedUpToNs_ > nowNs ? 0 : exportedUpToNs_;
+        auto entries = st.readLog(from, UINT64_MAX, 1000000);
+        if (entries)
+            entries->erase(std::remove_if(entries->begin(), entries->end(), [&](const store::LogEntry& e) { return e.seq <= exportedSeq_; }),
+                           entries->end());
         if (entries && !entries->empty()) {
             std::error_code ec;
             std::filesystem::create_directories(dir, ec);
@@ -157,8 +167,11 @@ void Housekeeping::tick(std::chrono::steady_clock::time_point now) {
             out << exportLog(*entries, f);
             out.close();
             if (out) {
-                exportedUpToNs_ = entries->back().timeNs + 1;
-                std::ofstream(mark, std::ios::trunc) << exportedUpToNs_ << "\n";
+                for (const auto& e : *entries) {
+                    exportedSeq_ = std::max(exportedSeq_, e.seq);
+                    exportedUpToNs_ = std::max(exportedUpToNs_ > nowNs ? 0 : exportedUpToNs_, e.timeNs);
+                }
+                std::ofstream(mark, std::ios::trunc) << exportedUpToNs_ << " " << exportedSeq_ << "\n";
             } else {
                 log(store::LogEntry{0, 0, "fault", "web", "", "log auto-export: cannot write " + file, ""});
             }

@@ -44,7 +44,8 @@ private:
     std::uint64_t pointRevision_ = 0;  // revision at the last automatic recovery point
     std::chrono::steady_clock::time_point lastPoint_ = std::chrono::steady_clock::now();
     std::chrono::steady_clock::time_point lastExport_ = std::chrono::steady_clock::now();
-    std::uint64_t exportedUpToNs_ = 0;
+    std::uint64_t exportedUpToNs_ = 0;  // newest exported entry's time
+    std::uint64_t exportedSeq_ = 0;     // and the highest exported sequence number
     std::string loadState_ = "normal";
     std::chrono::steady_clock::time_point lastBackup_ = std::chrono::steady_clock::now();
     std::uint64_t backupRevision_ = 0;  // the store revision the newest backup holds

@@ -240,8 +240,9 @@ def test_a_clip_added_from_media_plays_and_deleting_it_while_playing_fades_it_ou
     import numpy as np
     from stack import retry_on_xrun
 
-    _, tone_path = stack.clip_id("Tone A4")
-    rel = os.path.relpath(tone_path, stack.data)
+    # The demo's A4 tone, found by its file (earlier tests relabel clips).
+    _, snap = stack.http("GET", "/api/show")
+    rel = next(c["file"] for c in snap["show"]["clips"] if c["file"].endswith("tone_a4.wav"))
     status, r = stack.http("POST", "/api/clips", {"file": rel, "label": "Added tone",
                                                    "cell": {"page": 0, "tab": 1, "row": 0, "col": 0}})
     assert status == 201, r

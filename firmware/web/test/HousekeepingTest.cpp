@@ -78,6 +78,25 @@ TEST(Housekeeping, logsAreAutoExportedOnScheduleAndOnlyNewEntriesEachTime) {
     CHECK(second.str().find("started") == std::string::npos);
 }
 
+TEST(Housekeeping, aClockThatSteppedBackDoesNotHideNewEntriesFromTheExport) {
+    set("logging", R"({"auto_export_minutes": 1, "auto_export_path": "exports/log"})");
+    fs::create_directories(dir + "/exports/log");
+    // The last export happened "in the future" (the clock ran ahead then).
+    std::ofstream(dir + "/exports/log/.exported-up-to") << "9999999999000000000 0\n";
+    web::Housekeeping h(io, *show);
+    h.log(store::LogEntry{0, 0, "trigger", "engine", "", "after the clock stepped back", ""});
+    h.flush();
+    h.tick(std::chrono::steady_clock::now() + 2min);
+    std::string all;
+    for (const auto& e : fs::directory_iterator(dir + "/exports/log"))
+        if (e.path().filename().string()[0] != '.') {
+            std::stringstream ss;
+            ss << std::ifstream(e.path()).rdbuf();
+            all += ss.str();
+        }
+    STRCMP_CONTAINS("after the clock stepped back", all.c_str());
+}
+
 TEST(Housekeeping, anAutomaticRecoveryPointIsTakenOnlyWhileTheShowIsEdited) {
     set("recovery", R"({"auto_minutes": 10, "keep_auto": 2})");
     web::Housekeeping h(io, *show);

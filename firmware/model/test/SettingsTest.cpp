@@ -1,0 +1,29 @@
+#include "model/Settings.h"
+
+#include <CppUTest/TestHarness.h>
+
+#include <boost/json.hpp>
+
+using namespace cuebox::model;
+namespace json = boost::json;
+
+TEST_GROUP(Settings){};
+
+TEST(Settings, everySectionHasItsDefaultsAndEditsAreCheckedPerMember) {
+    auto d = defaultSettings();
+    LONGS_EQUAL(settingsSections().size(), d.size());
+    LONGS_EQUAL(1000, d.at("emergency").at("panic_fade_ms").as_int64());
+    json::object t = d.at("transport");
+    auto bad = patchSection("transport", t, json::parse(R"({"tempo_bpm": 96, "sync_source": "gps"})"));
+    CHECK_FALSE(bad.ok());
+    STRCMP_EQUAL("transport.sync_source", bad.error().field.c_str());
+    DOUBLES_EQUAL(120.0, t.at("tempo_bpm").as_double(), 0);  // nothing applied
+    CHECK_FALSE(patchSection("media", t, json::parse(R"({"library_path": "./"})")).ok());
+}
+
+TEST(Settings, aStoredValueOutsideANarrowedRangeIsClampedNotReset) {
+    auto logging = completeSection("logging", json::parse(R"({"retention_mb": 1024, "retention_days": 30, "level": "loud"})").as_object());
+    LONGS_EQUAL(256, logging.at("retention_mb").as_int64());
+    LONGS_EQUAL(30, logging.at("retention_days").as_int64());
+    STRCMP_EQUAL("info", logging.at("level").as_string().c_str());  // not a number: the default
+}
