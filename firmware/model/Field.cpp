@@ -44,6 +44,21 @@ Result<int> fadeMs(const boost::json::value& v, const std::string& field) {
     return static_cast<int>(d);
 }
 
+bool plainPath(std::string_view p, bool allowAbsolute) {
+    if (p.empty() || p.find('\\') != std::string_view::npos || p.find('\0') != std::string_view::npos) return false;
+    if (p[0] == '/') {
+        if (!allowAbsolute || p.size() == 1) return false;
+        p.remove_prefix(1);
+    }
+    while (true) {
+        const std::size_t slash = p.find('/');
+        const std::string_view part = p.substr(0, slash);
+        if (part.empty() || part == "." || part == "..") return false;
+        if (slash == std::string_view::npos) return true;
+        p.remove_prefix(slash + 1);
+    }
+}
+
 std::optional<std::uint64_t> count(const boost::json::value* v) {
     if (!v) return std::nullopt;
     if (v->is_uint64()) return v->as_uint64();

@@ -10,6 +10,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <string_view>
 
 namespace cuebox::model::field {
 
@@ -20,6 +21,10 @@ Result<int> wholeNumber(const boost::json::value& v, const std::string& field, i
 Result<bool> flag(const boost::json::value& v, const std::string& field);
 Result<double> levelDb(const boost::json::value& v, const std::string& field);  // -90 .. +12 dB
 Result<int> fadeMs(const boost::json::value& v, const std::string& field);      // 0 .. 3000, whole ms
+// A path made of plain components: none empty, "." or "..", no backslash
+// or NUL; absolute ("/...") only when `allowAbsolute`. Keeps a path inside
+// the folder it is taken relative to.
+bool plainPath(std::string_view p, bool allowAbsolute);
 // A non-negative whole number read from a stored or received record, never
 // throwing: nullopt for a missing member, a negative, fractional or
 // out-of-range number, or anything else.

@@ -165,17 +165,12 @@ Result<json::value> check(const Member& m, const json::value& v, const std::stri
         if (p.empty() || p.size() > 255) return bad(f, "must be a path of 1 to 255 bytes");
         for (unsigned char ch : p)
             if (ch < 0x20 || ch == 0x7f) return bad(f, "must not contain control characters");
-        // No ".." component: a path stays inside the data folder or names
+        // Plain components: a path stays inside the data folder or names
         // an absolute mount point (USB stick, network share).
-        std::size_t i = 0;
-        while (i <= p.size()) {
-            std::size_t j = p.find('/', i);
-            if (j == std::string::npos) j = p.size();
-            if (p.compare(i, j - i, "..") == 0 && j - i == 2) return bad(f, "must not contain '..'");
-            if (p.compare(i, j - i, ".") == 0 && j - i == 1) return bad(f, "must name a folder, not '.'");
-            i = j + 1;
-        }
-        return json::value(p);
+        std::string q = p;
+        while (q.size() > 1 && q.back() == '/') q.pop_back();  // "/media/usb/" is "/media/usb"
+        if (!field::plainPath(q, true)) return bad(f, "must be a plain path: no '.' or '..' parts, no empty parts, no backslash");
+        return json::value(q);
     }
     }
     return bad(f, "unknown member kind");

@@ -43,17 +43,7 @@ bool readBE(std::istream& in, std::uint64_t& v, int bytes) {
 // An entry name that stays inside the bundle's media folder.
 bool safeEntryName(const std::string& n) {
     if (n == "manifest.json" || n == "show.records") return true;
-    if (n.rfind("media/", 0) != 0 || n.size() > kMaxName) return false;
-    if (n.find('\\') != std::string::npos || n.find('\0') != std::string::npos) return false;
-    std::size_t i = 0;
-    while (i <= n.size()) {
-        std::size_t j = n.find('/', i);
-        if (j == std::string::npos) j = n.size();
-        const std::string_view part(n.data() + i, j - i);
-        if (part.empty() || part == "." || part == "..") return false;
-        i = j + 1;
-    }
-    return true;
+    return n.rfind("media/", 0) == 0 && n.size() <= kMaxName && model::field::plainPath(n, false);
 }
 
 class Writer2 {

@@ -769,22 +769,9 @@ bool jsonObject(std::string_view text) {
 // bundle did not carry) the same relative path, or, for a path that is
 // absolute or leaves the data folder, "media/<its name>" -- never a file
 // outside the data folder. Such clips show as missing until relinked.
-bool plainRelative(const std::string& f) {
-    if (f.empty() || f[0] == '/' || f.find('\\') != std::string::npos) return false;
-    std::size_t i = 0;
-    while (i <= f.size()) {
-        std::size_t j = f.find('/', i);
-        if (j == std::string::npos) j = f.size();
-        const std::string_view part(f.data() + i, j - i);
-        if (part.empty() || part == "." || part == "..") return false;
-        i = j + 1;
-    }
-    return true;
-}
-
 std::string importedFile(const std::string& f, const std::map<std::string, std::string>& files) {
     if (auto it = files.find(f); it != files.end()) return it->second;
-    if (f.empty() || plainRelative(f)) return f;
+    if (f.empty() || model::field::plainPath(f, false)) return f;
     std::string base = f.substr(f.find_last_of("/\\") == std::string::npos ? 0 : f.find_last_of("/\\") + 1);
     if (base.empty() || base == "." || base == "..") base = "missing";
     return "media/" + base;

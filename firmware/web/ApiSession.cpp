@@ -548,15 +548,7 @@ bool Api::handleSession(const HttpRequest& req, const std::vector<std::string_vi
         const json::value* fv = b->if_contains("file");
         if (!fv || !fv->is_string()) return fail(bad("file", "is required: the media file, relative to the data folder"));
         const std::string file(fv->as_string());
-        bool plain = !file.empty() && file.size() <= 255 && file[0] != '/' && file.find('\\') == std::string::npos;
-        for (std::size_t i = 0; plain && i <= file.size();) {
-            std::size_t j = file.find('/', i);
-            if (j == std::string::npos) j = file.size();
-            const std::string_view part(file.data() + i, j - i);
-            plain = !part.empty() && part != "." && part != "..";
-            i = j + 1;
-        }
-        if (!plain) return fail(bad("file", "must be a relative path inside the data folder, without '.' or '..'"));
+        if (file.size() > 255 || !model::field::plainPath(file, false)) return fail(bad("file", "must be a relative path inside the data folder, without '.' or '..'"));
         auto info = media::probeAudioFile(show_.dataDir() + "/" + file);
         if (!info) return fail(bad("file", info.error().reason));
         if (info->channels < 1 || info->channels > 8 || info->frames <= 0)

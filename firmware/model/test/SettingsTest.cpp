@@ -18,7 +18,12 @@ TEST(Settings, everySectionHasItsDefaultsAndEditsAreCheckedPerMember) {
     CHECK_FALSE(bad.ok());
     STRCMP_EQUAL("transport.sync_source", bad.error().field.c_str());
     DOUBLES_EQUAL(120.0, t.at("tempo_bpm").as_double(), 0);  // nothing applied
-    CHECK_FALSE(patchSection("media", t, json::parse(R"({"library_path": "./"})")).ok());
+    json::object m = d.at("media");
+    for (const char* bad : {R"({"library_path": "./"})", R"({"library_path": "a/../b"})", R"({"library_path": "a//b"})",
+                            R"({"library_path": "/"})", R"({"library_path": "a\b"})"})
+        CHECK_FALSE_TEXT(patchSection("media", m, json::parse(bad)).ok(), bad);
+    CHECK(patchSection("media", m, json::parse(R"({"export_path": "/media/usb/"})")).ok());
+    STRCMP_EQUAL("/media/usb", m.at("export_path").as_string().c_str());
 }
 
 TEST(Settings, aStoredValueOutsideANarrowedRangeIsClampedNotReset) {
