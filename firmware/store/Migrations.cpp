@@ -63,6 +63,16 @@ Result<std::unique_ptr<Store>> Migrations::run(const Options& o, std::uint32_t f
     if (rc == 0) rc = mdb_env_set_mapsize(impl->env, o.mapSize);
     if (rc == 0) rc = mdb_env_open(impl->env, o.dir.c_str(), MDB_NOTLS, 0660);
     if (rc) return mdbError(where, rc);
+    // The revision the old store holds, for the backup's manifest.
+    std::uint64_t revision = 0;
+    {
+        Txn txn(impl->env, false);
+        if (txn.rc()) return mdbError(where, txn.rc());
+        rc = mdb_dbi_open(txn.get(), "meta", 0, &impl->meta);
+        if (rc == 0) revision = impl->metaU64(txn.get(), "revision");
+        if (rc == 0) rc = txn.commit();  // keeps the meta handle
+        if (rc) return mdbError(where + ": table meta", rc);
+    }
     // 1. The store as it was, kept whole.
     auto backup = createBackupWith(
         [&](const std::string& file) -> Result<std::uint64_t> {
@@ -72,7 +82,7 @@ Result<std::unique_ptr<Store>> Migrations::run(const Options& o, std::uint32_t f
             if (r == 0 && ::fsync(fd) != 0) r = errno;
             ::close(fd);
             if (r) return mdbError(where + ": backup", r);
-            return std::uint64_t{0};
+            return revision;
         },
         from, o.backupDir, "before migration from format " + std::to_string(from) + " to " + std::to_string(kFormatVersion),
         100);

@@ -276,6 +276,7 @@ TEST(History, theEventLogKeepsEditsAndEntriesAndIsPrunedBySize) {
 
 // A store written by firmware format 1 (before history and search).
 TEST(History, aFormat1StoreIsMigratedAfterABackupInOneTransaction) {
+    const auto before = *s->revision();
     s.reset();
     rewriteFormat(d.dir + "/store", 1, {"settings", "mappings", "search", "history", "recovery", "log"});
     s = d.open();
@@ -291,6 +292,7 @@ TEST(History, aFormat1StoreIsMigratedAfterABackupInOneTransaction) {
     LONGS_EQUAL(1, backups.size());
     CHECK(backups[0].valid);
     LONGS_EQUAL(1, backups[0].formatVersion);
+    LONGS_EQUAL(before, backups[0].revision);
     STRCMP_EQUAL(m->at(0).backup.c_str(), backups[0].name.c_str());
 }
 
