@@ -61,6 +61,8 @@ struct Store::Impl {
     bool readOnly = false;
     std::string readOnlyReason;  // set when a newer firmware's store is opened read-only
     bool downgraded = false;     // opened read-only only because it is newer (a backup may replace it)
+    std::string dir;             // the environment folder
+    std::size_t mapSize = 0;
     ~Impl() {
         if (env) mdb_env_close(env);
     }
@@ -95,6 +97,12 @@ struct Store::Impl {
     // Deletes every record under `prefix` (raw, not recorded).
     int erasePrefix(MDB_txn* t, MDB_dbi db, const std::string& prefix) const;
     Status writable(const std::string& where) const;
+    // Opens every table of ours in `t` (creating the missing ones when
+    // `create`).
+    int openTables(MDB_txn* t, bool create);
+    // Opens the environment again, read-only (after a failed restore over a
+    // store from newer firmware).
+    Status reopenReadOnly();
 };
 
 // One recorded change: a record's image before and after.

@@ -21,15 +21,7 @@ namespace {
 // 1 -> 2: the tables for settings, mappings, the search index, history,
 // recovery points and the log; the search index built from every clip.
 int migrate1to2(Store::Impl& impl, MDB_txn* t) {
-    for (std::size_t i = 0; i < kShowTables; ++i) {
-        int rc = mdb_dbi_open(t, kShowTableNames[i], MDB_CREATE, &impl.show[i]);
-        if (rc) return rc;
-    }
-    for (auto [name, dbi] : {std::pair{"history", &impl.history}, std::pair{"recovery", &impl.recovery},
-                             std::pair{"log", &impl.log}}) {
-        int rc = mdb_dbi_open(t, name, MDB_CREATE, dbi);
-        if (rc) return rc;
-    }
+    if (int rc = impl.openTables(t, true)) return rc;
     std::vector<std::pair<std::string, std::string>> clips;
     int rc = impl.scan(t, impl.dbi(Table::clips), "", [&](std::string_view k, std::string_view v) {
         clips.emplace_back(k, v);

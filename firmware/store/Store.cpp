@@ -198,19 +198,10 @@ Result<std::unique_ptr<Store>> Store::open(const Options& o) {
 
     Txn txn(impl->env, !o.readOnly);
     if (txn.rc()) return mdbError(where, txn.rc());
-    const unsigned dbFlags = o.readOnly ? 0u : MDB_CREATE;
-    auto openDbi = [&](const char* name, MDB_dbi* dbi) -> Status {
-        int r = mdb_dbi_open(txn.get(), name, dbFlags, dbi);
-        if (r == MDB_NOTFOUND && o.readOnly)
-            return makeError(Errc::unavailable, "store", where + ": the store has not been created yet (table " + name + ")");
-        if (r) return mdbError(where + ": table " + name, r);
-        return {};
-    };
-    for (std::size_t i = 0; i < kShowTables; ++i)
-        if (auto st = openDbi(kShowTableNames[i], &impl->show[i]); !st) return st.error();
-    for (auto [name, dbi] : {std::pair{"meta", &impl->meta}, std::pair{"history", &impl->history},
-                             std::pair{"recovery", &impl->recovery}, std::pair{"log", &impl->log}})
-        if (auto st = openDbi(name, dbi); !st) return st.error();
+    rc = impl->openTables(txn.get(), !o.readOnly);
+    if (rc == MDB_NOTFOUND && o.readOnly)
+        return makeError(Errc::unavailable, "store", where + ": the store has not been created yet (or not migrated yet)");
+    if (rc) return mdbError(where + ": tables", rc);
     if (version == 0 && !o.readOnly) {
         version = kFormatVersion;
         rc = impl->putMetaU64(txn.get(), "format_version", version);
@@ -227,7 +218,8 @@ Result<std::unique_ptr<Store>> Store::open(const Options& o) {
     std::unique_ptr<Store> s(new Store(std::move(impl)));
     s->formatVersion_ = static_cast<std::uint32_t>(version);
     s->dir_ = o.dir;
-    s->mapSize_ = o.mapSize;
+    s->impl_->dir = o.dir;
+    s->impl_->mapSize = o.mapSize;
     return s;
 }
 
@@ -888,26 +880,26 @@ Result<std::uint64_t> Store::copyTo(const std::string& file) const {
     return *rev;
 }
 
-int Store::openTables(MDB_txn* t, bool create) {
+int Store::Impl::openTables(MDB_txn* t, bool create) {
     const unsigned flags = create ? MDB_CREATE : 0u;
     int rc = 0;
-    for (std::size_t i = 0; rc == 0 && i < kShowTables; ++i) rc = mdb_dbi_open(t, kShowTableNames[i], flags, &impl_->show[i]);
-    for (auto [name, dbi] : {std::pair{"meta", &impl_->meta}, std::pair{"history", &impl_->history},
-                             std::pair{"recovery", &impl_->recovery}, std::pair{"log", &impl_->log}})
+    for (std::size_t i = 0; rc == 0 && i < kShowTables; ++i) rc = mdb_dbi_open(t, kShowTableNames[i], flags, &show[i]);
+    for (auto [name, dbi] : {std::pair{"meta", &meta}, std::pair{"history", &history}, std::pair{"recovery", &recovery},
+                             std::pair{"log", &log}})
         if (rc == 0) rc = mdb_dbi_open(t, name, flags, dbi);
     return rc;
 }
 
-Status Store::reopenReadOnly() {
-    const std::string where = "store: reopen '" + dir_ + "' read-only";
-    if (impl_->env) mdb_env_close(impl_->env);
-    impl_->env = nullptr;
-    int rc = mdb_env_create(&impl_->env);
-    if (rc == 0) rc = mdb_env_set_maxdbs(impl_->env, 24);
-    if (rc == 0) rc = mdb_env_set_mapsize(impl_->env, mapSize_);
-    if (rc == 0) rc = mdb_env_open(impl_->env, dir_.c_str(), MDB_NOTLS | MDB_RDONLY, 0660);
+Status Store::Impl::reopenReadOnly() {
+    const std::string where = "store: reopen '" + dir + "' read-only";
+    if (env) mdb_env_close(env);
+    env = nullptr;
+    int rc = mdb_env_create(&env);
+    if (rc == 0) rc = mdb_env_set_maxdbs(env, 24);
+    if (rc == 0) rc = mdb_env_set_mapsize(env, mapSize);
+    if (rc == 0) rc = mdb_env_open(env, dir.c_str(), MDB_NOTLS | MDB_RDONLY, 0660);
     if (rc) return mdbError(where, rc);
-    Txn txn(impl_->env, false);
+    Txn txn(env, false);
     if (txn.rc()) return mdbError(where, txn.rc());
     rc = openTables(txn.get(), false);
     if (rc == 0) rc = txn.commit();
@@ -937,7 +929,7 @@ Result<std::uint64_t> Store::replaceFrom(const std::string& otherDir, const Orig
     // it was (nothing was committed).
     auto failed = [&](Error e) -> Result<std::uint64_t> {
         if (overNewer) {
-            if (auto st = reopenReadOnly(); !st) return st.error().context(e.reason);
+            if (auto st = impl_->reopenReadOnly(); !st) return st.error().context(e.reason);
         }
         return e;
     };
@@ -948,8 +940,8 @@ Result<std::uint64_t> Store::replaceFrom(const std::string& otherDir, const Orig
         impl_->env = nullptr;
         int rc = mdb_env_create(&impl_->env);
         if (rc == 0) rc = mdb_env_set_maxdbs(impl_->env, 24);
-        if (rc == 0) rc = mdb_env_set_mapsize(impl_->env, mapSize_);
-        if (rc == 0) rc = mdb_env_open(impl_->env, dir_.c_str(), MDB_NOTLS, 0660);
+        if (rc == 0) rc = mdb_env_set_mapsize(impl_->env, impl_->mapSize);
+        if (rc == 0) rc = mdb_env_open(impl_->env, impl_->dir.c_str(), MDB_NOTLS, 0660);
         if (rc) return failed(mdbError(where + ": reopen for writing", rc));
     }
     // The copy, in one transaction; both transactions have ended when it
@@ -975,7 +967,7 @@ Result<std::uint64_t> Store::replaceFrom(const std::string& otherDir, const Orig
                 if (rc == 0) rc = mdb_dbi_open(t, n.c_str(), 0, &d);
                 if (rc == 0) rc = mdb_drop(t, d, 1);
             }
-            if (rc == 0) rc = openTables(t, true);
+            if (rc == 0) rc = impl_->openTables(t, true);
         }
         if (rc == 0) revision = std::max(impl_->metaU64(t, "revision"), src.impl_->metaU64(from.get(), "revision")) + 1;
         std::vector<std::pair<MDB_dbi, MDB_dbi>> tables;

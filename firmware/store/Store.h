@@ -86,10 +86,6 @@ struct ClipEdit {
 
 struct Migrations;
 
-}  // namespace cuebox::store
-struct MDB_txn;
-namespace cuebox::store {
-
 class Store {
 public:
     static Result<std::unique_ptr<Store>> open(const Options& o);
@@ -218,15 +214,8 @@ public:
 private:
     explicit Store(std::unique_ptr<Impl> impl);
     std::unique_ptr<Impl> impl_;
-    // Opens our tables in `t` (creating them when `create`).
-    int openTables(MDB_txn* t, bool create);
-    // Opens the environment again, read-only (after a failed restore over a
-    // store from newer firmware).
-    Status reopenReadOnly();
-
     std::uint32_t formatVersion_ = 0;
     std::string dir_;
-    std::size_t mapSize_ = 0;
     friend struct Migrations;
 };
 
