@@ -78,6 +78,19 @@ std::uint64_t num(const json::object& o, const char* k) {
     const json::value* v = o.if_contains(k);
     return model::field::count(v).value_or(0);
 }
+
+// Walks the history or recovery records of a show, oldest first: each
+// one's key, number and header (empty when damaged) and body.
+template <typename Fn>
+int scanHeaders(const Store::Impl& impl, MDB_txn* t, MDB_dbi db, ShowId show, Fn fn) {
+    return impl.scan(t, db, showKey(show), [&](std::string_view k, std::string_view v) {
+        json::object h;
+        std::string_view body;
+        if (!splitHeader(v, h, body)) h.clear(), body = {};
+        fn(k, Key::readU64(k, 8), h, body);
+        return true;
+    });
+}
 }  // namespace
 
 std::string encodeChanges(const std::vector<Change>& changes) {
@@ -269,24 +282,13 @@ Result<std::vector<HistoryEntry>> Store::history(ShowId show, std::size_t limit)
     if (txn.rc()) return mdbError("store: history", txn.rc());
     const std::uint64_t head = impl_->metaU64(txn.get(), histHeadKey(show));
     std::vector<HistoryEntry> out;
-    int rc = impl_->scan(txn.get(), impl_->history, showKey(show), [&](std::string_view k, std::string_view v) {
-        json::object h;
-        std::string_view body;
-        HistoryEntry e;
-        e.seq = Key::readU64(k, 8);
-        if (splitHeader(v, h, body)) {
-            e.time = str(h, "time");
-            e.client = str(h, "client");
-            e.what = str(h, "what");
-            e.revision = num(h, "revision");
-            std::vector<Change> c;
-            decodeChanges(body, c);
-            e.changes = c.size();
-        }
-        e.undone = e.seq > head;
-        out.push_back(std::move(e));
-        return true;
-    });
+    int rc = scanHeaders(*impl_, txn.get(), impl_->history, show,
+                         [&](std::string_view, std::uint64_t seq, const json::object& h, std::string_view body) {
+                             std::vector<Change> c;
+                             decodeChanges(body, c);
+                             out.push_back(HistoryEntry{seq, str(h, "time"), str(h, "client"), str(h, "what"),
+                                                        num(h, "revision"), c.size(), seq > head});
+                         });
     if (rc) return mdbError("store: history", rc);
     std::reverse(out.begin(), out.end());  // newest first
     if (out.size() > limit) out.resize(limit);
@@ -387,11 +389,8 @@ Result<RecoveryPoint> Store::createRecoveryPoint(ShowId show, const std::string&
         // Keep the newest `keepAuto` points of this kind (automatic, before
         // a load, before an import); named ones stay.
         std::vector<std::string> autos;
-        rc = impl_->scan(t, impl_->recovery, showKey(show), [&](std::string_view k, std::string_view v) {
-            json::object h;
-            std::string_view body;
-            if (splitHeader(v, h, body) && str(h, "kind") == kind) autos.emplace_back(k);
-            return true;
+        rc = scanHeaders(*impl_, t, impl_->recovery, show, [&](std::string_view k, std::uint64_t, const json::object& h, std::string_view) {
+            if (str(h, "kind") == kind) autos.emplace_back(k);
         });
         for (std::size_t i = 0; rc == 0 && autos.size() > keepAuto && i < autos.size() - keepAuto; ++i)
             rc = impl_->del(t, impl_->recovery, autos[i]);
@@ -406,21 +405,11 @@ Result<std::vector<RecoveryPoint>> Store::recoveryPoints(ShowId show) const {
     Txn txn(impl_->env, false);
     if (txn.rc()) return mdbError("store: recovery points", txn.rc());
     std::vector<RecoveryPoint> out;
-    int rc = impl_->scan(txn.get(), impl_->recovery, showKey(show), [&](std::string_view k, std::string_view v) {
-        json::object h;
-        std::string_view body;
-        RecoveryPoint p;
-        p.id = Key::readU64(k, 8);
-        if (splitHeader(v, h, body)) {
-            p.name = str(h, "name");
-            p.kind = str(h, "kind");
-            p.time = str(h, "time");
-            p.revision = num(h, "revision");
-            p.records = num(h, "records");
-        }
-        out.push_back(std::move(p));
-        return true;
-    });
+    int rc = scanHeaders(*impl_, txn.get(), impl_->recovery, show,
+                         [&](std::string_view, std::uint64_t id, const json::object& h, std::string_view) {
+                             out.push_back(RecoveryPoint{id, str(h, "name"), str(h, "kind"), str(h, "time"), num(h, "revision"),
+                                                         num(h, "records")});
+                         });
     if (rc) return mdbError("store: recovery points", rc);
     std::reverse(out.begin(), out.end());
     return out;
