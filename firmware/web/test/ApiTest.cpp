@@ -2,6 +2,8 @@
 
 #include "media/AudioFile.h"
 
+#include "Fixtures.h"
+
 #include <CppUTest/TestHarness.h>
 
 #include <boost/json.hpp>
@@ -30,37 +32,26 @@ public:
 }  // namespace
 
 TEST_GROUP(Api) {
+    std::unique_ptr<LoadedShow> fx;
     std::string dir;
-    std::unique_ptr<store::Store> store;
-    std::unique_ptr<ShowService> show;
+    store::Store* store = nullptr;
+    ShowService* show = nullptr;
     RecordingSink sink;
     std::unique_ptr<Api> api;
     std::vector<json::object> broadcasts;
     model::ClipId clip = 0;
 
     void setup() override {
-        char tmpl[] = "/tmp/cuebox-api-XXXXXX";
-        dir = mkdtemp(tmpl);
-        store = std::move(*store::Store::open(store::Options{dir + "/store"}));
-        model::Show s;
-        s.name = "t";
-        s.pages.push_back(model::makePage("p"));
-        model::Clip c;
-        c.label = "one";
-        c.file = "media/one.wav";
-        s.clips.push_back(c);
-        s.cells.push_back(model::Cell{0, 0, 0, 0, 0});
-        store->createShow(s, true);
-        show = std::make_unique<ShowService>(*store, dir);
-        CHECK(show->load().ok());
+        fx = std::make_unique<LoadedShow>(true);
+        dir = fx->dir;
+        store = fx->store.get();
+        show = fx->show.get();
         clip = show->show().clips[0].id;
         api = std::make_unique<Api>(*show, sink, [this](json::object o) { broadcasts.push_back(o); });
     }
     void teardown() override {
         api.reset();
-        show.reset();
-        store.reset();
-        std::filesystem::remove_all(dir);
+        fx.reset();
     }
     HttpResponse call(const std::string& method, const std::string& target, const std::string& body = "",
                       const std::string& type = "application/json") {

@@ -2,6 +2,8 @@
 
 #include "store/Backup.h"
 
+#include "Fixtures.h"
+
 #include <CppUTest/TestHarness.h>
 
 #include <boost/asio/io_context.hpp>
@@ -17,26 +19,18 @@ namespace json = boost::json;
 namespace fs = std::filesystem;
 
 TEST_GROUP(Housekeeping) {
+    std::unique_ptr<LoadedShow> fx;
     std::string dir;
-    std::unique_ptr<store::Store> st;
-    std::unique_ptr<web::ShowService> show;
+    store::Store* st = nullptr;
+    web::ShowService* show = nullptr;
     boost::asio::io_context io;
     void setup() override {
-        char tmpl[] = "/tmp/cuebox-house-XXXXXX";
-        dir = mkdtemp(tmpl);
-        st = std::move(*store::Store::open(store::Options{dir + "/store"}));
-        model::Show s;
-        s.name = "t";
-        s.pages.push_back(model::makePage("p"));
-        st->createShow(s, true);
-        show = std::make_unique<web::ShowService>(*st, dir);
-        CHECK(show->load().ok());
+        fx = std::make_unique<LoadedShow>(false);
+        dir = fx->dir;
+        st = fx->store.get();
+        show = fx->show.get();
     }
-    void teardown() override {
-        show.reset();
-        st.reset();
-        fs::remove_all(dir);
-    }
+    void teardown() override { fx.reset(); }
     void set(const char* section, const char* body) { CHECK(show->editSettings(section, json::parse(body)).ok()); }
 };
 
