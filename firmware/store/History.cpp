@@ -504,27 +504,40 @@ Result<std::vector<LogEntry>> Store::readLog(std::uint64_t fromNs, std::uint64_t
 }
 
 Result<std::size_t> Store::pruneLog(std::uint64_t maxAgeS, std::uint64_t maxBytes) {
+    // Runs every minute: it never walks the whole log. Entries go oldest
+    // first (the key starts with the time); the size is the table's pages.
     const std::string where = "store: prune log";
     if (impl_->readOnly) return std::size_t{0};
+    constexpr std::size_t kMostPerCall = 100000;  // a big backlog goes over several minutes
     Txn txn(impl_->env, true);
     if (txn.rc()) return mdbError(where, txn.rc());
     MDB_txn* t = txn.get();
     const std::uint64_t cutoff = nowNs() - std::min<std::uint64_t>(maxAgeS, nowNs() / 1000000000ull) * 1000000000ull;
-    std::vector<std::pair<std::string, std::size_t>> all;
-    std::uint64_t total = 0;
-    int rc = impl_->scan(t, impl_->log, "", [&](std::string_view k, std::string_view v) {
-        all.emplace_back(std::string(k), k.size() + v.size());
-        total += k.size() + v.size();
-        return true;
-    });
+    MDB_cursor* cur = nullptr;
+    int rc = mdb_cursor_open(t, impl_->log, &cur);
+    if (rc) return mdbError(where, rc);
     std::size_t dropped = 0;
-    for (std::size_t i = 0; rc == 0 && i < all.size(); ++i) {
-        const bool old = Key::readU64(all[i].first, 0) < cutoff;
-        if (!old && total <= maxBytes) break;
-        rc = impl_->del(t, impl_->log, all[i].first);
-        total -= all[i].second;
-        ++dropped;
-    }
+    auto dropOldest = [&]() {  // 0: one dropped; MDB_NOTFOUND: the log is empty
+        MDB_val k{}, v{};
+        int r = mdb_cursor_get(cur, &k, &v, MDB_FIRST);
+        if (r == 0) r = mdb_cursor_del(cur, 0);
+        if (r == 0) ++dropped;
+        return r;
+    };
+    auto oldestIsStale = [&]() {
+        MDB_val k{}, v{};
+        return mdb_cursor_get(cur, &k, &v, MDB_FIRST) == 0 && k.mv_size == 16 && Key::readU64(view(k), 0) < cutoff;
+    };
+    auto tableBytes = [&]() -> std::uint64_t {
+        MDB_stat st{};
+        if (mdb_stat(t, impl_->log, &st)) return 0;
+        return static_cast<std::uint64_t>(st.ms_psize) * (st.ms_branch_pages + st.ms_leaf_pages + st.ms_overflow_pages);
+    };
+    while (rc == 0 && dropped < kMostPerCall && oldestIsStale()) rc = dropOldest();
+    while (rc == 0 && dropped < kMostPerCall && tableBytes() > maxBytes)
+        for (int i = 0; i < 256 && rc == 0; ++i) rc = dropOldest();
+    mdb_cursor_close(cur);
+    if (rc == MDB_NOTFOUND) rc = 0;
     if (rc == 0 && dropped) rc = txn.commit();
     if (rc) return mdbError(where, rc);
     return dropped;

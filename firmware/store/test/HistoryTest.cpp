@@ -260,18 +260,24 @@ TEST(History, aBackupWithAFlippedByteOrTruncatedIsRefusedAndAGoodOneRestores) {
 
 TEST(History, theEventLogKeepsEditsAndEntriesAndIsPrunedBySize) {
     std::vector<store::LogEntry> es;
-    for (int i = 0; i < 50; ++i) es.push_back(store::LogEntry{0, 0, "trigger", "engine", "", "clip " + std::to_string(i), ""});
+    const std::string pad(100, '.');
+    for (int i = 0; i < 3000; ++i)
+        es.push_back(store::LogEntry{0, 0, "trigger", "engine", "", "clip " + std::to_string(i) + " " + pad, ""});
     CHECK(s->appendLog(es).ok());
-    auto all = s->readLog(0, UINT64_MAX, 1000);
-    CHECK(all->size() >= 51);  // createShow's edit entry and the 50
+    auto all = s->readLog(0, UINT64_MAX, 10000);
+    CHECK(all->size() >= 3001);  // the show's creation (an edit line) and the 3000
     STRCMP_EQUAL("edit", all->at(0).kind.c_str());
-    STRCMP_EQUAL("clip 49", all->back().detail.c_str());
+    STRCMP_CONTAINS("clip 2999 ", all->back().detail.c_str());
     CHECK(all->front().timeNs <= all->back().timeNs);
-    auto dropped = s->pruneLog(86400, 600);
+    CHECK(*s->pruneLog(86400, 4000000) == 0);  // within age and size: nothing goes
+    auto dropped = s->pruneLog(86400, 64 * 1024);
     CHECK(*dropped > 0);
-    auto left = s->readLog(0, UINT64_MAX, 1000);
-    CHECK(left->size() < all->size());
-    STRCMP_EQUAL("clip 49", left->back().detail.c_str());  // the newest stay
+    auto left = s->readLog(0, UINT64_MAX, 10000);
+    CHECK(left->size() < all->size() && !left->empty());
+    CHECK(left->size() * 150 < 64 * 1024 * 2);  // roughly the 64 KiB asked for
+    STRCMP_CONTAINS("clip 2999 ", left->back().detail.c_str());  // the newest stay
+    CHECK(*s->pruneLog(0, 4000000) > 0);  // by age: everything older than now
+    LONGS_EQUAL(0, s->readLog(0, UINT64_MAX, 10).value().size());
 }
 
 // A store written by firmware format 1 (before history and search).
