@@ -4,9 +4,11 @@
 #include "store/Backup.h"
 #include "web/LogExport.h"
 
+#include <boost/asio/post.hpp>
 #include <boost/json.hpp>
 
 #include <algorithm>
+#include <cstdio>
 #include <filesystem>
 #include <fstream>
 
@@ -14,19 +16,27 @@ namespace cuebox::web {
 namespace json = boost::json;
 using namespace std::chrono_literals;
 
+Housekeeping::~Housekeeping() {
+    if (checker_.joinable()) checker_.join();
+}
+
 void Housekeeping::start() {
     // Backups are checked on every start: a damaged one is reported now,
     // not discovered when it is needed.
     if (show_.loaded()) {
         const auto& rec = show_.show().settings.at("recovery");
-        const std::string root = resolve(std::string(rec.at("backup_path").as_string()));
-        for (const auto& b : store::listBackups(root)) {
-            if (b.valid) backupRevision_ = std::max(backupRevision_, b.revision);
-            if (!b.valid) {
-                log::warn("web", "backup " + b.name + " is damaged: " + b.problem);
-                log(store::LogEntry{0, 0, "fault", "web", "", "backup " + b.name + " is damaged: " + b.problem, ""});
-            }
-        }
+        checker_ = std::thread([this, root = resolve(std::string(rec.at("backup_path").as_string()))] {
+            auto backups = store::listBackups(root);  // reads and hashes every backup
+            boost::asio::post(io_, [this, backups = std::move(backups)] {
+                for (const auto& b : backups) {
+                    if (b.valid) backupRevision_ = std::max(backupRevision_, b.revision);
+                    if (!b.valid) {
+                        log::warn("web", "backup " + b.name + " is damaged: " + b.problem);
+                        log(store::LogEntry{0, 0, "fault", "web", "", "backup " + b.name + " is damaged: " + b.problem, ""});
+                    }
+                }
+            });
+        });
         pointRevision_ = show_.revision();
     }
     log(store::LogEntry{0, 0, "system", "web", "", "cuebox-web started", ""});
@@ -162,7 +172,11 @@ void Housekeeping::tick(std::chrono::steady_clock::time_point now) {
             std::string stamp = isoFromNs(entries->back().timeNs);
             for (char& c : stamp)
                 if (c == ':') c = '-';
-            const std::string file = dir + "/cuebox-log-" + stamp + "." + extension(f);
+            // The newest entry names the file: its time, and its sequence
+            // number to keep two exports in one millisecond apart.
+            char seq[24];
+            std::snprintf(seq, sizeof seq, "%012llu", static_cast<unsigned long long>(entries->back().seq));
+            const std::string file = dir + "/cuebox-log-" + stamp + "-" + seq + "." + extension(f);
             std::ofstream out(file, std::ios::binary);
             out << exportLog(*entries, f);
             out.close();

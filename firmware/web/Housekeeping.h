@@ -12,13 +12,19 @@
 #include <boost/json/object.hpp>
 
 #include <chrono>
+#include <thread>
 #include <vector>
 
 namespace cuebox::web {
 
 class Housekeeping {
 public:
-    Housekeeping(boost::asio::io_context& io, ShowService& show) : show_(show), flush_(io), minute_(io) {}
+    Housekeeping(boost::asio::io_context& io, ShowService& show) : io_(io), show_(show), flush_(io), minute_(io) {}
+    ~Housekeeping();
+    Housekeeping(const Housekeeping&) = delete;
+    Housekeeping& operator=(const Housekeeping&) = delete;
+    // Starts the timers; the backups are checked on a thread of their own
+    // (hashing them must not delay serving) and reported on the io thread.
     void start();
     // Queues an event-log entry (written within 250 ms).
     void log(store::LogEntry e);
@@ -37,8 +43,10 @@ private:
     void everyMinute();
     std::string resolve(const std::string& path) const;
 
+    boost::asio::io_context& io_;
     ShowService& show_;
     boost::asio::steady_timer flush_, minute_;
+    std::thread checker_;
     std::vector<store::LogEntry> pending_;
     bool flushArmed_ = false;
     std::uint64_t pointRevision_ = 0;  // revision at the last automatic recovery point

@@ -130,3 +130,22 @@ TEST(Housekeeping, aBackupIsTakenOnScheduleWhenTheStoreChanged) {
     h.tick(t0 + 14h);  // nothing changed since: no new backup
     LONGS_EQUAL(1, store::listBackups(dir + "/backups").size());
 }
+
+TEST(Housekeeping, aDamagedBackupIsReportedAsAFaultAtStart) {
+    auto b = store::createBackup(*st, dir + "/backups", "test", 5);
+    CHECK(b.ok());
+    fs::resize_file(b->path + "/data.mdb", b->bytes / 2);
+    web::Housekeeping h(io, *show);
+    h.start();  // the check runs on its own thread and reports back here
+    for (int i = 0; i < 50; ++i) {
+        io.run_for(100ms);
+        h.flush();
+        auto log = st->readLog(0, UINT64_MAX, 100);
+        for (const auto& e : *log)
+            if (e.kind == "fault" && e.detail.find(b->name) != std::string::npos) {
+                STRCMP_CONTAINS("truncated", e.detail.c_str());
+                return;
+            }
+    }
+    FAIL("no fault for the damaged backup in the log");
+}
