@@ -26,6 +26,9 @@ void ClipPatch::applyTo(Clip& c) const {
     if (playMode) c.playMode = *playMode;
     if (secondPress) c.secondPress = *secondPress;
     if (group) c.group = *group;
+    if (pitchSemitones) c.pitchSemitones = *pitchSemitones;
+    if (bpm) c.bpm = *bpm;
+    if (normalize) c.normalize = *normalize;
 }
 
 using field::bad;
@@ -101,6 +104,22 @@ Result<ClipPatch> parseClipPatch(const json::value& body) {
             if (!v.is_string() || v.as_string().size() != 1 || !validGroup(v.as_string()[0]))
                 return bad("group", "must be one of A, B, C, D");
             p.group = v.as_string()[0];
+        } else if (key == "pitch_semitones") {
+            auto d = field::number(v, "pitch_semitones", -24.0, 24.0);
+            if (!d) return d.error();
+            p.pitchSemitones = *d;
+        } else if (key == "bpm") {
+            if (v.is_null()) {
+                p.bpm = std::optional<double>{};
+            } else {
+                auto d = field::number(v, "bpm", 20.0, 300.0);
+                if (!d) return d.error();
+                p.bpm = std::optional<double>{*d};
+            }
+        } else if (key == "normalize") {
+            auto f = field::flag(v, "normalize");
+            if (!f) return f.error();
+            p.normalize = *f;
         } else {
             return bad(std::string(key), "is not an editable clip member");
         }

@@ -28,10 +28,14 @@ struct ClipPatch {
     std::optional<PlayMode> playMode;
     std::optional<SecondPress> secondPress;
     std::optional<char> group;
+    std::optional<double> pitchSemitones;
+    std::optional<std::optional<double>> bpm;  // null = the analysed tempo
+    std::optional<bool> normalize;
 
     bool empty() const {
         return !label && !color && !levelDb && !fadeInMs && !fadeOutMs && !loop && !loopCount && !tempoSync && !fadeInCurve &&
-               !fadeOutCurve && !crossfadeCurve && !crossfadeMs && !powerComp && !playMode && !secondPress && !group;
+               !fadeOutCurve && !crossfadeCurve && !crossfadeMs && !powerComp && !playMode && !secondPress && !group &&
+               !pitchSemitones && !bpm && !normalize;
     }
     void applyTo(Clip& c) const;
 };

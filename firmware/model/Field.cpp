@@ -36,6 +36,17 @@ Result<double> levelDb(const boost::json::value& v, const std::string& field) {
     return d;
 }
 
+Result<double> number(const boost::json::value& v, const std::string& field, double lo, double hi) {
+    auto range = [&] {
+        auto f = [](double d) { std::string s = std::to_string(d); s.erase(s.find_last_not_of('0') + 1); if (s.back() == '.') s.pop_back(); return s; };
+        return bad(field, "must be a number from " + f(lo) + " to " + f(hi));
+    };
+    if (!v.is_number()) return range();
+    const double d = v.to_number<double>();
+    if (!std::isfinite(d) || d < lo || d > hi) return range();
+    return d;
+}
+
 Result<int> fadeMs(const boost::json::value& v, const std::string& field) {
     if (!v.is_number()) return bad(field, "must be a number of milliseconds");
     const double d = v.to_number<double>();

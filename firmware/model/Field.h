@@ -20,6 +20,8 @@ Result<std::string> text(const boost::json::value& v, const std::string& field, 
 Result<int> wholeNumber(const boost::json::value& v, const std::string& field, int lo, int hi);
 Result<bool> flag(const boost::json::value& v, const std::string& field);
 Result<double> levelDb(const boost::json::value& v, const std::string& field);  // -90 .. +12 dB
+// A finite number from lo to hi.
+Result<double> number(const boost::json::value& v, const std::string& field, double lo, double hi);
 Result<int> fadeMs(const boost::json::value& v, const std::string& field);      // 0 .. 3000, whole ms
 // A path made of plain components: none empty, "." or "..", no backslash
 // or NUL; absolute ("/...") only when `allowAbsolute`. Keeps a path inside

@@ -13,6 +13,16 @@ Clip* Show::findClip(ClipId id) {
     return const_cast<Clip*>(static_cast<const Show*>(this)->findClip(id));
 }
 
+const MediaRecord* Show::findMedia(const std::string& id) const {
+    auto it = std::lower_bound(media.begin(), media.end(), id, [](const MediaRecord& m, const std::string& v) { return m.id < v; });
+    return it != media.end() && it->id == id ? &*it : nullptr;
+}
+
+const MediaCheck* Show::findCheck(ClipId clip) const {
+    auto it = std::lower_bound(checks.begin(), checks.end(), clip, [](const MediaCheck& c, ClipId v) { return c.clip < v; });
+    return it != checks.end() && it->clip == clip ? &*it : nullptr;
+}
+
 Page makePage(std::string name) {
     Page p;
     p.name = std::move(name);

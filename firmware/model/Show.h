@@ -4,6 +4,7 @@
 #pragma once
 
 #include "model/Audio.h"
+#include "model/Media.h"
 #include "model/Settings.h"
 
 #include <array>
@@ -80,7 +81,11 @@ struct Clip {
     double levelDb = 0.0;
     bool loop = false;
     int loopCount = 0;       // with loop: times to play, 0 = forever
-    bool tempoSync = false;  // follows the show's tempo (transport); renders come with the media library
+    bool tempoSync = false;  // follows the show's tempo (transport.tempo_bpm) through an offline render
+    double pitchSemitones = 0.0;  // -24..24, played through an offline render
+    std::optional<double> bpm;    // the media's own tempo; unset = the analysed one
+    std::string media;            // the media library record (content hash), "" = a file not imported
+    bool normalize = false;       // adds the gain that brings the media to media.loudness_target_lufs
     // Fades: unset = the show's fade defaults (AudioConfig::fades).
     std::optional<int> fadeInMs;
     std::optional<int> fadeOutMs;
@@ -107,6 +112,11 @@ struct Show {
     AudioConfig audio = AudioConfig::defaults();
     Settings settings = defaultSettings();
     std::vector<Mapping> mappings;  // ordered by id
+    std::vector<MediaRecord> media;   // the media library, ordered by id
+    std::vector<MediaCheck> checks;   // last media check per clip, ordered by clip
+
+    const MediaRecord* findMedia(const std::string& id) const;
+    const MediaCheck* findCheck(ClipId clip) const;
 
     const Clip* findClip(ClipId id) const;
     Clip* findClip(ClipId id);

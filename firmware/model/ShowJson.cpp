@@ -27,6 +27,10 @@ json::object toJson(const Clip& c) {
         {"loop", c.loop},
         {"loop_count", c.loopCount},
         {"tempo_sync", c.tempoSync},
+        {"pitch_semitones", c.pitchSemitones},
+        {"bpm", opt(c.bpm)},
+        {"media", c.media},
+        {"normalize", c.normalize},
         {"fade_in_curve", opt(c.fadeInCurve)},
         {"fade_out_curve", opt(c.fadeOutCurve)},
         {"crossfade_ms", opt(c.crossfadeMs)},
@@ -137,6 +141,10 @@ Result<Clip> clipFromJson(const json::value& v) {
     get(o, "loop", c.loop);
     get(o, "loop_count", c.loopCount);
     get(o, "tempo_sync", c.tempoSync);
+    get(o, "pitch_semitones", c.pitchSemitones);
+    if (double bpm = 0; get(o, "bpm", bpm)) c.bpm = bpm;
+    get(o, "media", c.media);
+    get(o, "normalize", c.normalize);
     if (get(o, "crossfade_ms", n)) c.crossfadeMs = n;
     if (get(o, "power_comp", b)) c.powerComp = b;
     std::string e;

@@ -49,10 +49,10 @@ private:
 // one prefix walks, copies, snapshots or deletes a whole show. Their order
 // is part of the stored format (history and recovery records name tables by
 // this index): append only.
-enum class Table : std::uint8_t { shows, pages, tabs, cells, clips, audio, settings, mappings, search };
-inline constexpr std::size_t kShowTables = 9;
+enum class Table : std::uint8_t { shows, pages, tabs, cells, clips, audio, settings, mappings, search, media, checks };
+inline constexpr std::size_t kShowTables = 11;
 inline constexpr std::array<const char*, kShowTables> kShowTableNames = {
-    "shows", "pages", "tabs", "cells", "clips", "audio", "settings", "mappings", "search"};
+    "shows", "pages", "tabs", "cells", "clips", "audio", "settings", "mappings", "search", "media", "media_checks"};
 
 struct Store::Impl {
     MDB_env* env = nullptr;

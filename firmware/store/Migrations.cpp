@@ -36,11 +36,15 @@ int migrate1to2(Store::Impl& impl, MDB_txn* t) {
     return rc;
 }
 
+// 2 -> 3: the media library and media check tables (empty: media imported
+// from now on gets a record; clips made before keep their plain file).
+int migrate2to3(Store::Impl& impl, MDB_txn* t) { return impl.openTables(t, true); }
+
 struct Step {
     std::uint32_t from;
     int (*apply)(Store::Impl&, MDB_txn*);
 };
-constexpr Step kSteps[] = {{1, migrate1to2}};
+constexpr Step kSteps[] = {{1, migrate1to2}, {2, migrate2to3}};
 
 }  // namespace
 

@@ -89,6 +89,8 @@ std::string cellKey(ShowId s, int p, int t, int r, int c) {
 std::string clipKey(ShowId s, ClipId c) { return Key().u64(s).u64(c).bytes(); }
 std::string settingsKey(ShowId s, const std::string& section) { return Key().u64(s).bytes() + section; }
 std::string mappingKey(ShowId s, std::uint64_t id) { return Key().u64(s).u64(id).bytes(); }
+std::string mediaKey(ShowId s, const std::string& id) { return Key().u64(s).bytes() + id; }
+std::string checkKey(ShowId s, ClipId c) { return Key().u64(s).u64(c).bytes(); }
 
 std::string showRecord(const Show& s) {
     return json::serialize(json::object{{"name", s.name},
@@ -122,6 +124,23 @@ Result<std::uint64_t> recordedEdit(Store::Impl& impl, const std::string& where, 
     Status st = write(w);
     if (!st) return st.error();
     return finishEdit(impl, txn, w, show, origin, where);
+}
+
+// Runs one edit of `show` that is kept out of the history (media records and
+// checks); committed and synced like any other.
+template <typename Fn>
+Result<std::uint64_t> unrecordedEdit(Store::Impl& impl, const std::string& where, ShowId show, const Origin& origin,
+                                     Fn write) {
+    if (auto st = impl.writable(where); !st) return st.error();
+    Txn txn(impl.env, true);
+    if (txn.rc()) return mdbError(where, txn.rc());
+    auto rec = impl.get(txn.get(), impl.dbi(Table::shows), showKey(show));
+    if (!rec) return rec.error().context(where);
+    if (!rec->has_value()) return makeError(Errc::not_found, "show", "no show with id " + std::to_string(show));
+    Writer w(impl, txn.get());
+    Status st = write(w);
+    if (!st) return st.error();
+    return finishEdit(impl, txn, w, show, origin, where, false);
 }
 
 // Reads a show's records (every show table) under its prefix.
@@ -330,6 +349,27 @@ Result<Show> Store::loadShow(ShowId id) const {
         return true;
     });
     if (rc) return bad.empty() ? mdbError(where, rc) : makeError(Errc::corrupt, "mapping", where + ": " + bad);
+    rc = impl_->scan(t, impl_->dbi(Table::media), prefix, [&](std::string_view, std::string_view value) {
+        json::value v;
+        if (!parseObject(value, "media", v)) return false;
+        // The waveform stays in the store (GET /api/media/{id}); the show
+        // carries everything else.
+        v.as_object().erase("waveform");
+        auto m = model::mediaFromJson(v);
+        if (!m) return bad = m.error().reason, false;
+        s.media.push_back(std::move(*m));
+        return true;
+    });
+    if (rc) return bad.empty() ? mdbError(where, rc) : makeError(Errc::corrupt, "media", where + ": " + bad);
+    rc = impl_->scan(t, impl_->dbi(Table::checks), prefix, [&](std::string_view, std::string_view value) {
+        json::value v;
+        if (!parseObject(value, "media check", v)) return false;
+        auto c = model::mediaCheckFromJson(v);
+        if (!c) return bad = c.error().reason, false;
+        s.checks.push_back(std::move(*c));
+        return true;
+    });
+    if (rc) return bad.empty() ? mdbError(where, rc) : makeError(Errc::corrupt, "media_check", where + ": " + bad);
     return s;
 }
 
@@ -589,6 +629,81 @@ Result<std::uint64_t> Store::deleteMapping(ShowId show, std::uint64_t id, const 
     });
 }
 
+// --- Media library
+
+Result<std::uint64_t> Store::putMedia(ShowId show, const model::MediaRecord& m, const Origin& origin) {
+    const std::string where = "store: media";
+    if (!model::validMediaId(m.id)) return makeError(Errc::bad_request, "id", "a media id is a SHA-256 in hex");
+    return unrecordedEdit(*impl_, where, show, origin, [&](Writer& w) {
+        return rcStatus(w.put(Table::media, mediaKey(show, m.id), json::serialize(model::toJson(m))), where);
+    });
+}
+
+Result<std::uint64_t> Store::deleteMedia(ShowId show, const std::string& id, const Origin& origin) {
+    const std::string where = "store: delete media";
+    return unrecordedEdit(*impl_, where, show, origin, [&](Writer& w) -> Status {
+        auto rec = impl_->get(w.txn(), impl_->dbi(Table::media), mediaKey(show, id));
+        if (!rec) return rec.error();
+        if (!rec->has_value()) return makeError(Errc::not_found, "id", "no media with id " + id + " in this show");
+        std::string users;
+        int rc = impl_->scan(w.txn(), impl_->dbi(Table::clips), showKey(show), [&](std::string_view k, std::string_view v) {
+            boost::system::error_code ec;
+            json::value j = json::parse(v, ec);
+            if (!ec && j.is_object())
+                if (auto* mid = j.as_object().if_contains("media"); mid && mid->is_string() && mid->as_string() == id)
+                    users += (users.empty() ? "" : ", ") + std::to_string(Key::readU64(k, 8));
+            return true;
+        });
+        if (rc) return rcStatus(rc, where);
+        if (!users.empty()) return makeError(Errc::conflict, "id", "clips " + users + " play this media: delete or relink them first");
+        return rcStatus(w.del(Table::media, mediaKey(show, id)), where);
+    });
+}
+
+Result<std::optional<model::MediaRecord>> Store::media(ShowId show, const std::string& id) const {
+    const std::string where = "store: media";
+    Txn txn(impl_->env, false);
+    if (txn.rc()) return mdbError(where, txn.rc());
+    auto rec = impl_->get(txn.get(), impl_->dbi(Table::media), mediaKey(show, id));
+    if (!rec) return rec.error();
+    if (!rec->has_value()) return std::optional<model::MediaRecord>{};
+    boost::system::error_code ec;
+    json::value v = json::parse(**rec, ec);
+    if (ec) return makeError(Errc::corrupt, "media", where + ": record is not JSON");
+    auto m = model::mediaFromJson(v);
+    if (!m) return m.error().context(where);
+    return std::optional<model::MediaRecord>{std::move(*m)};
+}
+
+Result<std::uint64_t> Store::putMediaChecks(ShowId show, const std::vector<model::MediaCheck>& checks, const Origin& origin) {
+    const std::string where = "store: media checks";
+    return unrecordedEdit(*impl_, where, show, origin, [&](Writer& w) -> Status {
+        for (const auto& c : checks)
+            if (int rc = w.put(Table::checks, checkKey(show, c.clip), json::serialize(model::toJson(c)))) return rcStatus(rc, where);
+        return {};
+    });
+}
+
+Result<std::uint64_t> Store::relinkClip(ShowId show, ClipId clip, const std::string& file, const std::string& media,
+                                        const model::MediaCheck& check, const Origin& origin) {
+    const std::string where = "store: relink clip " + std::to_string(clip);
+    return recordedEdit(*impl_, where, show, origin, [&](Writer& w) -> Status {
+        const std::string key = clipKey(show, clip);
+        auto rec = impl_->get(w.txn(), impl_->dbi(Table::clips), key);
+        if (!rec) return rec.error();
+        if (!rec->has_value()) return makeError(Errc::not_found, "clip", "no clip with id " + std::to_string(clip));
+        boost::system::error_code ec;
+        json::value v = json::parse(**rec, ec);
+        auto c = ec ? Result<model::Clip>(makeError(Errc::corrupt, "clip", "clip record is not JSON")) : model::clipFromJson(v);
+        if (!c) return c.error().context(where);
+        c->file = file;
+        c->media = media;
+        int rc = w.put(Table::clips, key, json::serialize(model::toJson(*c)));
+        if (rc == 0) rc = w.put(Table::checks, checkKey(show, clip), json::serialize(model::toJson(check)));
+        return rcStatus(rc, where);
+    });
+}
+
 // --- Shows on this box
 
 Result<std::vector<ShowSummary>> Store::listShows() const {
@@ -815,6 +930,18 @@ Status Store::checkShowRecords(const std::string& records) const {
             break;
         }
         case Table::search: ok = false; break;
+        case Table::media: {
+            boost::system::error_code ec;
+            json::value j = json::parse(r.value, ec);
+            ok = k == 8 + 64 && !ec && model::mediaFromJson(j).ok();
+            break;
+        }
+        case Table::checks: {
+            boost::system::error_code ec;
+            json::value j = json::parse(r.value, ec);
+            ok = k == 16 && !ec && model::mediaCheckFromJson(j).ok();
+            break;
+        }
         }
         if (!ok) return bad("a " + std::string(kShowTableNames[static_cast<std::size_t>(r.table)]) + " record is malformed");
     }

@@ -20,7 +20,8 @@ namespace cuebox::store {
 
 // 1: shows, pages, tabs, cells, clips, audio.
 // 2: + settings, mappings, search index, history, recovery points, event log.
-inline constexpr std::uint32_t kFormatVersion = 2;
+// 3: + media library records and media checks (per show).
+inline constexpr std::uint32_t kFormatVersion = 3;
 
 struct Options {
     std::string dir;         // the LMDB environment folder (created if absent)
@@ -156,6 +157,21 @@ public:
     Result<std::pair<std::uint64_t, std::uint64_t>> putMapping(model::ShowId show, std::uint64_t id,
                                                                const boost::json::object& mapping, const Origin& origin = {});
     Result<std::uint64_t> deleteMapping(model::ShowId show, std::uint64_t id, const Origin& origin = {});
+
+    // --- The media library and media checks. Not undoable: the files exist
+    // whatever the history says. A relink (a clip's file changing) is.
+    Result<std::uint64_t> putMedia(model::ShowId show, const model::MediaRecord& m, const Origin& origin = {});
+    // Refused (409, naming the clips) while a clip plays it.
+    Result<std::uint64_t> deleteMedia(model::ShowId show, const std::string& id, const Origin& origin = {});
+    // The media record of `id` in `show`, with its waveform.
+    Result<std::optional<model::MediaRecord>> media(model::ShowId show, const std::string& id) const;
+    // Replaces the check records of the clips named (one transaction).
+    Result<std::uint64_t> putMediaChecks(model::ShowId show, const std::vector<model::MediaCheck>& checks,
+                                         const Origin& origin = {});
+    // Points a clip at another file (and media record, "" = none) together
+    // with its check record, as one undoable edit.
+    Result<std::uint64_t> relinkClip(model::ShowId show, model::ClipId clip, const std::string& file,
+                                     const std::string& media, const model::MediaCheck& check, const Origin& origin = {});
 
     // --- Change history, undo and redo (per show, kept across restarts;
     // the newest 1000 edits).

@@ -286,11 +286,11 @@ TEST(History, aFormat1StoreIsMigratedAfterABackupInOneTransaction) {
     s.reset();
     rewriteFormat(d.dir + "/store", 1, {"settings", "mappings", "search", "history", "recovery", "log"});
     s = d.open();
-    LONGS_EQUAL(2, s->formatVersion());
+    LONGS_EQUAL(store::kFormatVersion, s->formatVersion());
     auto m = s->migrations();
     LONGS_EQUAL(1, m->size());
     LONGS_EQUAL(1, m->at(0).from);
-    LONGS_EQUAL(2, m->at(0).to);
+    LONGS_EQUAL(store::kFormatVersion, m->at(0).to);
     // The search index was built from the existing clips.
     LONGS_EQUAL(2, s->search(id, "clip", 10)->size());
     // And the old store was kept, whole, first.
@@ -328,11 +328,82 @@ TEST(History, aBackupOfOurFormatReplacesAStoreFromNewerFirmware) {
     auto r = store::restoreBackup(*s, d.dir + "/bk", b->name, {});
     CHECK_TEXT(r.ok(), r.ok() ? "" : r.error().reason.c_str());
     CHECK(s->readOnlyReason().empty());
-    LONGS_EQUAL(2, s->formatVersion());
+    LONGS_EQUAL(store::kFormatVersion, s->formatVersion());
     STRCMP_EQUAL("before the update", label(*s, id, clip).c_str());
     CHECK(s->updateClip(id, clip, patch(R"({"label":"writable again"})")).ok());
     s.reset();
     s = d.open();
-    LONGS_EQUAL(2, s->formatVersion());
+    LONGS_EQUAL(store::kFormatVersion, s->formatVersion());
     STRCMP_EQUAL("writable again", label(*s, id, clip).c_str());
+}
+
+namespace {
+MediaRecord mediaRecord(char fill) {
+    MediaRecord m;
+    m.id = std::string(64, fill);
+    m.name = "thunder.flac";
+    m.file = "media/show-1/thunder.wav";
+    m.original = "media/show-1/originals/thunder.flac";
+    m.analysis = json::object{{"duration_s", 2.5}, {"loudness_lufs", -18.0}, {"tempo", json::object{{"bpm", 120.0}}}};
+    m.waveform = json::object{{"min", json::array{-3, -100}}, {"max", json::array{3, 100}}};
+    return m;
+}
+}  // namespace
+
+TEST(History, mediaRecordsAndChecksAreKeptOutOfTheHistoryButARelinkIsUndoable) {
+    const auto entries = s->history(id, 100)->size();
+    CHECK(s->putMedia(id, mediaRecord('a')).ok());
+    CHECK_FALSE(s->putMedia(id, [] { auto m = mediaRecord('a'); m.id = "x"; return m; }()).ok());
+    auto show = s->loadShow(id);
+    LONGS_EQUAL(1, show->media.size());
+    DOUBLES_EQUAL(120.0, show->media[0].bpm(), 1e-9);
+    CHECK(show->media[0].waveform.empty());  // the show carries no waveforms
+    LONGS_EQUAL(2, (*s->media(id, std::string(64, 'a')))->waveform.at("max").as_array().size());
+    CHECK_FALSE(s->media(id, std::string(64, 'b'))->has_value());
+
+    MediaCheck missing;
+    missing.clip = clip;
+    missing.status = "missing";
+    missing.path = "/gone/thunder.wav";
+    missing.candidates.push_back(json::object{{"path", "/found/thunder.wav"}, {"score", 1.0}});
+    CHECK(s->putMediaChecks(id, {missing}).ok());
+    LONGS_EQUAL(entries, s->history(id, 100)->size());
+    LONGS_EQUAL(1, s->loadShow(id)->checks.size());
+    STRCMP_EQUAL("missing", s->loadShow(id)->findCheck(clip)->status.c_str());
+
+    // A clip that plays the media keeps it from being deleted.
+    MediaCheck relinked = missing;
+    relinked.status = "ok";
+    relinked.path = "/found/thunder.wav";
+    relinked.history.push_back(json::object{{"from", "/gone/thunder.wav"}, {"to", "/found/thunder.wav"}, {"how", "auto"}});
+    CHECK(s->relinkClip(id, clip, "/found/thunder.wav", std::string(64, 'a'), relinked, {"box", "relinked"}).ok());
+    LONGS_EQUAL(entries + 1, s->history(id, 100)->size());
+    show = s->loadShow(id);
+    STRCMP_EQUAL("/found/thunder.wav", show->findClip(clip)->file.c_str());
+    STRCMP_EQUAL("ok", show->findCheck(clip)->status.c_str());
+    auto refused = s->deleteMedia(id, std::string(64, 'a'));
+    CHECK(!refused.ok() && refused.error().code == Errc::conflict);
+    // Undo puts the file and the check back as they were.
+    CHECK(s->undo(id).ok());
+    show = s->loadShow(id);
+    STRCMP_EQUAL("missing", show->findCheck(clip)->status.c_str());
+    CHECK(show->findClip(clip)->media.empty());
+    CHECK(s->deleteMedia(id, std::string(64, 'a')).ok());
+    LONGS_EQUAL(0, s->loadShow(id)->media.size());
+    // Copies of the show (duplicate, recovery points) carry both tables.
+    CHECK(s->putMedia(id, mediaRecord('c')).ok());
+    auto dup = s->duplicateShow(id, "copy");
+    CHECK(dup.ok());
+    LONGS_EQUAL(1, s->loadShow(*dup)->media.size());
+    LONGS_EQUAL(1, s->loadShow(*dup)->checks.size());
+}
+
+TEST(History, aFormat2StoreGetsTheMediaTables) {
+    s.reset();
+    rewriteFormat(d.dir + "/store", 2, {"media", "media_checks"});
+    s = d.open();
+    LONGS_EQUAL(store::kFormatVersion, s->formatVersion());
+    CHECK(s->putMedia(id, mediaRecord('d')).ok());
+    LONGS_EQUAL(1, s->loadShow(id)->media.size());
+    STRCMP_EQUAL("clip 0", label(*s, id, clip).c_str());
 }
