@@ -16,7 +16,9 @@ namespace json = boost::json;
 namespace {
 using field::bad;
 
-enum class Kind { number, whole, flag, choice, text, path };
+// paths: a list of up to 16 paths; shares: a list of up to 16 {from, to}
+// path pairs (network share mappings).
+enum class Kind { number, whole, flag, choice, text, path, paths, shares };
 
 // A declared member. Plain constants only (no allocation at static init):
 // `choices` is comma-separated, `def` is the default as JSON text.
@@ -70,6 +72,21 @@ constexpr Member k_media[] = {
     {"recordings_path", Kind::path, 0, 0, "", "\"media/recordings\""},
     {"import_path", Kind::path, 0, 0, "", "\"import\""},
     {"export_path", Kind::path, 0, 0, "", "\"exports\""},
+    // The central repository of shared media on the box (each show's own
+    // media lives in library_path/show-<id>).
+    {"repository_path", Kind::path, 0, 0, "", "\"media/repository\""},
+    // Where missing media is looked for besides the project folder and
+    // the repository, in order.
+    {"search_paths", Kind::paths, 0, 0, "", "[]"},
+    // Network share mappings: a missing file's path starting with `from`
+    // is looked for under `to` ("//fileserver/sfx" -> "/mnt/sfx").
+    {"share_mappings", Kind::shares, 0, 0, "", "[]"},
+    // Normalised clips play at this integrated loudness.
+    {"loudness_target_lufs", Kind::number, -40, -5, "", "-23.0"},
+    // Clips whose media is missing are searched for when a show loads; one
+    // exact content match is relinked without asking.
+    {"check_on_load", Kind::flag, 0, 0, "", "true"},
+    {"auto_relink", Kind::flag, 0, 0, "", "true"},
 };
 constexpr Member k_logging[] = {
     {"level", Kind::choice, 0, 0, "debug,info,warn,error", "\"info\""},
@@ -159,6 +176,38 @@ Result<json::value> check(const Member& m, const json::value& v, const std::stri
         if (!t) return t.error();
         return json::value(*t);
     }
+    case Kind::paths: {
+        if (!v.is_array() || v.as_array().size() > 16) return bad(f, "must be a list of up to 16 paths");
+        json::array out;
+        Member one = m;
+        one.kind = Kind::path;
+        for (std::size_t i = 0; i < v.as_array().size(); ++i) {
+            auto p = check(one, v.as_array()[i], f + "[" + std::to_string(i) + "]");
+            if (!p) return p.error();
+            out.push_back(std::move(*p));
+        }
+        return json::value(std::move(out));
+    }
+    case Kind::shares: {
+        if (!v.is_array() || v.as_array().size() > 16) return bad(f, "must be a list of up to 16 {from, to} mappings");
+        json::array out;
+        for (std::size_t i = 0; i < v.as_array().size(); ++i) {
+            const std::string at = f + "[" + std::to_string(i) + "]";
+            const json::value& e = v.as_array()[i];
+            if (!e.is_object() || e.as_object().size() != 2 || !e.as_object().contains("from") || !e.as_object().contains("to"))
+                return bad(at, "must be {\"from\": path, \"to\": path}");
+            const json::value& from = e.as_object().at("from");
+            if (!from.is_string() || from.as_string().empty() || from.as_string().size() > 255)
+                return bad(at + ".from", "must be a path or share name of 1 to 255 bytes");
+            Member one = m;
+            one.kind = Kind::path;
+            auto to = check(one, e.as_object().at("to"), at + ".to");
+            if (!to) return to.error();
+            if (to->as_string().empty() || to->as_string()[0] != '/') return bad(at + ".to", "must be an absolute path (where the share is mounted)");
+            out.push_back(json::object{{"from", from}, {"to", std::move(*to)}});
+        }
+        return json::value(std::move(out));
+    }
     case Kind::path: {
         if (!v.is_string()) return bad(f, "must be a path (a string)");
         const std::string p(v.as_string());
@@ -184,6 +233,8 @@ const char* kindName(Kind k) {
     case Kind::choice: return "choice";
     case Kind::text: return "text";
     case Kind::path: return "path";
+    case Kind::paths: return "paths";
+    case Kind::shares: return "share mappings";
     }
     return "?";
 }

@@ -24,6 +24,17 @@ TEST(Settings, everySectionHasItsDefaultsAndEditsAreCheckedPerMember) {
         CHECK_FALSE_TEXT(patchSection("media", m, json::parse(bad)).ok(), bad);
     CHECK(patchSection("media", m, json::parse(R"({"export_path": "/media/usb/"})")).ok());
     STRCMP_EQUAL("/media/usb", m.at("export_path").as_string().c_str());
+    // Lists of search paths and share mappings: every entry checked, the
+    // error names it.
+    auto e = patchSection("media", m, json::parse(R"({"search_paths": ["/mnt/a", "b/../c"]})"));
+    CHECK_FALSE(e.ok());
+    STRCMP_EQUAL("media.search_paths[1]", e.error().field.c_str());
+    e = patchSection("media", m, json::parse(R"({"share_mappings": [{"from": "//srv/sfx", "to": "mnt/sfx"}]})"));
+    CHECK_FALSE(e.ok());
+    STRCMP_EQUAL("media.share_mappings[0].to", e.error().field.c_str());
+    CHECK(patchSection("media", m, json::parse(R"({"search_paths": ["/mnt/a/"], "share_mappings": [{"from": "//srv/sfx", "to": "/mnt/sfx"}]})")).ok());
+    STRCMP_EQUAL("/mnt/a", m.at("search_paths").as_array()[0].as_string().c_str());
+    STRCMP_EQUAL("/mnt/sfx", m.at("share_mappings").as_array()[0].at("to").as_string().c_str());
 }
 
 TEST(Settings, aStoredValueOutsideANarrowedRangeIsClampedNotReset) {
