@@ -2,8 +2,10 @@
 
 #include "base/Log.h"
 #include "media/AudioFile.h"
+#include "media/Render.h"
 
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <cmath>
 #include <filesystem>
@@ -93,13 +95,37 @@ std::shared_ptr<const engine::MediaBuffer> ClipLoader::streamed(const std::strin
     return m;
 }
 
-engine::ClipEntry ClipLoader::entry(const model::Clip& c, const model::FadeDefaults& defaults) const {
+double ClipLoader::normalizeGainDb(const model::Clip& c, const model::Show& show) {
+    if (!c.normalize || c.media.empty()) return 0.0;
+    const model::MediaRecord* m = show.findMedia(c.media);
+    if (!m || m->loudnessLufs() <= -199.0) return 0.0;
+    double target = -23.0;
+    if (auto it = show.settings.find("media"); it != show.settings.end())
+        if (auto* t = it->second.if_contains("loudness_target_lufs"); t && t->is_number()) target = t->to_number<double>();
+    double g = target - m->loudnessLufs();
+    // Never pushed past -1 dBTP: the true peak ceiling wins over the target.
+    if (m->truePeakDb() > -199.0) g = std::min(g, -1.0 - m->truePeakDb());
+    return g;
+}
+
+std::string ClipLoader::playPath(const model::Clip& c, const model::Show& show) const {
+    // A tempo-synced or pitched clip plays its render once it is made (the
+    // web process renders it in the background); until then the media as it is.
+    if (auto need = model::renderNeed(c, show)) {
+        const media::RenderRequest r{need->timeRatio, need->pitchSemitones};
+        const std::string p = dataDir_ + "/cache/renders/" + media::renderFileName(c.media, r);
+        if (media::checkRender(r) && ::access(p.c_str(), R_OK) == 0) return p;
+    }
+    return resolve(c.file);
+}
+
+engine::ClipEntry ClipLoader::entry(const model::Clip& c, const model::FadeDefaults& defaults, double extraDb) const {
     auto frames = [this](int ms) { return static_cast<std::uint32_t>(static_cast<std::int64_t>(ms) * rate_ / 1000); };
     // The model's enums list the same names in the same order as the engine's.
     auto curve = [](model::FadeCurve f) { return static_cast<engine::Curve>(f); };
     engine::ClipEntry e;
     e.id = c.id;
-    e.gain = c.levelDb <= model::kLevelMinDb ? 0.0f : static_cast<float>(std::pow(10.0, c.levelDb / 20.0));
+    e.gain = c.levelDb <= model::kLevelMinDb ? 0.0f : static_cast<float>(std::pow(10.0, (c.levelDb + extraDb) / 20.0));
     const model::EffectiveFades f = model::effectiveFades(c, defaults);
     e.fadeIn = {frames(f.in.ms), curve(f.in.curve)};
     e.fadeOut = {frames(f.out.ms), curve(f.out.curve)};
@@ -117,11 +143,11 @@ ClipLoader::Built ClipLoader::build(const model::Show& show) {
     b.table = std::make_unique<engine::ClipTable>();
     std::set<std::string> used;
     for (const auto& c : show.clips) {
-        const std::string path = resolve(c.file);
+        const std::string path = playPath(c, show);
         used.insert(path);
         auto m = load(path);
         if (!m) b.missing.push_back(c.id);
-        b.table->add(entry(c, show.audio.fades), std::move(m));
+        b.table->add(entry(c, show.audio.fades, normalizeGainDb(c, show)), std::move(m));
     }
     b.table->finish();
     // Forget media no clip refers to any more (tables still holding it keep

@@ -34,7 +34,13 @@ public:
         cache_.clear();
     }
     std::string resolve(const std::string& file) const;
-    engine::ClipEntry entry(const model::Clip& c, const model::FadeDefaults& defaults) const;
+    // `extraDb` adds to the clip's level (the loudness normalisation gain).
+    engine::ClipEntry entry(const model::Clip& c, const model::FadeDefaults& defaults, double extraDb = 0.0) const;
+    // The file a clip plays: its render when one is needed and made, else its media.
+    std::string playPath(const model::Clip& c, const model::Show& show) const;
+    // The gain that brings a normalised clip's media to the show's loudness
+    // target (media.loudness_target_lufs), held under -1 dBTP; 0 otherwise.
+    static double normalizeGainDb(const model::Clip& c, const model::Show& show);
 
 private:
     struct Cached {

@@ -66,7 +66,8 @@ json::object toJson(const MediaRecord& m, bool withWaveform) {
                    {"rate", m.rate},
                    {"location", m.location},
                    {"imported_at", m.importedAt},
-                   {"analysis", m.analysis}};
+                   {"analysis", m.analysis},
+                   {"renders", m.renders}};
     if (withWaveform) o["waveform"] = m.waveform;
     return o;
 }
@@ -91,6 +92,7 @@ Result<MediaRecord> mediaFromJson(const json::value& v) {
     take(o, "imported_at", m.importedAt);
     take(o, "analysis", m.analysis);
     take(o, "waveform", m.waveform);
+    take(o, "renders", m.renders);
     return m;
 }
 

@@ -34,6 +34,8 @@ struct MediaRecord {
     std::string importedAt;    // ISO 8601 UTC
     boost::json::object analysis;  // media::toJson(Analysis) without the waveform
     boost::json::object waveform;  // {"min": [...], "max": [...]}
+    // Tempo/pitch renders made of it: [{file, time_ratio, pitch_semitones, made_at}]
+    boost::json::array renders;
     bool operator==(const MediaRecord&) const = default;
 
     double bpm() const;          // analysed tempo, 0 = none

@@ -1,6 +1,7 @@
 #include "model/Show.h"
 
 #include <algorithm>
+#include <cmath>
 
 namespace cuebox::model {
 
@@ -21,6 +22,27 @@ const MediaRecord* Show::findMedia(const std::string& id) const {
 const MediaCheck* Show::findCheck(ClipId clip) const {
     auto it = std::lower_bound(checks.begin(), checks.end(), clip, [](const MediaCheck& c, ClipId v) { return c.clip < v; });
     return it != checks.end() && it->clip == clip ? &*it : nullptr;
+}
+
+double clipBpm(const Clip& c, const Show& s) {
+    if (c.bpm) return *c.bpm;
+    const MediaRecord* m = c.media.empty() ? nullptr : s.findMedia(c.media);
+    return m ? m->bpm() : 0.0;
+}
+
+std::optional<RenderNeed> renderNeed(const Clip& c, const Show& s) {
+    if (c.media.empty() || !s.findMedia(c.media)) return std::nullopt;
+    RenderNeed n;
+    n.pitchSemitones = std::abs(c.pitchSemitones) < 0.005 ? 0.0 : c.pitchSemitones;
+    if (c.tempoSync) {
+        const double from = clipBpm(c, s);
+        double to = 0;
+        if (auto t = s.settings.find("transport"); t != s.settings.end())
+            if (auto* b = t->second.if_contains("tempo_bpm"); b && b->is_number()) to = b->to_number<double>();
+        if (from > 0 && to > 0) n.timeRatio = from / to;
+    }
+    if (std::abs(n.timeRatio - 1.0) < 1e-5 && n.pitchSemitones == 0.0) return std::nullopt;
+    return n;
 }
 
 Page makePage(std::string name) {

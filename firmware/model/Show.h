@@ -129,6 +129,17 @@ struct EffectiveFades {
 };
 EffectiveFades effectiveFades(const Clip& c, const FadeDefaults& d);
 
+// What a clip plays through an offline render: its tempo ratio (output /
+// input duration) and pitch shift. None when it plays its media as it is:
+// no media record, or neither tempo sync (with a known tempo that differs
+// from the show's) nor a pitch shift.
+struct RenderNeed {
+    double timeRatio = 1.0;
+    double pitchSemitones = 0.0;
+};
+std::optional<RenderNeed> renderNeed(const Clip& c, const Show& s);
+double clipBpm(const Clip& c, const Show& s);  // its own tempo, else the analysed one, else 0
+
 Page makePage(std::string name);
 bool validColor(const std::string& c);
 bool validGroup(char g);

@@ -113,6 +113,7 @@ void Api::handle(const HttpRequest& req, Respond respond) {
 
     show_.setOrigin(store::Origin{req.client, ""});
     if (handleSession(req, seg, respond)) return;
+    if (handleMedia(req, seg, respond)) return;
     if (seg.size() == 2 && seg[1] == "show") {
         if (req.method == "PATCH")
             return layoutEdit(req, respond, [this](const json::value& b) { return show_.editShowInfo(b); });

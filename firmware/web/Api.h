@@ -3,12 +3,17 @@
 // io thread only.
 #pragma once
 
+#include "media/Reconcile.h"
 #include "web/Http.h"
+#include "web/MediaJobs.h"
 #include "web/ShowService.h"
 
 #include <boost/json/object.hpp>
 
 #include <functional>
+#include <memory>
+#include <optional>
+#include <set>
 #include <thread>
 #include <string_view>
 #include <vector>
@@ -30,14 +35,20 @@ class Api {
 public:
     using Broadcast = std::function<void(boost::json::object)>;
     Api(ShowService& show, CommandSink& engine, Broadcast broadcast)
-        : show_(show), engine_(engine), broadcast_(std::move(broadcast)) {}
+        : show_(show), engine_(engine), broadcast_(std::move(broadcast)) {
+        jobs_.setBroadcast(broadcast_);
+        show_.setOnLoad([this] { showLoaded(); });
+    }
     ~Api();
     Api(const Api&) = delete;
     Api& operator=(const Api&) = delete;
 
     // How a background job's answer gets back to the io thread (net::post
     // in production). Without one, jobs run at once on the caller's thread.
-    void setPoster(std::function<void(std::function<void()>)> post) { post_ = std::move(post); }
+    void setPoster(std::function<void(std::function<void()>)> post) {
+        post_ = post;
+        jobs_.setPoster(std::move(post));
+    }
 
     // Handles a request whose path starts with /api/.
     void handle(const HttpRequest& req, Respond respond);
@@ -56,6 +67,16 @@ public:
     void setClientCounter(std::function<std::size_t()> f) { wsClients_ = std::move(f); }
     // Called after a layout edit: clients get a fresh snapshot.
     void setResync(std::function<void()> f) { resync_ = std::move(f); }
+
+    // The media library (ApiMedia.cpp). An uploaded media file (the server
+    // streamed it to `file`; `target` carries ?name=&target=&page=...) is
+    // taken over and imported in the background: 202 with the job.
+    void mediaUploaded(const std::string& file, const std::string& target, const std::string& client, Respond respond);
+    // After the loaded show is (re)read: renders it now needs are queued,
+    // and a newly loaded show's media is checked (media.check_on_load).
+    void showLoaded();
+    // Stops the media workers (before the io context goes away).
+    void stopMedia() { jobs_.stop(); }
 
 private:
     // Validates and sends one engine command. `target` is the clip id, or the
@@ -82,6 +103,24 @@ private:
     void importFile(const std::string& file, const std::string& label, const std::string& name, const std::string& client,
                     Respond& respond);
 
+    bool handleMedia(const HttpRequest& req, const std::vector<std::string_view>& seg, Respond& respond);
+    struct ImportItem {
+        std::string source, name;
+        bool move = false;  // an upload: ours to move
+    };
+    // Queues an import of `items` into the project folder or the repository,
+    // each placed as a clip in the next free cell from `place` when given.
+    Result<std::uint64_t> queueImport(std::vector<ImportItem> items, bool repository, std::optional<model::Cell> place,
+                                      const std::string& label, const std::string& client);
+    std::uint64_t queueCheck(const std::string& why);
+    void queueRenders();
+    // Runs on the io thread after a worker wrote the store.
+    void afterWorkerWrite(std::uint64_t revision);
+    int engineRate() const;
+    std::string projectDir() const;  // library_path/show-<id>
+    std::string stored(const std::string& absolute) const;  // data-folder relative when inside it
+    std::string absolute(const std::string& stored) const;
+
     ShowService& show_;
     CommandSink& engine_;
     Broadcast broadcast_;
@@ -90,6 +129,11 @@ private:
     std::function<void(std::function<void()>)> post_;
     std::thread worker_;
     bool busy_ = false;  // io thread
+    MediaJobs jobs_;
+    std::shared_ptr<media::FileIndex> index_ = std::make_shared<media::FileIndex>();  // background lane only
+    std::set<std::string> rendering_;  // io: render files queued or being made
+    model::ShowId checkedShow_ = 0;    // io: the show whose media was checked on load
+    int lastRate_ = 0;                 // io: the engine's rate when last reported
     void layoutEdit(const HttpRequest& req, Respond respond,
                     const std::function<Result<std::uint64_t>(const boost::json::value&)>& edit);
 };
@@ -97,6 +141,13 @@ private:
 // A request's JSON object body (application/json). An empty body is an
 // empty object, or an error when `required`.
 Result<boost::json::object> parseBody(const HttpRequest& req, bool required);
+// The value of `key` in the query string ("" if absent); %xx and + decoded.
+std::string queryParam(std::string_view target, std::string_view key);
+// A clip's default label from a file name (no folder or extension, at most
+// 64 bytes, "clip" when that is not a valid label).
+std::string labelFromFile(const std::string& file);
+// {page, tab, row, col} under `key` (checked; errors name key.member).
+Result<model::Cell> cellOf(const boost::json::object& b, const char* key);
 // Splits and checks a clip id path segment.
 Result<model::ClipId> parseClipId(std::string_view s);
 

@@ -29,6 +29,44 @@ namespace json = boost::json;
 namespace {
 Error bad(std::string field, std::string reason) { return makeError(Errc::bad_request, std::move(field), std::move(reason)); }
 
+
+Result<std::uint64_t> number(std::string_view s, const char* field) {
+    std::uint64_t v = 0;
+    auto r = std::from_chars(s.data(), s.data() + s.size(), v);
+    if (s.empty() || r.ec != std::errc() || r.ptr != s.data() + s.size()) return bad(field, "must be a whole number");
+    return v;
+}
+
+// A body that holds exactly a name.
+Result<std::string> nameOf(const json::object& b);
+Result<std::string> nameBody(const HttpRequest& req) {
+    auto b = parseBody(req, true);
+    if (!b) return b.error();
+    return nameOf(*b);
+}
+Result<std::string> nameOf(const json::object& b) {
+    for (const auto& [k, v] : b)
+        if (k != "name") return bad(std::string(k), "is not accepted here (only name)");
+    const json::value* n = b.if_contains("name");
+    if (!n) return bad("name", "is required");
+    return model::field::text(*n, "name", 1);
+}
+
+json::object historyJson(const store::HistoryEntry& e) {
+    return {{"seq", e.seq}, {"time", e.time}, {"client", e.client}, {"what", e.what},
+            {"revision", e.revision}, {"changes", e.changes}, {"undone", e.undone}};
+}
+json::object pointJson(const store::RecoveryPoint& p) {
+    return {{"id", p.id}, {"name", p.name}, {"kind", p.kind}, {"time", p.time}, {"revision", p.revision}, {"records", p.records}};
+}
+json::object backupJson(const store::BackupInfo& b) {
+    json::object o{{"name", b.name},       {"time", b.time},   {"reason", b.reason},   {"revision", b.revision},
+                   {"format_version", b.formatVersion}, {"bytes", b.bytes}, {"sha256", b.sha256}, {"valid", b.valid}};
+    if (!b.valid) o["problem"] = b.problem;
+    return o;
+}
+}  // namespace
+
 // The value of `key` in the query string ("" if absent); %xx and + decoded.
 std::string queryParam(std::string_view target, std::string_view key) {
     const auto q = target.find('?');
@@ -60,28 +98,6 @@ std::string queryParam(std::string_view target, std::string_view key) {
     return {};
 }
 
-Result<std::uint64_t> number(std::string_view s, const char* field) {
-    std::uint64_t v = 0;
-    auto r = std::from_chars(s.data(), s.data() + s.size(), v);
-    if (s.empty() || r.ec != std::errc() || r.ptr != s.data() + s.size()) return bad(field, "must be a whole number");
-    return v;
-}
-
-// A body that holds exactly a name.
-Result<std::string> nameOf(const json::object& b);
-Result<std::string> nameBody(const HttpRequest& req) {
-    auto b = parseBody(req, true);
-    if (!b) return b.error();
-    return nameOf(*b);
-}
-Result<std::string> nameOf(const json::object& b) {
-    for (const auto& [k, v] : b)
-        if (k != "name") return bad(std::string(k), "is not accepted here (only name)");
-    const json::value* n = b.if_contains("name");
-    if (!n) return bad("name", "is required");
-    return model::field::text(*n, "name", 1);
-}
-
 // A clip's default label: the file name without its extension, at most 64
 // bytes cut at a character boundary, "clip" when that is not a valid label.
 std::string labelFromFile(const std::string& file) {
@@ -97,19 +113,6 @@ std::string labelFromFile(const std::string& file) {
     return ok ? l : std::string("clip");
 }
 
-json::object historyJson(const store::HistoryEntry& e) {
-    return {{"seq", e.seq}, {"time", e.time}, {"client", e.client}, {"what", e.what},
-            {"revision", e.revision}, {"changes", e.changes}, {"undone", e.undone}};
-}
-json::object pointJson(const store::RecoveryPoint& p) {
-    return {{"id", p.id}, {"name", p.name}, {"kind", p.kind}, {"time", p.time}, {"revision", p.revision}, {"records", p.records}};
-}
-json::object backupJson(const store::BackupInfo& b) {
-    json::object o{{"name", b.name},       {"time", b.time},   {"reason", b.reason},   {"revision", b.revision},
-                   {"format_version", b.formatVersion}, {"bytes", b.bytes}, {"sha256", b.sha256}, {"valid", b.valid}};
-    if (!b.valid) o["problem"] = b.problem;
-    return o;
-}
 Result<model::Cell> cellOf(const json::object& b, const char* key) {
     const json::value* v = b.if_contains(key);
     if (!v || !v->is_object()) return bad(key, "must be {page, tab, row, col}");
@@ -125,7 +128,6 @@ Result<model::Cell> cellOf(const json::object& b, const char* key) {
     }
     return c;
 }
-}  // namespace
 
 void Api::importFile(const std::string& file, const std::string& label, const std::string& name, const std::string& client,
                      Respond& respond) {
@@ -543,16 +545,34 @@ bool Api::handleSession(const HttpRequest& req, const std::vector<std::string_vi
         if (req.method != "POST") return method("POST");
         auto b = parseBody(req, true);
         if (!b) return fail(b.error());
-        // The media file: a plain relative path inside the data folder that
-        // libsndfile can read.
-        const json::value* fv = b->if_contains("file");
-        if (!fv || !fv->is_string()) return fail(bad("file", "is required: the media file, relative to the data folder"));
-        const std::string file(fv->as_string());
-        if (file.size() > 255 || !model::field::plainPath(file, false)) return fail(bad("file", "must be a relative path inside the data folder, without '.' or '..'"));
-        auto info = media::probeAudioFile(show_.dataDir() + "/" + file);
-        if (!info) return fail(bad("file", info.error().reason));
-        if (info->channels < 1 || info->channels > 8 || info->frames <= 0)
-            return fail(bad("file", "must hold 1 to 8 channels and at least one frame"));
+        // The media: a library record (its converted file plays), or a plain
+        // relative path inside the data folder that libsndfile can read.
+        model::Clip c;
+        if (const json::value* mv = b->if_contains("media")) {
+            if (b->contains("file")) return fail(bad("file", "give media or file, not both"));
+            if (!mv->is_string() || !model::validMediaId(std::string(mv->as_string())))
+                return fail(bad("media", "must be a media id (the content hash GET /api/media lists)"));
+            const model::MediaRecord* m = show_.show().findMedia(std::string(mv->as_string()));
+            if (!m) return fail(makeError(Errc::not_found, "media", "no media " + std::string(mv->as_string()) + " in this show"));
+            c.file = m->file;
+            c.media = m->id;
+            c.label = labelFromFile(m->name);
+            c.channels = m->sourceChannels;
+            if (auto* d = m->analysis.if_contains("duration_s"); d && d->is_number()) c.durationS = d->to_number<double>();
+        } else {
+            const json::value* fv = b->if_contains("file");
+            if (!fv || !fv->is_string()) return fail(bad("file", "is required (or media): the media file, relative to the data folder"));
+            const std::string file(fv->as_string());
+            if (file.size() > 255 || !model::field::plainPath(file, false)) return fail(bad("file", "must be a relative path inside the data folder, without '.' or '..'"));
+            auto info = media::probeAudioFile(show_.dataDir() + "/" + file);
+            if (!info) return fail(bad("file", info.error().reason));
+            if (info->channels < 1 || info->channels > 8 || info->frames <= 0)
+                return fail(bad("file", "must hold 1 to 8 channels and at least one frame"));
+            c.file = file;
+            c.label = labelFromFile(file);
+            c.channels = info->channels;
+            c.durationS = info->durationS();
+        }
         std::optional<model::Cell> cell;
         if (b->contains("cell")) {
             auto c = cellOf(*b, "cell");
@@ -565,12 +585,8 @@ bool Api::handleSession(const HttpRequest& req, const std::vector<std::string_vi
         }
         json::object members = *b;
         members.erase("file");
+        members.erase("media");
         members.erase("cell");
-        model::Clip c;
-        c.file = file;
-        c.label = labelFromFile(file);
-        c.channels = info->channels;
-        c.durationS = info->durationS();
         if (!members.empty()) {
             auto patch = model::parseClipPatch(members);
             if (!patch) return fail(patch.error());

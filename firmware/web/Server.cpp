@@ -192,7 +192,8 @@ private:
         const std::string target(h.target());
         const std::string path = target.substr(0, target.find('?'));
         const std::string_view type = h[http::field::content_type];
-        if (h.method() == http::verb::post && path == "/api/shows/import" && type.rfind("application/octet-stream", 0) == 0)
+        if (h.method() == http::verb::post && (path == "/api/shows/import" || path == "/api/media/upload") &&
+            type.rfind("application/octet-stream", 0) == 0)
             return readUpload(target);
         if (auto n = header_->content_length(); n && *n > kBodyLimit) {
             keepAlive_ = false;
@@ -238,11 +239,13 @@ private:
             return;
         }
         upload_parser_.reset();
-        api_.importUploaded(upload_, uploadTarget_, client_, [self = shared_from_this()](HttpResponse res) {
+        auto answer = [self = shared_from_this()](HttpResponse res) {
             std::error_code fec;
             std::filesystem::remove(self->upload_, fec);
             self->sendString(std::move(res), true);
-        });
+        };
+        if (uploadTarget_.rfind("/api/media/upload", 0) == 0) api_.mediaUploaded(upload_, uploadTarget_, client_, answer);
+        else api_.importUploaded(upload_, uploadTarget_, client_, answer);
     }
 
     template <typename Fields>

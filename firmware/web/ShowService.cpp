@@ -36,12 +36,20 @@ Status ShowService::load() {
             if (i >= s->clips.size() || i >= show_.clips.size() || !(s->clips[i] == show_.clips[i])) oldText[i].clear();
         if (!(s->pages == show_.pages && s->cells == show_.cells)) pagesText_.clear();
         if (!(s->settings == show_.settings && s->mappings == show_.mappings)) settingsText_.clear();
+        if (!(s->media == show_.media)) mediaText_.clear();
+        // A check record changes a clip's status in the snapshot.
+        for (std::size_t i = 0; i < clipText_.size() && i < s->clips.size(); ++i) {
+            const auto* a = s->findCheck(s->clips[i].id);
+            const auto* b = show_.findCheck(s->clips[i].id);
+            if ((a == nullptr) != (b == nullptr) || (a && !(*a == *b))) clipText_[i].clear();
+        }
         oldText.resize(s->clips.size());
         clipText_ = std::move(oldText);
     } else {
         clipText_.clear();
         pagesText_.clear();
         settingsText_.clear();
+        mediaText_.clear();
     }
     show_ = std::move(*s);
     revision_ = *rev;
@@ -60,11 +68,14 @@ Status ShowService::load() {
     // Warm the snapshot cache now, so no client request pays the first
     // (whole-show) serialisation.
     (void)snapshotText();
+    if (onLoad_) onLoad_();
     return {};
 }
 
 bool ShowService::missing(const model::Clip& c) const {
-    return absent_.count(c.id) > 0 || engineMissing_.count(c.id) > 0;
+    if (absent_.count(c.id) > 0 || engineMissing_.count(c.id) > 0) return true;
+    const auto* check = show_.findCheck(c.id);
+    return check && check->status != "ok" && check->path == (c.file.empty() || c.file[0] == '/' ? c.file : dataDir_ + "/" + c.file);
 }
 
 json::object ShowService::live() const {
@@ -79,7 +90,16 @@ std::string ShowService::snapshotText(const std::string& lead) const {
     clipText_.resize(show_.clips.size());
     std::size_t bytes = pagesText_.size() + 4096;
     for (std::size_t i = 0; i < show_.clips.size(); ++i) {
-        if (clipText_[i].empty()) clipText_[i] = json::serialize(model::toJson(show_.clips[i]));
+        if (clipText_[i].empty()) {
+            json::object o = model::toJson(show_.clips[i]);
+            // The last media check: a missing file and how many candidates
+            // wait for the operator.
+            if (const auto* c = show_.findCheck(show_.clips[i].id)) {
+                o["media_check"] = json::object{{"status", c->status}, {"candidates", c->candidates.size()},
+                                                {"relinks", c->history.size()}, {"checked_at", c->checkedAt}};
+            }
+            clipText_[i] = json::serialize(o);
+        }
         bytes += clipText_[i].size() + 20;
     }
     std::string out;
@@ -98,6 +118,19 @@ std::string ShowService::snapshotText(const std::string& lead) const {
         out += missing(show_.clips[i]) ? ",\"status\":\"missing\"}" : ",\"status\":\"ok\"}";
     }
     out += "],\"audio\":" + json::serialize(model::toJson(show_.audio));
+    if (mediaText_.empty()) {
+        // The library in short (GET /api/media/{id} has the rest).
+        json::array a;
+        for (const auto& m : show_.media) {
+            json::object o{{"id", m.id}, {"name", m.name}, {"file", m.file}, {"format", m.format}, {"location", m.location},
+                           {"source_rate", m.sourceRate}, {"channels", m.sourceChannels}, {"bpm", m.bpm()},
+                           {"loudness_lufs", m.loudnessLufs()}, {"true_peak_db", m.truePeakDb()}, {"renders", m.renders.size()}};
+            if (auto* d = m.analysis.if_contains("duration_s")) o["duration_s"] = *d;
+            a.push_back(std::move(o));
+        }
+        mediaText_ = ",\"media\":" + json::serialize(a);
+    }
+    out += mediaText_;
     if (settingsText_.empty()) {
         json::object settings;
         for (const auto& [name, values] : show_.settings) settings[name] = values;

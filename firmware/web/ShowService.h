@@ -52,6 +52,9 @@ public:
     Result<std::pair<std::uint64_t, std::uint64_t>> putMapping(std::uint64_t id, const boost::json::value& body);
     Result<std::uint64_t> deleteMapping(std::uint64_t id);
 
+    // Called after every successful load (the media library queues the
+    // renders and checks the show needs).
+    void setOnLoad(std::function<void()> f) { onLoad_ = std::move(f); }
     // Who the next edits come from (set per request by the API).
     void setOrigin(store::Origin o) { origin_ = std::move(o); }
     const store::Origin& origin() const { return origin_; }
@@ -81,6 +84,8 @@ private:
     mutable std::string pagesText_;
     mutable std::string settingsText_;  // ",\"settings\":...,\"mappings\":..."
     store::Origin origin_;
+    std::function<void()> onLoad_;
+    mutable std::string mediaText_;  // ",\"media\":[...]" of the snapshot
     std::string lastSave_;
     std::uint64_t mediaBytes_ = 0;  // distinct media files of the show (at load)
 };

@@ -74,6 +74,7 @@ Status runWeb(const WebOptions& o) {
     api.setPoster([&io](std::function<void()> f) { net::post(io, std::move(f)); });
     api.setResync([&hub] { hub.resyncAll(); });
     hub.api = &api;
+    api.showLoaded();  // the show loaded before the API existed: its renders and media check
     hub.onJoin = [&house](const std::string& peer) {
         house.log(store::LogEntry{0, 0, "login", "web", "ws " + peer, "a client connected", ""});
     };

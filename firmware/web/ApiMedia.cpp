@@ -1,0 +1,701 @@
+// The media library part of the HTTP API (docs/PROTOCOL.md, "Media"):
+// imports (browser uploads, folders on a stick or share, record A/B takes),
+// the library's records, media checks with missing-file reconciliation, and
+// tempo/pitch renders. The slow work runs on MediaJobs' workers; they write
+// the store themselves (LMDB serialises writers) and the io thread then
+// re-reads the show.
+#include "web/Api.h"
+
+#include "base/Time.h"
+#include "media/Import.h"
+#include "media/Render.h"
+#include "model/Field.h"
+#include "model/ShowJson.h"
+
+#include <boost/json.hpp>
+
+#include <sndfile.h>
+
+#include <algorithm>
+#include <cmath>
+#include <filesystem>
+
+namespace cuebox::web {
+namespace json = boost::json;
+namespace fs = std::filesystem;
+
+namespace {
+
+Error bad(std::string field, std::string reason) { return makeError(Errc::bad_request, std::move(field), std::move(reason)); }
+
+// File name extensions a folder import picks up (a named file is tried
+// whatever its name).
+bool audioExtension(const fs::path& p) {
+    std::string e = p.extension().string();
+    for (auto& c : e) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    for (const char* x : {".wav", ".wave", ".bwf", ".rf64", ".aif", ".aiff", ".aifc", ".flac", ".ogg", ".oga", ".opus",
+                          ".mp3", ".caf", ".w64"})
+        if (e == x) return true;
+    return false;
+}
+
+json::object mediaSummary(const model::MediaRecord& m) {
+    json::object o = model::toJson(m, false);
+    // The beat list can be long: GET /api/media/{id} has it.
+    if (auto* t = o["analysis"].as_object().if_contains("tempo"); t && t->is_object()) {
+        json::object& tempo = t->as_object();
+        if (auto* b = tempo.if_contains("beats"); b && b->is_array()) {
+            tempo["beat_count"] = b->as_array().size();
+            tempo.erase("beats");
+        }
+    }
+    return o;
+}
+
+json::array usedBy(const model::Show& s, const std::string& id) {
+    json::array a;
+    for (const auto& c : s.clips)
+        if (c.media == id) a.push_back(c.id);
+    return a;
+}
+
+// A clip for imported media: label from the file name, its shape from the
+// analysis.
+model::Clip clipFor(const model::MediaRecord& m) {
+    model::Clip c;
+    c.file = m.file;
+    c.media = m.id;
+    c.label = labelFromFile(m.name);
+    c.channels = m.sourceChannels;
+    if (auto* d = m.analysis.if_contains("duration_s"); d && d->is_number()) c.durationS = d->to_number<double>();
+    return c;
+}
+
+}  // namespace
+
+int Api::engineRate() const {
+    json::object live = show_.live();
+    if (auto* e = live.if_contains("engine"); e && e->is_object())
+        if (auto* r = e->as_object().if_contains("sample_rate"); r && r->is_int64() && r->as_int64() >= 8000)
+            return static_cast<int>(r->as_int64());
+    return 0;
+}
+
+std::string Api::projectDir() const { return mediaPath("library_path") + "/show-" + std::to_string(show_.show().id); }
+
+std::string Api::stored(const std::string& absolute) const {
+    const std::string root = show_.dataDir() + "/";
+    return absolute.rfind(root, 0) == 0 ? absolute.substr(root.size()) : absolute;
+}
+
+std::string Api::absolute(const std::string& stored) const {
+    return !stored.empty() && stored[0] == '/' ? stored : show_.dataDir() + "/" + stored;
+}
+
+void Api::afterWorkerWrite(std::uint64_t revision) {
+    if (auto st = show_.load(); !st) return;
+    if (resync_) resync_();
+    engine_.reload(revision);
+}
+
+Result<std::uint64_t> Api::queueImport(std::vector<ImportItem> items, bool repository, std::optional<model::Cell> place,
+                                       const std::string& label, const std::string& client) {
+    if (items.empty()) return bad("path", "names no audio file to import");
+    if (!show_.store().readOnlyReason().empty())
+        return makeError(Errc::conflict, "store", "the store is read-only: " + show_.store().readOnlyReason());
+    int rate = engineRate();
+    if (rate == 0) rate = lastRate_;
+    if (rate == 0)
+        return makeError(Errc::unavailable, "engine", "the engine has not reported its sample rate yet: import when it runs");
+    lastRate_ = rate;
+    const model::Show& show = show_.show();
+    // The cells the clips go to: free ones inside the grid, in reading
+    // order from `place`.
+    std::vector<model::Cell> cells;
+    if (place) {
+        if (place->page >= static_cast<int>(show.pages.size())) return makeError(Errc::not_found, "place.page", "no such page");
+        const auto& g = show.pages[static_cast<std::size_t>(place->page)].tabs[static_cast<std::size_t>(place->tab)].grid;
+        if (place->row >= g.rows || place->col >= g.cols) return bad("place", "is outside the grid");
+        for (int i = place->row * g.cols + place->col; i < g.rows * g.cols && cells.size() < items.size(); ++i) {
+            model::Cell c{place->page, place->tab, i / g.cols, i % g.cols, 0};
+            const bool taken = std::any_of(show.cells.begin(), show.cells.end(), [&](const model::Cell& x) {
+                return x.page == c.page && x.tab == c.tab && x.row == c.row && x.col == c.col;
+            });
+            if (!taken) cells.push_back(c);
+        }
+    }
+    MediaJobs::Spec spec;
+    spec.kind = "import";
+    spec.label = label;
+    for (const auto& i : items) spec.items.push_back(i.name);
+    spec.lane = MediaJobs::Lane::imports;
+    const std::string target = repository ? mediaPath("repository_path") : projectDir();
+    spec.work = [this, items = std::move(items), cells = std::move(cells), target, rate, repository, label, client,
+                 showId = show.id, &st = show_.store(), dataRoot = show_.dataDir() + "/"](MediaJobs::Reporter& r) {
+        auto rel = [&](const std::string& p) { return p.rfind(dataRoot, 0) == 0 ? p.substr(dataRoot.size()) : p; };
+        std::size_t placed = 0, imported = 0;
+        for (std::size_t i = 0; i < items.size(); ++i) {
+            const ImportItem& item = items[i];
+            if (r.cancelled()) {
+                if (item.move) fs::remove(item.source);
+                r.itemDone(i, false, "cancelled");
+                continue;
+            }
+            media::ImportRequest req{item.source, item.name, target, rate, item.move};
+            auto imp = media::importFile(req, [&](double f) {
+                return r.item(i, f, f < 0.3 ? "decoding" : f < 0.45 ? "resampling" : f < 0.9 ? "analysing" : "writing");
+            });
+            if (!imp) {
+                std::error_code ec;
+                if (item.move) fs::remove(item.source, ec);
+                r.itemDone(i, false, imp.error().reason);
+                continue;
+            }
+            model::MediaRecord m;
+            m.id = imp->id;
+            m.name = imp->name;
+            m.file = rel(imp->file);
+            m.fileSha256 = imp->fileSha256;
+            m.fileBytes = imp->fileBytes;
+            m.original = rel(imp->original);
+            m.originalBytes = imp->originalBytes;
+            m.source = item.move ? "upload from " + client : item.source;
+            m.format = imp->format;
+            m.sourceRate = imp->sourceRate;
+            m.sourceChannels = imp->sourceChannels;
+            m.rate = imp->rate;
+            m.location = repository ? "repository" : "project";
+            m.importedAt = isoNow();
+            m.analysis = media::toJson(imp->analysis, false);
+            json::object full = media::toJson(imp->analysis, true);
+            if (auto* w = full.if_contains("waveform"); w && w->is_object()) m.waveform = w->as_object();
+            // The same media imported again keeps the renders made of it.
+            if (auto old = st.media(showId, m.id); old && old->has_value()) m.renders = (*old)->renders;
+            auto put = st.putMedia(showId, m, store::Origin{client, "imported " + m.name});
+            if (!put) {
+                r.itemDone(i, false, put.error().reason);
+                continue;
+            }
+            std::uint64_t rev = *put;
+            json::object details{{"media", m.id}, {"file", m.file}, {"format", m.format},
+                                 {"duration_s", imp->analysis.durationS}, {"seconds", imp->secondsDecode + imp->secondsResample + imp->secondsAnalyse}};
+            if (placed < cells.size()) {
+                auto added = st.addClip(showId, clipFor(m), cells[placed], store::Origin{client, "added clip for " + m.name});
+                if (added) {
+                    rev = added->revision;
+                    details["clip"] = added->clip.id;
+                    details["cell"] = json::object{{"page", cells[placed].page}, {"tab", cells[placed].tab},
+                                                   {"row", cells[placed].row}, {"col", cells[placed].col}};
+                    ++placed;
+                } else {
+                    details["placement"] = added.error().reason;
+                }
+            }
+            ++imported;
+            if (post_) post_([this, rev] { afterWorkerWrite(rev); });
+            else afterWorkerWrite(rev);
+            r.itemDone(i, true, "", std::move(details));
+        }
+        return json::object{{"imported", imported}, {"failed", items.size() - imported}, {"placed", placed}};
+    };
+    return jobs_.submit(std::move(spec));
+}
+
+void Api::mediaUploaded(const std::string& file, const std::string& target, const std::string& client, Respond respond) {
+    std::string name = queryParam(target, "name");
+    auto fail = [&](Error e) {
+        std::error_code ec;
+        fs::remove(file, ec);
+        respond(errorResponse(std::move(e)));
+    };
+    if (name.empty()) return fail(bad("name", "is required: the file's name (?name=thunder.wav)"));
+    if (name.size() > 255 || name.find('/') != std::string::npos || name == "." || name == "..")
+        return fail(bad("name", "must be a file name (no folders), at most 255 bytes"));
+    for (unsigned char c : name)
+        if (c < 0x20 || c == 0x7f) return fail(bad("name", "must not contain control characters"));
+    const std::string where = queryParam(target, "target");
+    if (!where.empty() && where != "project" && where != "repository")
+        return fail(bad("target", "must be project or repository"));
+    std::optional<model::Cell> place;
+    if (auto p = queryParam(target, "page"); !p.empty()) {
+        json::object c;
+        for (const char* k : {"page", "tab", "row", "col"}) {
+            const std::string v = queryParam(target, k);
+            if (v.empty() || v.size() > 3 || !std::all_of(v.begin(), v.end(), ::isdigit)) return fail(bad(k, "must be a whole number"));
+            c[k] = std::stoi(v);
+        }
+        auto cell = cellOf(json::object{{"place", c}}, "place");
+        if (!cell) return fail(cell.error());
+        place = *cell;
+    }
+    // The server removes its upload file once answered: the job gets it
+    // under a name of its own first.
+    const std::string mine = file + ".media";
+    std::error_code ec;
+    fs::rename(file, mine, ec);
+    if (ec) return fail(makeError(Errc::io, "upload", "cannot keep the upload: " + ec.message()));
+    auto job = queueImport({ImportItem{mine, name, true}}, where == "repository", place, "upload of " + name, client);
+    if (!job) {
+        fs::remove(mine, ec);
+        return respond(errorResponse(job.error()));
+    }
+    respond(jsonResponse(202, {{"job", jobs_.job(*job)}}));
+}
+
+std::uint64_t Api::queueCheck(const std::string& why) {
+    const model::Show& show = show_.show();
+    struct Input {
+        model::ClipId clip;
+        std::string media;
+        media::MissingMedia missing;
+        model::MediaCheck previous;
+    };
+    std::vector<Input> inputs;
+    for (const auto& c : show.clips) {
+        Input in;
+        in.clip = c.id;
+        in.media = c.media;
+        in.missing.path = absolute(c.file);
+        if (const auto* m = c.media.empty() ? nullptr : show.findMedia(c.media)) {
+            // The clip plays the converted file (or a relinked original).
+            if (c.file == m->file) {
+                in.missing.sha256 = m->fileSha256;
+                in.missing.size = m->fileBytes;
+            }
+            in.missing.sourceSha256 = m->id;
+            in.missing.durationS = c.durationS;
+        }
+        if (const auto* prev = show.findCheck(c.id)) {
+            in.previous = *prev;
+            for (const auto& p : prev->lastKnownGood)
+                if (p.is_string() && p.as_string() != in.missing.path) in.missing.lastKnownGood.emplace_back(p.as_string());
+        } else {
+            in.previous.clip = c.id;
+            in.previous.status = "";
+        }
+        // A plain file (not imported) is known by its size when it was last seen.
+        inputs.push_back(std::move(in));
+    }
+    media::SearchPlan plan;
+    plan.primary = projectDir();
+    plan.repository = mediaPath("repository_path");
+    const json::object& ms = show.settings.at("media");
+    for (const auto& p : ms.at("search_paths").as_array()) plan.alternates.push_back(absolute(std::string(p.as_string())));
+    for (const auto& m : ms.at("share_mappings").as_array())
+        plan.shareMappings.emplace_back(std::string(m.at("from").as_string()), std::string(m.at("to").as_string()));
+    // Everything the library itself keeps is searched too.
+    plan.alternates.push_back(mediaPath("library_path"));
+    const bool autoRelink = ms.at("auto_relink").as_bool();
+
+    MediaJobs::Spec spec;
+    spec.kind = "check";
+    spec.label = "media check (" + why + ")";
+    spec.lane = MediaJobs::Lane::background;
+    spec.items.push_back(std::to_string(inputs.size()) + " clips");
+    spec.work = [this, inputs = std::move(inputs), plan, autoRelink, showId = show.id, &st = show_.store(), index = index_,
+                 dataRoot = show_.dataDir() + "/"](MediaJobs::Reporter& r) {
+        auto rel = [&](const std::string& p) { return p.rfind(dataRoot, 0) == 0 ? p.substr(dataRoot.size()) : p; };
+        std::vector<model::MediaCheck> changed;
+        std::size_t missing = 0, relinked = 0, withCandidates = 0;
+        std::uint64_t rev = 0;
+        for (std::size_t i = 0; i < inputs.size(); ++i) {
+            if (!r.item(0, static_cast<double>(i) / static_cast<double>(inputs.size()), "checking")) break;
+            const Input& in = inputs[i];
+            model::MediaCheck c = in.previous;
+            c.clip = in.clip;
+            c.path = in.missing.path;
+            c.checkedAt = isoNow();
+            SF_INFO info{};
+            SNDFILE* f = sf_open(in.missing.path.c_str(), SFM_READ, &info);
+            if (f) {
+                sf_close(f);
+                c.status = "ok";
+                c.candidates.clear();
+                c.patterns.clear();
+                // The newest known good path first, at most 5 kept.
+                json::array good{json::value(in.missing.path)};
+                for (const auto& p : in.previous.lastKnownGood)
+                    if (good.size() < 5 && p != good[0]) good.push_back(p);
+                c.lastKnownGood = std::move(good);
+            } else {
+                std::error_code ec;
+                c.status = fs::exists(in.missing.path, ec) ? "unreadable" : "missing";
+                ++missing;
+                auto found = media::findCandidates(*index, in.missing, plan);
+                c.candidates.clear();
+                c.patterns.clear();
+                std::size_t hashMatches = 0;
+                if (found) {
+                    for (const auto& k : found->candidates) {
+                        json::array reasons;
+                        for (const auto& why : k.reasons) reasons.push_back(json::value(why));
+                        c.candidates.push_back(json::object{{"path", k.path}, {"score", std::round(k.score * 1000) / 1000},
+                                                            {"hash_match", k.hashMatch}, {"where", k.where},
+                                                            {"reasons", std::move(reasons)}});
+                        hashMatches += k.hashMatch ? 1 : 0;
+                    }
+                    for (const auto& p : found->patterns) c.patterns.push_back(json::value(p));
+                } else {
+                    c.patterns.push_back(json::value("search failed: " + found.error().reason));
+                }
+                if (!c.candidates.empty()) ++withCandidates;
+                // One exact content match is the file: relinked and recorded.
+                if (autoRelink && hashMatches == 1 && c.candidates[0].as_object().at("hash_match").as_bool()) {
+                    const std::string to(c.candidates[0].as_object().at("path").as_string());
+                    c.history.push_back(json::object{{"at", isoNow()}, {"from", in.missing.path}, {"to", to}, {"how", "auto"},
+                                                     {"by", "media check"}, {"score", 1.0}, {"reason", "same content hash"}});
+                    c.status = "ok";
+                    c.path = to;
+                    json::array good{json::value(to)};
+                    for (const auto& p : in.previous.lastKnownGood)
+                        if (good.size() < 5 && p != good[0]) good.push_back(p);
+                    c.lastKnownGood = std::move(good);
+                    c.candidates.clear();
+                    auto rl = st.relinkClip(showId, in.clip, rel(to), in.media, c,
+                                            store::Origin{"box", "relinked clip " + std::to_string(in.clip) + " to " + to});
+                    if (rl) {
+                        rev = *rl;
+                        ++relinked;
+                        --missing;
+                        continue;
+                    }
+                    c.patterns.push_back(json::value("automatic relink failed: " + rl.error().reason));
+                    c.status = "missing";
+                }
+            }
+            // Only what changed is written (not the time of the check).
+            model::MediaCheck a = c, b = in.previous;
+            a.checkedAt = b.checkedAt = "";
+            if (!(a == b)) changed.push_back(std::move(c));
+        }
+        if (!changed.empty()) {
+            auto put = st.putMediaChecks(showId, changed, store::Origin{"box", "media check"});
+            if (put) rev = *put;
+        }
+        r.itemDone(0, true);
+        if (rev) {
+            if (post_) post_([this, rev] { afterWorkerWrite(rev); });
+            else afterWorkerWrite(rev);
+        }
+        return json::object{{"clips", inputs.size()}, {"missing", missing}, {"relinked", relinked},
+                            {"with_candidates", withCandidates}, {"records_written", changed.size()}};
+    };
+    return jobs_.submit(std::move(spec));
+}
+
+void Api::queueRenders() {
+    const model::Show& show = show_.show();
+    const std::string dir = show_.dataDir() + "/cache/renders";
+    for (const auto& c : show.clips) {
+        auto need = model::renderNeed(c, show);
+        if (!need) continue;
+        const model::MediaRecord* m = show.findMedia(c.media);
+        const media::RenderRequest req{need->timeRatio, need->pitchSemitones};
+        if (!media::checkRender(req)) continue;  // out of range: the clip plays as it is
+        const std::string name = media::renderFileName(m->id, req);
+        std::error_code ec;
+        if (rendering_.count(name) || fs::exists(dir + "/" + name, ec)) continue;
+        rendering_.insert(name);
+        MediaJobs::Spec spec;
+        spec.kind = "render";
+        spec.label = "render of " + m->name;
+        spec.lane = MediaJobs::Lane::background;
+        spec.items.push_back(name);
+        spec.work = [req, name, dir, source = absolute(m->file)](MediaJobs::Reporter& r) {
+            auto in = media::readAudioFile(source);
+            if (!in) {
+                r.itemDone(0, false, in.error().reason);
+                return json::object{};
+            }
+            auto out = media::render(*in, req, [&](double f) { return r.item(0, f, "rendering"); });
+            std::error_code ec;
+            fs::create_directories(dir, ec);
+            Status written = out ? media::writeFloatWav(dir + "/" + name, *out) : Status(out.error());
+            r.itemDone(0, written.ok(), written.ok() ? "" : written.error().reason);
+            return written.ok() ? json::object{{"file", "cache/renders/" + name}} : json::object{};
+        };
+        spec.done = [this, name, id = m->id, req, showId = show.id](json::object result) {
+            rendering_.erase(name);
+            if (!result.contains("file")) return;
+            // The render is kept in the media record (stretch/pitch states);
+            // the new revision makes the engine load it in place of the
+            // original.
+            auto rec = show_.store().media(showId, id);
+            if (!rec || !rec->has_value()) return;
+            model::MediaRecord m = std::move(**rec);
+            m.renders.push_back(json::object{{"file", result.at("file")}, {"time_ratio", req.timeRatio},
+                                             {"pitch_semitones", req.pitchSemitones}, {"made_at", isoNow()}});
+            auto put = show_.store().putMedia(showId, m, store::Origin{"box", "rendered " + m.name});
+            if (put) afterWorkerWrite(*put);
+        };
+        jobs_.submit(std::move(spec));
+    }
+}
+
+void Api::showLoaded() {
+    if (!show_.loaded()) return;
+    if (int r = engineRate(); r) lastRate_ = r;
+    queueRenders();
+    const model::Show& show = show_.show();
+    if (checkedShow_ != show.id) {
+        checkedShow_ = show.id;
+        if (show.settings.at("media").at("check_on_load").as_bool() && !show.clips.empty()) queueCheck("show loaded");
+    }
+}
+
+bool Api::handleMedia(const HttpRequest& req, const std::vector<std::string_view>& seg, Respond& respond) {
+    if (seg.size() < 2 || seg[1] != "media") return false;
+    auto fail = [&](Error e) { respond(errorResponse(std::move(e))); };
+    auto method = [&](const char* allowed) {
+        fail(makeError(Errc::method_not_allowed, "method", req.method + " is not allowed here (use " + allowed + ")"));
+    };
+    const model::Show& show = show_.show();
+    store::Store& st = show_.store();
+
+    if (seg.size() == 2) {
+        if (req.method != "GET") { method("GET"); return true; }
+        json::array list;
+        for (const auto& m : show.media) {
+            json::object o = mediaSummary(m);
+            o["used_by"] = usedBy(show, m.id);
+            list.push_back(std::move(o));
+        }
+        respond(jsonResponse(200, {{"project_folder", projectDir()},
+                                   {"repository_folder", mediaPath("repository_path")},
+                                   {"media", std::move(list)},
+                                   {"jobs", jobs_.jobs()}}));
+        return true;
+    }
+    const std::string_view what = seg[2];
+    if (what == "import" && seg.size() == 3) {
+        if (req.method != "POST") { method("POST"); return true; }
+        auto b = parseBody(req, true);
+        if (!b) { fail(b.error()); return true; }
+        bool repository = false;
+        if (auto* t = b->if_contains("target")) {
+            if (!t->is_string() || (t->as_string() != "project" && t->as_string() != "repository")) {
+                fail(bad("target", "must be project or repository"));
+                return true;
+            }
+            repository = t->as_string() == "repository";
+        }
+        std::optional<model::Cell> place;
+        if (b->contains("place")) {
+            auto c = cellOf(*b, "place");
+            if (!c) { fail(c.error()); return true; }
+            place = *c;
+        }
+        std::vector<ImportItem> items;
+        std::string label;
+        if (auto* rec = b->if_contains("recording")) {
+            // The newest take of record A or B, or a take named by its file.
+            if (!rec->is_string() || rec->as_string().empty()) { fail(bad("recording", "must be A, B or a take's file name")); return true; }
+            const std::string want(rec->as_string());
+            const std::string dir = mediaPath("recordings_path");
+            std::string pick;
+            std::error_code ec;
+            if (want == "A" || want == "B") {
+                const std::string prefix = std::string("rec_") + (want == "A" ? "a_" : "b_");
+                for (const auto& e : fs::directory_iterator(dir, ec)) {
+                    const std::string n = e.path().filename().string();
+                    if (n.rfind(prefix, 0) == 0 && e.path().extension() == ".wav" && n > fs::path(pick).filename().string())
+                        pick = e.path().string();
+                }
+                if (pick.empty()) { fail(makeError(Errc::not_found, "recording", "record " + want + " has no take in " + dir)); return true; }
+            } else {
+                if (want.find('/') != std::string::npos || want == "..") { fail(bad("recording", "must be A, B or a take's file name")); return true; }
+                pick = dir + "/" + want;
+                if (!fs::is_regular_file(pick, ec)) { fail(makeError(Errc::not_found, "recording", "no take named '" + want + "' in " + dir)); return true; }
+            }
+            items.push_back(ImportItem{pick, fs::path(pick).filename().string(), false});
+            label = "take " + fs::path(pick).filename().string();
+        } else if (auto* p = b->if_contains("path")) {
+            if (!p->is_string() || p->as_string().empty() || p->as_string()[0] != '/') {
+                fail(bad("path", "must be an absolute path: a file or folder on a mounted stick or share"));
+                return true;
+            }
+            const std::string path(p->as_string());
+            bool recursive = true;
+            if (auto* r = b->if_contains("recursive")) {
+                if (!r->is_bool()) { fail(bad("recursive", "must be true or false")); return true; }
+                recursive = r->as_bool();
+            }
+            std::error_code ec;
+            if (fs::is_regular_file(path, ec)) {
+                items.push_back(ImportItem{path, fs::path(path).filename().string(), false});
+            } else if (fs::is_directory(path, ec)) {
+                std::vector<std::string> found;
+                auto take = [&](const fs::directory_entry& e) {
+                    const std::string n = e.path().filename().string();
+                    if (!n.empty() && n[0] != '.' && e.is_regular_file(ec) && audioExtension(e.path())) found.push_back(e.path().string());
+                };
+                if (recursive) {
+                    for (auto it = fs::recursive_directory_iterator(path, fs::directory_options::skip_permission_denied, ec);
+                         !ec && it != fs::recursive_directory_iterator(); it.increment(ec)) {
+                        if (it->is_directory(ec) && it->path().filename().string()[0] == '.') it.disable_recursion_pending();
+                        else take(*it);
+                        if (found.size() > 10000) break;
+                    }
+                } else {
+                    for (const auto& e : fs::directory_iterator(path, ec)) take(e);
+                }
+                std::sort(found.begin(), found.end());
+                if (found.empty()) { fail(makeError(Errc::not_found, "path", "no audio files in '" + path + "'")); return true; }
+                if (found.size() > 10000) { fail(bad("path", "holds more than 10000 audio files: import a smaller folder")); return true; }
+                for (auto& f : found) items.push_back(ImportItem{f, fs::path(f).filename().string(), false});
+            } else {
+                fail(makeError(Errc::not_found, "path", "no file or folder at '" + path + "'"));
+                return true;
+            }
+            label = "import of " + path;
+        } else {
+            fail(bad("path", "is required (or recording): what to import"));
+            return true;
+        }
+        auto job = queueImport(std::move(items), repository, place, label, req.client);
+        if (!job) { fail(job.error()); return true; }
+        respond(jsonResponse(202, {{"job", jobs_.job(*job)}}));
+        return true;
+    }
+    if (what == "jobs") {
+        if (seg.size() == 3) {
+            if (req.method != "GET") { method("GET"); return true; }
+            respond(jsonResponse(200, {{"jobs", jobs_.jobs()}}));
+            return true;
+        }
+        if (seg.size() == 4) {
+            std::uint64_t id = 0;
+            for (char c : seg[3]) id = (c >= '0' && c <= '9') ? id * 10 + static_cast<std::uint64_t>(c - '0') : ~0ULL / 100;
+            json::object j = jobs_.job(id);
+            if (j.empty()) { fail(makeError(Errc::not_found, "id", "no media job " + std::string(seg[3]))); return true; }
+            if (req.method == "GET") { respond(jsonResponse(200, {{"job", std::move(j)}})); return true; }
+            if (req.method == "DELETE") {
+                if (!jobs_.cancel(id)) { fail(makeError(Errc::conflict, "id", "the job has finished already")); return true; }
+                respond(jsonResponse(200, {{"job", jobs_.job(id)}}));
+                return true;
+            }
+            method("GET or DELETE");
+            return true;
+        }
+    }
+    if (what == "check" && seg.size() == 3) {
+        if (req.method != "POST") { method("POST"); return true; }
+        if (show.clips.empty()) { fail(makeError(Errc::conflict, "show", "the show has no clips to check")); return true; }
+        const auto id = queueCheck("asked by " + (req.client.empty() ? std::string("a client") : req.client));
+        respond(jsonResponse(202, {{"job", jobs_.job(id)}}));
+        return true;
+    }
+    if (what == "missing") {
+        if (seg.size() == 3) {
+            if (req.method != "GET") { method("GET"); return true; }
+            json::array a;
+            for (const auto& c : show.checks)
+                if (c.status != "ok") {
+                    json::object o = model::toJson(c);
+                    if (const auto* clip = show.findClip(c.clip)) o["label"] = clip->label;
+                    a.push_back(std::move(o));
+                }
+            respond(jsonResponse(200, {{"missing", std::move(a)}}));
+            return true;
+        }
+        // POST /api/media/missing/{clip}/relink {"path": ...}: the operator
+        // confirms a candidate (or names a file).
+        if (seg.size() == 5 && seg[4] == "relink") {
+            if (req.method != "POST") { method("POST"); return true; }
+            auto clipId = parseClipId(seg[3]);
+            if (!clipId) { fail(clipId.error()); return true; }
+            const model::Clip* clip = show.findClip(*clipId);
+            if (!clip) { fail(makeError(Errc::not_found, "clip", "no clip with id " + std::to_string(*clipId))); return true; }
+            auto b = parseBody(req, true);
+            if (!b) { fail(b.error()); return true; }
+            const json::value* p = b->if_contains("path");
+            if (!p || !p->is_string() || p->as_string().empty() || p->as_string()[0] != '/' || p->as_string().size() > 4096) {
+                fail(bad("path", "must be the absolute path of the file to play (a candidate's path)"));
+                return true;
+            }
+            const std::string to(p->as_string());
+            auto info = media::probeAudioFile(to);
+            if (!info) { fail(bad("path", info.error().reason)); return true; }
+            model::MediaCheck c;
+            if (const auto* prev = show.findCheck(*clipId)) c = *prev;
+            c.clip = *clipId;
+            double score = 0;
+            for (const auto& k : c.candidates)
+                if (k.as_object().at("path").as_string() == to) score = k.as_object().at("score").to_number<double>();
+            c.history.push_back(json::object{{"at", isoNow()}, {"from", absolute(clip->file)}, {"to", to}, {"how", "user"},
+                                             {"by", req.client.empty() ? "api" : req.client}, {"score", score},
+                                             {"reason", score > 0 ? "confirmed candidate" : "chosen file"}});
+            c.status = "ok";
+            c.path = to;
+            c.checkedAt = isoNow();
+            json::array good{json::value(to)};
+            for (const auto& g : c.lastKnownGood)
+                if (good.size() < 5 && g != good[0]) good.push_back(g);
+            c.lastKnownGood = std::move(good);
+            c.candidates.clear();
+            storeChanged(st.relinkClip(show.id, *clipId, stored(to), clip->media, c,
+                                       store::Origin{req.client, "relinked clip " + std::to_string(*clipId) + " to " + to}),
+                         respond, {{"clip", *clipId}, {"file", stored(to)}});
+            return true;
+        }
+    }
+    if (what == "renders" && seg.size() == 3) {
+        if (req.method != "GET") { method("GET"); return true; }
+        json::array a;
+        for (const auto& c : show.clips) {
+            auto need = model::renderNeed(c, show);
+            if (!need) continue;
+            const auto* m = show.findMedia(c.media);
+            const media::RenderRequest r{need->timeRatio, need->pitchSemitones};
+            const std::string name = media::renderFileName(m->id, r);
+            std::error_code ec;
+            const char* state = rendering_.count(name) ? "rendering"
+                                : fs::exists(show_.dataDir() + "/cache/renders/" + name, ec) ? "ready"
+                                : media::checkRender(r) ? "queued" : "out_of_range";
+            a.push_back(json::object{{"clip", c.id}, {"media", c.media}, {"time_ratio", r.timeRatio},
+                                     {"pitch_semitones", r.pitchSemitones}, {"file", "cache/renders/" + name}, {"state", state}});
+        }
+        respond(jsonResponse(200, {{"renders", std::move(a)}}));
+        return true;
+    }
+    if (seg.size() == 3 && model::validMediaId(std::string(what))) {
+        const std::string id(what);
+        const model::MediaRecord* m = show.findMedia(id);
+        if (!m) { fail(makeError(Errc::not_found, "id", "no media " + id + " in this show")); return true; }
+        if (req.method == "GET") {
+            auto full = st.media(show.id, id);
+            if (!full || !full->has_value()) { fail(full ? makeError(Errc::not_found, "id", "no media " + id) : full.error()); return true; }
+            json::object o = model::toJson(**full, true);
+            o["used_by"] = usedBy(show, id);
+            respond(jsonResponse(200, {{"media", std::move(o)}}));
+            return true;
+        }
+        if (req.method == "DELETE") {
+            const std::string file = absolute(m->file), original = absolute(m->original);
+            const bool project = m->location == "project";
+            auto rev = st.deleteMedia(show.id, id, store::Origin{req.client, "deleted media " + m->name});
+            // The files of project media go with the record unless another
+            // show (a duplicate of this one) plays them; the repository's
+            // are shared and stay.
+            bool shared = false;
+            if (auto shows = st.listShows(); rev && project && shows)
+                for (const auto& other : *shows)
+                    if (other.id != show.id)
+                        if (auto o = st.loadShow(other.id); o)
+                            for (const auto& om : o->media) shared |= om.file == m->file;
+            if (rev && project && !shared) {
+                std::error_code ec;
+                fs::remove(file, ec);
+                fs::remove(original, ec);
+            }
+            storeChanged(rev, respond, {{"deleted", id}});
+            return true;
+        }
+        method("GET or DELETE");
+        return true;
+    }
+    fail(makeError(Errc::not_found, "path", "no media API at " + req.target.substr(0, req.target.find('?'))));
+    return true;
+}
+
+}  // namespace cuebox::web
