@@ -1,26 +1,30 @@
 // Media analysis. Two threads share the work: a helper thread runs
-// libebur128 (integrated loudness and loudness range, ~40% of the time), the
-// calling thread does everything else (levels, true peak, silence, waveform,
-// structure, tempo) and is the only one that calls `progress`.
+// libebur128 (integrated loudness and loudness range, the largest single
+// part) and then the true peak; the calling thread scans levels, silence,
+// waveform and structure, analyses the tempo, then joins in on the true
+// peak. Only the calling thread calls `progress`.
 //
-// Tempo in four steps (all on a mono mix decimated to ~22-24 kHz, which
-// halves aubio's cost and keeps its 10.7-11.6 ms hop):
-//  1. An onset-strength curve (ODF: positive log-energy change in three
-//     bands, 5.3-5.8 ms frames) computed here; it is cheap, unlike aubio's.
+// Tempo, on a mono mix decimated to ~22-24 kHz (aubio's cost is per hop and
+// halves; its hop stays 10.7-11.6 ms):
+//  1. An onset strength curve (ODF): the rises of log energy in three bands
+//     (< 150 Hz, ~800 Hz, > 3 kHz) over 5.3-5.8 ms frames, computed here
+//     because it is cheap (aubio's spends most of its time in atan2).
 //  2. A tempogram: the normalised autocorrelation of the ODF over 10.5 s
-//     windows every 0.5 s, read at each lag together with twice that lag
-//     and weighted by a prior around 120 bpm. Its peak gives the local tempo
-//     and its height the local pulse strength (confidence).
-//  3. Sections: runs of windows with one tempo (within 3%) or no steady
-//     beat; runs shorter than 8 s go to their closer neighbour.
-//  4. aubio's beat tracker (new_aubio_tempo "default") runs fresh over each
-//     section with a beat, so its slow adaptation to a tempo change (~10 s)
-//     never leaks across a boundary. Its beats are moved to the ODF peak
-//     within ±35 ms when there is a clear one (aubio's period is quantised to
-//     its hop, so its beats drift by up to ~30 ms between its 1.5 s re-phasings),
-//     and extended backwards to the section start over the ~3 s aubio needs
-//     before its first beat. The section tempo is a least-squares fit of
-//     those beats.
+//     windows every 0.5 s. Each lag is scored with its double (a steady beat
+//     repeats) and a prior around 120 bpm (which picks the metrical level);
+//     the pulse strength is the autocorrelation at one and at two or three
+//     periods, the lower of the two.
+//  3. Sections: runs of windows with one tempo (within 3%) or with no steady
+//     beat; runs under 8 s join their closer neighbour; each boundary then
+//     moves to where the onsets stop fitting one tempo and fit the next.
+//  4. Beats: aubio's tracker (new_aubio_tempo "default") runs afresh over
+//     each section with a beat, so its slow change of tempo (~10 s) never
+//     crosses a boundary. Its beats move onto the clear onset within ±50 ms
+//     (aubio's period is quantised to its hop, so they drift by up to
+//     ~30 ms between its re-phasings every 1.5 s); its first guesses, gaps
+//     and strays give way to the section's beat grid, which also reaches
+//     back over the ~3 s aubio needs before its first beat. The section's
+//     tempo is a least-squares fit of those beats.
 #include "media/Analysis.h"
 
 #include <aubio/aubio.h>
@@ -35,7 +39,6 @@
 #include <exception>
 #include <future>
 #include <limits>
-#include <numeric>
 #include <string>
 
 namespace cuebox::media {
@@ -79,7 +82,10 @@ Span scan(const float* __restrict x, std::size_t n) {
         const float v = x[i];
         s.lo = std::min(s.lo, v), s.hi = std::max(s.hi, v), s.sumSq += v * v, s.poison += v * 0.0f;
     }
-    for (int j = 0; j < 8; ++j) s.lo = std::min(s.lo, lo[j]), s.hi = std::max(s.hi, hi[j]), s.sumSq += sq[j], s.poison += z[j];
+    for (int j = 0; j < 8; ++j) {
+        s.lo = std::min(s.lo, lo[j]), s.hi = std::max(s.hi, hi[j]);
+        s.sumSq += sq[j], s.poison += z[j];
+    }
     return s;
 }
 
@@ -181,7 +187,8 @@ Loudness measureLoudness(const AudioData& a, Work& work, double share) {
     }
     double v = 0;
     // -HUGE_VAL when too short (< 400 ms) or everything is under the -70 LUFS gate.
-    if (!out.failed && ebur128_loudness_global(st, &v) == EBUR128_SUCCESS && std::isfinite(v)) out.lufs = std::max(kMinDb, v);
+    if (!out.failed && ebur128_loudness_global(st, &v) == EBUR128_SUCCESS && std::isfinite(v))
+        out.lufs = std::max(kMinDb, v);
     if (!out.failed && ebur128_loudness_range(st, &v) == EBUR128_SUCCESS && std::isfinite(v)) out.rangeLu = v;
     ebur128_destroy(&st);
     return out;
@@ -256,7 +263,8 @@ public:
             const std::int64_t first = cand.block * kBlock - (perPhase_ - 1);
             for (std::size_t k = 0; k < in.size(); ++k) {
                 const std::int64_t f = first + static_cast<std::int64_t>(k);
-                in[k] = f >= 0 && f < a_.frames ? a_.samples[static_cast<std::size_t>(f * a_.channels + cand.channel)] : 0.0f;
+                const bool inside = f >= 0 && f < a_.frames;
+                in[k] = inside ? a_.samples[static_cast<std::size_t>(f * a_.channels + cand.channel)] : 0.0f;
             }
             float peak = 0;
             for (const auto& h : phases_) peak = std::max(peak, blockPeak(h, in.data(), acc.data()));
@@ -280,7 +288,8 @@ private:
     // in[n + perPhase_ - 1].
     float blockPeak(const std::vector<float>& h, const float* in, float* acc) const {
         std::fill(acc, acc + kBlock, 0.0f);
-        for (int i = 0; i < perPhase_; ++i) multiplyAdd<kBlock>(acc, in + (perPhase_ - 1 - i), h[static_cast<std::size_t>(i)]);
+        for (int i = 0; i < perPhase_; ++i)
+            multiplyAdd<kBlock>(acc, in + (perPhase_ - 1 - i), h[static_cast<std::size_t>(i)]);
         return scan(acc, kBlock).peak();
     }
 
@@ -409,6 +418,7 @@ bool prepareTempo(const AudioData& a, TempoInput& t, Work& work) {
             std::fill(dst, dst + mLo, 0.0f);
             std::fill(dst + mHi, dst + span, 0.0f);
             const std::int64_t stride = static_cast<std::int64_t>(d) * a.channels;
+            if (mHi <= mLo) continue;
             const float* src = a.samples.data() + (f0 + mLo * d) * a.channels;
             if (a.channels == 2) {
                 for (std::int64_t m = mLo; m < mHi; ++m, src += stride) dst[m] = (src[0] + src[1]) * 0.5f;
@@ -442,7 +452,8 @@ bool prepareTempo(const AudioData& a, TempoInput& t, Work& work) {
     std::vector<float> energy[3];
     for (auto& e : energy) e.resize(frames);
     for (std::size_t fr = 0; fr < frames; ++fr) {
-        if ((fr & 511) == 511 && !work.tick(0.16 + 0.05 * static_cast<double>(fr) / static_cast<double>(frames))) return false;
+        if ((fr & 511) == 511 && !work.tick(0.16 + 0.05 * static_cast<double>(fr) / static_cast<double>(frames)))
+            return false;
         const float* x = t.mono.data() + fr * static_cast<std::size_t>(fh);
         float e0 = 0, e1 = 0, e2 = 0;  // the three filters in one loop: independent chains run in parallel
         for (int i = 0; i < fh; ++i) {
@@ -593,7 +604,8 @@ std::vector<Run> findRuns(const std::vector<LocalTempo>& local, double blockS) {
         if (l.bpm > 0) beatBpms.push_back(l.bpm);
     std::vector<LocalTempo> frames = local;
     if (!beatBpms.empty()) {
-        std::nth_element(beatBpms.begin(), beatBpms.begin() + static_cast<std::ptrdiff_t>(beatBpms.size() / 2), beatBpms.end());
+        const auto middle = beatBpms.begin() + static_cast<std::ptrdiff_t>(beatBpms.size() / 2);
+        std::nth_element(beatBpms.begin(), middle, beatBpms.end());
         const double ref = beatBpms[beatBpms.size() / 2];
         for (auto& f : frames)
             for (double k : {0.5, 2.0})
@@ -672,8 +684,8 @@ bool trackBeats(const TempoInput& t, std::size_t from, std::size_t to, std::vect
     aubio_tempo_t* tracker = new_aubio_tempo("default", 2 * hop, hop, static_cast<uint_t>(std::lround(t.rate)));
     fvec_t* in = new_fvec(hop);
     fvec_t* out = new_fvec(2);
-    bool ok = tracker && in && out;
-    if (ok) {
+    bool ok = true;  // false: cancelled (a tracker that cannot be made finds no beats)
+    if (tracker && in && out) {
         // aubio drops beats in hops under its silence threshold (-90 dB); a
         // click track is digital silence right before each click, so that
         // test is off (beats in leading/trailing silence are dropped later).
@@ -685,8 +697,8 @@ bool trackBeats(const TempoInput& t, std::size_t from, std::size_t to, std::vect
             if (out->data[0] != 0)
                 beats.push_back(static_cast<double>(from + aubio_tempo_get_last(tracker)) / t.rate);
             processed += hop;
-            if ((++count & 31) == 0 &&
-                !work.tick(0.28 + 0.72 * static_cast<double>(processed) / static_cast<double>(std::max<std::size_t>(1, total)))) {
+            const double done = static_cast<double>(processed) / static_cast<double>(std::max<std::size_t>(1, total));
+            if ((++count & 31) == 0 && !work.tick(0.28 + 0.72 * done)) {
                 ok = false;
                 break;
             }
@@ -742,7 +754,7 @@ double beatPeriod(const std::vector<double>& beats) {
 // Steadies aubio's beats: drops beats before the first run of four
 // intervals within 10% of the median (aubio's first guesses, made before it
 // locks), continues that grid backwards to `from` (aubio needs ~3 s before
-// its first beat), and where a beat is missing, more than 12% off the local
+// its first beat), and where a beat is missing, more than 8% off the local
 // period or squeezed in between two, puts the grid's beat (moved onto its
 // onset) in its place. Returns the beat period, 0 if none.
 double settleBeats(const TempoInput& t, std::vector<double>& beats, double from) {
@@ -750,7 +762,8 @@ double settleBeats(const TempoInput& t, std::vector<double>& beats, double from)
     if (period <= 0) return 0;
     std::size_t first = 0;
     const auto steady = [&](std::size_t i) { return std::fabs(beats[i + 1] - beats[i] - period) <= 0.1 * period; };
-    while (first + 4 < beats.size() && !(steady(first) && steady(first + 1) && steady(first + 2) && steady(first + 3))) ++first;
+    const auto steadyRun = [&](std::size_t i) { return steady(i) && steady(i + 1) && steady(i + 2) && steady(i + 3); };
+    while (first + 4 < beats.size() && !steadyRun(first)) ++first;
     if (first + 4 >= beats.size()) return period;  // never steady: leave aubio's beats as they are
     beats.erase(beats.begin(), beats.begin() + static_cast<std::ptrdiff_t>(first));
     std::vector<double> before;
@@ -764,7 +777,7 @@ double settleBeats(const TempoInput& t, std::vector<double>& beats, double from)
         const double expected = out.back() + p, b = beats[i];
         if (b < out.back() + 0.6 * p) {
             ++i;  // squeezed in between two
-        } else if (std::fabs(b - expected) <= 0.12 * p) {
+        } else if (std::fabs(b - expected) <= 0.08 * p) {
             out.push_back(b), ++i;
         } else {
             out.push_back(refineBeat(t, expected, p));
@@ -807,7 +820,8 @@ double refineBoundary(const TempoInput& t, double approx, double leftBpm, double
         for (std::int64_t i = 0; i < n; ++i) {
             const double next = std::max(i + f.lag < n ? c[static_cast<std::size_t>(i + f.lag)] : 0.0f,
                                          i + f.lag + 1 < n ? c[static_cast<std::size_t>(i + f.lag + 1)] : 0.0f);
-            f.sums[static_cast<std::size_t>(i + 1)] = f.sums[static_cast<std::size_t>(i)] + c[static_cast<std::size_t>(i)] * next;
+            const auto u = static_cast<std::size_t>(i);
+            f.sums[u + 1] = f.sums[u] + c[u] * next;
         }
         return f;
     };
@@ -955,7 +969,8 @@ bool analyseTempo(const AudioData& a, const TempoContext& ctx, TempoAnalysis& ou
     const double mainScore = lagScore(r, 60.0 * fr / out.bpm, fr);
     const auto altConfidence = [&](double bpm) {
         if (mainScore <= 0) return 0.0;
-        return std::clamp(out.confidence * lagScore(r, 60.0 * fr / bpm, fr) / mainScore, 0.0, 1.0);
+        // Never above the file's tempo itself, which the sections chose.
+        return std::clamp(out.confidence * lagScore(r, 60.0 * fr / bpm, fr) / mainScore, 0.0, out.confidence);
     };
     std::vector<TempoAlternative> alts;
     const auto listed = [&](double bpm) {
@@ -1001,13 +1016,15 @@ std::vector<double> structureMarkers(const AudioData& a, double soundFrom, doubl
     std::vector<double> db(static_cast<std::size_t>(n));
     for (std::int64_t w = 0; w < n; ++w) {
         const Span s = scan(a.samples.data() + w * win * a.channels, static_cast<std::size_t>(win * a.channels));
-        db[static_cast<std::size_t>(w)] = std::max(-80.0, 10 * std::log10(s.sumSq / static_cast<double>(win * a.channels) + 1e-20));
+        const double meanSquare = s.sumSq / static_cast<double>(win * a.channels);
+        db[static_cast<std::size_t>(w)] = std::max(-80.0, 10 * std::log10(meanSquare + 1e-20));
     }
     constexpr int kSide = 4;  // windows on each side (2 s)
     std::vector<double> novelty(static_cast<std::size_t>(n), 0.0);
     for (std::int64_t i = kSide; i + kSide <= n; ++i) {
         double before = 0, after = 0;
-        for (int k = 0; k < kSide; ++k) before += db[static_cast<std::size_t>(i - 1 - k)], after += db[static_cast<std::size_t>(i + k)];
+        for (int k = 0; k < kSide; ++k)
+            before += db[static_cast<std::size_t>(i - 1 - k)], after += db[static_cast<std::size_t>(i + k)];
         novelty[static_cast<std::size_t>(i)] = std::fabs(after - before) / kSide;
     }
     std::vector<double> out;
@@ -1017,7 +1034,7 @@ std::vector<double> structureMarkers(const AudioData& a, double soundFrom, doubl
         if (v < 6.0) continue;
         bool peak = true;
         for (std::int64_t k = std::max<std::int64_t>(0, i - kSide); k <= std::min(n - 1, i + kSide) && peak; ++k)
-            if (novelty[static_cast<std::size_t>(k)] > v || (k < i && novelty[static_cast<std::size_t>(k)] == v)) peak = false;
+            if (const double o = novelty[static_cast<std::size_t>(k)]; o > v || (k < i && o == v)) peak = false;
         const double t = static_cast<double>(i) * step;
         if (peak && t > soundFrom + 1.0 && t < soundTo - 1.0) out.push_back(t);
     }
@@ -1028,9 +1045,11 @@ std::vector<double> structureMarkers(const AudioData& a, double soundFrom, doubl
 
 Status checkInput(const AudioData& a) {
     if (a.sampleRate < 1000 || a.sampleRate > 768000)
-        return makeError(Errc::bad_request, "sample_rate", "the sample rate must be 1000 to 768000 Hz, not " + std::to_string(a.sampleRate));
+        return makeError(Errc::bad_request, "sample_rate",
+                         "the sample rate must be 1000 to 768000 Hz, not " + std::to_string(a.sampleRate));
     if (a.channels < 1 || a.channels > 8)
-        return makeError(Errc::bad_request, "channels", "1 to 8 channels can be analysed, not " + std::to_string(a.channels));
+        return makeError(Errc::bad_request, "channels",
+                         "1 to 8 channels can be analysed, not " + std::to_string(a.channels));
     if (a.frames < 1) return makeError(Errc::bad_request, "frames", "there is no audio to analyse");
     if (a.samples.size() != static_cast<std::size_t>(a.frames) * static_cast<std::size_t>(a.channels))
         return makeError(Errc::bad_request, "frames", "the sample count does not match frames x channels");
@@ -1060,7 +1079,8 @@ Result<Analysis> analyseImpl(const AudioData& a, const AnalysisOptions& o, const
         blockMax[static_cast<std::size_t>(b)] = s.peak();
         peak = std::max(peak, s.peak());
         poison += s.poison;
-        if ((b & 1023) == 1023 && !work.tick(0.03 * static_cast<double>(b) / static_cast<double>(blocks))) return cancelledError();
+        if ((b & 1023) == 1023 && !work.tick(0.03 * static_cast<double>(b) / static_cast<double>(blocks)))
+            return cancelledError();
     }
     if (!std::isfinite(poison))
         return makeError(Errc::bad_request, "samples", "the audio holds non-finite samples (NaN or infinity)");

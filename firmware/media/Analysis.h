@@ -51,7 +51,7 @@ struct Analysis {
     std::int64_t frames = 0;
     double durationS = 0.0;
     double peakDb = -200.0;      // sample peak, dBFS (-200 = digital silence)
-    double truePeakDb = -200.0;  // dBTP (4x oversampled, libebur128)
+    double truePeakDb = -200.0;  // dBTP (BS.1770-4 oversampling: 4x below 96 kHz, libebur128's filter design)
     double loudnessLufs = -200.0;  // integrated, LUFS (-200 = too short/quiet to measure)
     double loudnessRangeLu = 0.0;
     double leadingSilenceS = 0.0;   // below the silence threshold from the start

@@ -15,6 +15,7 @@
 #include <boost/json.hpp>
 
 #include <sndfile.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <cmath>
@@ -298,6 +299,16 @@ std::uint64_t Api::queueCheck(const std::string& why) {
         std::vector<model::MediaCheck> changed;
         std::size_t missing = 0, relinked = 0, withCandidates = 0;
         std::uint64_t rev = 0;
+        // The folders are walked once per check (the index stays warm
+        // between checks but files come and go): every folder any missing
+        // clip's search covers, then each search uses the fresh index.
+        std::vector<std::string> roots;
+        for (const auto& in : inputs) {
+            if (::access(in.missing.path.c_str(), R_OK) == 0) continue;
+            for (const auto& [folder, where] : media::searchRoots(in.missing, plan))
+                if (std::find(roots.begin(), roots.end(), folder) == roots.end()) roots.push_back(folder);
+        }
+        if (!roots.empty()) (void)index->scan(roots);
         for (std::size_t i = 0; i < inputs.size(); ++i) {
             if (!r.item(0, static_cast<double>(i) / static_cast<double>(inputs.size()), "checking")) break;
             const Input& in = inputs[i];

@@ -215,6 +215,7 @@ Result<store::ClipEdit> ShowService::editClip(model::ClipId id, const model::Cli
     }
     revision_ = e->revision;
     lastSave_ = isoNow(true);
+    if (onLoad_) onLoad_();  // a tempo sync or pitch change may need a render
     return e;
 }
 
@@ -322,6 +323,7 @@ Result<std::uint64_t> ShowService::editSettings(const std::string& section, cons
     settingsText_.clear();
     revision_ = *rev;
     lastSave_ = isoNow(true);
+    if (onLoad_) onLoad_();  // a new tempo may need renders
     return rev;
 }
 

@@ -52,8 +52,8 @@ public:
     Result<std::pair<std::uint64_t, std::uint64_t>> putMapping(std::uint64_t id, const boost::json::value& body);
     Result<std::uint64_t> deleteMapping(std::uint64_t id);
 
-    // Called after every successful load (the media library queues the
-    // renders and checks the show needs).
+    // Called after every successful load, clip edit and settings edit (the
+    // media library queues the renders and checks the show needs).
     void setOnLoad(std::function<void()> f) { onLoad_ = std::move(f); }
     // Who the next edits come from (set per request by the API).
     void setOrigin(store::Origin o) { origin_ = std::move(o); }

@@ -198,3 +198,209 @@ def test_bad_files_are_refused_with_their_reason_and_change_nothing(stack, tmp_p
     assert status == 400 and body["error"]["field"] == "path", body
     status, body = stack.http("POST", "/api/media/import", body={"path": "/nonexistent/stick"})
     assert status == 404 and body["error"]["field"] == "path", body
+
+
+def clip_by_media(stack, name):
+    show = snapshot(stack)
+    mid = next(m["id"] for m in show["show"]["media"] if m["name"] == name)
+    return next(c for c in show["show"]["clips"] if c["media"] == mid)
+
+
+def settled(stack, name, status="ok", timeout=5):
+    """The clip of media `name` once its status is `status` (the engine
+    reports what it loaded a moment after the store changed)."""
+    deadline = time.time() + timeout
+    while True:
+        c = clip_by_media(stack, name)
+        if c["status"] == status or time.time() > deadline:
+            return c
+        time.sleep(0.05)
+
+
+def check_media(stack):
+    status, body = stack.http("POST", "/api/media/check")
+    assert status == 202, body
+    j = wait_job(stack, body["job"]["id"])
+    assert j["state"] == "done", j
+    return j["result"]
+
+
+def sounds_at(stack, clip, hz, seconds=1.5):
+    def check(data):
+        on, off = sounding(data[:, 0])
+        got = frequency(data[on + 480:off - 480, 0])
+        assert abs(got - hz) < 2.0, f"played {got:.1f} Hz, expected {hz}"
+    played(stack, clip, seconds, check)
+
+
+def test_missing_media_is_reconciled_by_hash_name_size_and_confirmation(stack, tmp_path):
+    src = tmp_path / "sfx"
+    src.mkdir()
+    for name, hz, secs in (("alarm.wav", 550, 1.0), ("bell.wav", 660, 1.2), ("chime.wav", 770, 1.4), ("door.wav", 880, 0.8)):
+        subprocess.run(["sox", "-n", "-r", "44100", "-c", "2", "-b", "16", str(src / name), "synth", str(secs),
+                        "sine", str(hz), "gain", "-6"], check=True)
+    # A folder on a stick: every audio file in it, placed from row 0 of tab 4.
+    status, body = stack.http("POST", "/api/media/import", body={"path": str(src), "place": {"page": 0, "tab": 3, "row": 0, "col": 0}})
+    assert status == 202, body
+    j = wait_job(stack, body["job"]["id"])
+    assert [i["state"] for i in j["items"]] == ["done"] * 4 and j["result"]["placed"] == 4, j
+    alarm, bell, chime = (clip_by_media(stack, n) for n in ("alarm.wav", "bell.wav", "chime.wav"))
+    assert check_media(stack)["missing"] == 0
+    data = stack.data
+
+    # 1. Moved and renamed inside the library: one exact content match is
+    #    relinked without asking, and the relink is recorded.
+    os.makedirs(os.path.join(data, "media", "moved"))
+    shutil.move(os.path.join(data, alarm["file"]), os.path.join(data, "media", "moved", "alarm (final).wav"))
+    r = check_media(stack)
+    assert r["relinked"] == 1 and r["missing"] == 0, r
+    alarm = settled(stack, "alarm.wav")
+    assert alarm["file"] == "media/moved/alarm (final).wav" and alarm["status"] == "ok", alarm
+    assert alarm["media_check"]["relinks"] == 1
+    status, hist = stack.http("GET", "/api/history?limit=5")
+    assert any("relinked clip" in e["what"] for e in hist["entries"]), hist
+    sounds_at(stack, alarm["id"], 550)
+
+    # 2. Two identical copies on the alternate search paths: both are exact
+    #    matches, so the operator chooses; meanwhile the clip is missing and
+    #    never stalls another clip.
+    alt1, alt2 = tmp_path / "alt1", tmp_path / "alt2"
+    (alt1 / "deep").mkdir(parents=True)
+    alt2.mkdir()
+    status, body = stack.http("PATCH", "/api/settings/media", body={"search_paths": [str(alt1), str(alt2)]})
+    assert status == 200, body
+    bell_file = os.path.join(data, bell["file"])
+    shutil.copy(bell_file, alt1 / "deep" / "bell copy.wav")
+    shutil.move(bell_file, alt2 / "bell.wav")
+    r = check_media(stack)
+    assert r["relinked"] == 0 and r["missing"] == 1, r
+    status, body = stack.http("GET", "/api/media/missing")
+    entry = next(m for m in body["missing"] if m["clip"] == bell["id"])
+    assert entry["status"] == "missing"
+    cands = entry["candidates"]
+    assert len(cands) == 2 and all(c["hash_match"] and c["score"] == 1.0 for c in cands), cands
+    assert {c["where"] for c in cands} == {"alternate"}
+    assert any("content hash" in p for p in entry["patterns"]), entry["patterns"]
+    assert settled(stack, "bell.wav", "missing")["status"] == "missing"
+    stack.http("POST", f"/api/clips/{bell['id']}/start")
+    sounds_at(stack, chime["id"], 770)
+    # The operator confirms one; bad confirmations change nothing.
+    status, body = stack.http("POST", f"/api/media/missing/{bell['id']}/relink", body={"path": "relative.wav"})
+    assert status == 400 and body["error"]["field"] == "path"
+    status, body = stack.http("POST", f"/api/media/missing/{bell['id']}/relink", body={"path": str(tmp_path / "nothing.wav")})
+    assert status == 400 and body["error"]["field"] == "path"
+    chosen = next(c["path"] for c in cands if c["path"].endswith("bell copy.wav"))
+    status, body = stack.http("POST", f"/api/media/missing/{bell['id']}/relink", body={"path": chosen})
+    assert status == 200, body
+    bell = settled(stack, "bell.wav")
+    assert bell["file"] == chosen and bell["status"] == "ok"
+    sounds_at(stack, bell["id"], 660)
+    status, body = stack.http("GET", "/api/media/missing")
+    assert not [m for m in body["missing"] if m["clip"] == bell["id"]]
+
+    # 3. A near miss: the same name but other content and size. Offered with
+    #    a lower score, never relinked by itself.
+    chime_file = os.path.join(data, chime["file"])
+    name = os.path.basename(chime_file)
+    os.remove(chime_file)
+    subprocess.run(["sox", "-n", "-r", "48000", "-c", "2", "-b", "16", str(alt2 / name), "synth", "0.3",
+                    "sine", "300"], check=True)
+    r = check_media(stack)
+    assert r["relinked"] == 0, r
+    status, body = stack.http("GET", "/api/media/missing")
+    entry = next(m for m in body["missing"] if m["clip"] == chime["id"])
+    near = [c for c in entry["candidates"] if c["path"] == str(alt2 / name)]
+    assert near and not near[0]["hash_match"] and 0.3 <= near[0]["score"] < 0.9, entry["candidates"]
+    assert "same name" in near[0]["reasons"], near
+    assert clip_by_media(stack, "chime.wav")["file"] == chime["file"]
+
+    # 4. The whole project folder renamed: its clips are found again in one check.
+    inside = {c["id"] for c in snapshot(stack)["show"]["clips"]
+              if c["file"].startswith("media/show-1/") and os.path.exists(os.path.join(data, c["file"]))}
+    folder = os.path.join(data, "media", "show-1")
+    os.rename(folder, folder + " (old)")
+    r = check_media(stack)
+    show = snapshot(stack)
+    moved = {c["id"]: c for c in show["show"]["clips"] if c["file"].startswith("media/show-1 (old)/")}
+    assert set(moved) == inside and r["relinked"] == len(inside), (r, [c["file"] for c in show["show"]["clips"]])
+    door = settled(stack, "door.wav")
+    assert door["id"] in moved and os.path.exists(os.path.join(data, door["file"]))
+    sounds_at(stack, door["id"], 880)
+
+
+def test_tempo_sync_and_pitch_play_renders_made_in_the_background(stack, tmp_path):
+    # A click every 0.5 s (120 bpm) for 8 s, and a 440 Hz tone.
+    rate = 44100
+    clicks = np.zeros((rate * 8, 2), dtype=np.float32)
+    for k in range(16):
+        at = int(k * 0.5 * rate)
+        clicks[at:at + 200] = 0.8 * np.hanning(200)[:, None] * np.sin(2 * np.pi * 2000 * np.arange(200) / rate)[:, None]
+    sf.write(str(tmp_path / "clicks120.wav"), clicks, rate, subtype="PCM_16")
+    sox(str(tmp_path / "a440.wav"), 48000, 2, 2.0, "-b", "16")
+    j = wait_job(stack, upload(stack, str(tmp_path / "clicks120.wav"), "clicks120.wav", cell=(0, 4, 0, 0)))
+    assert j["items"][0]["state"] == "done", j
+    j = wait_job(stack, upload(stack, str(tmp_path / "a440.wav"), "a440.wav", cell=(0, 4, 0, 1)))
+    assert j["items"][0]["state"] == "done", j
+    clicks_clip = clip_by_media(stack, "clicks120.wav")
+    tone_clip = clip_by_media(stack, "a440.wav")
+    status, m = stack.http("GET", f"/api/media/{clicks_clip['media']}")
+    tempo = m["media"]["analysis"]["tempo"]
+    assert abs(tempo["bpm"] - 120) < 1.5, tempo
+    assert len(tempo["beats"]) >= 12
+
+    assert stack.http("PATCH", "/api/settings/transport", body={"tempo_bpm": 150})[0] == 200
+    assert stack.http("PATCH", f"/api/clips/{clicks_clip['id']}", body={"tempo_sync": True})[0] == 200
+    assert stack.http("PATCH", f"/api/clips/{tone_clip['id']}", body={"pitch_semitones": 12})[0] == 200
+
+    deadline = time.time() + 90
+    while time.time() < deadline:
+        renders = {r["clip"]: r for r in stack.http("GET", "/api/media/renders")[1]["renders"]}
+        if all(renders[c]["state"] == "ready" for c in (clicks_clip["id"], tone_clip["id"])):
+            break
+        time.sleep(0.5)
+    assert renders[clicks_clip["id"]]["state"] == "ready", renders
+    assert abs(renders[clicks_clip["id"]]["time_ratio"] - tempo["bpm"] / 150) < 1e-4
+    # The engine picks the renders up with the media record's new revision.
+    time.sleep(1.0)
+
+    def clicks_at_150(data):
+        x = np.abs(data[:, 0])
+        peaks = []
+        i = 0
+        while i < len(x):
+            if x[i] > 0.1:
+                peaks.append(i)
+                i += 2400  # 50 ms
+            else:
+                i += 1
+        gaps = np.diff(peaks) / 48000
+        assert len(peaks) >= 14, peaks
+        # 120 bpm (as analysed) played at 150 bpm.
+        assert abs(np.median(gaps) - 0.5 * 120 / 150) < 0.006, gaps
+    played(stack, clicks_clip["id"], 7.5, clicks_at_150)
+    sounds_at(stack, tone_clip["id"], 880, seconds=2.5)
+    status, m = stack.http("GET", f"/api/media/{tone_clip['media']}")
+    assert m["media"]["renders"] and m["media"]["renders"][0]["pitch_semitones"] == 12
+
+
+def test_a_take_from_record_a_is_imported(stack):
+    env = stack.env
+    for a, b in (("cuebox:out_1", "cuebox:rec_a_1"), ("cuebox:out_2", "cuebox:rec_a_2")):
+        subprocess.run(["jack_connect", a, b], env=env, check=True)
+    try:
+        assert stack.http("POST", "/api/record/A/start")[0] == 202
+        clip, _ = stack.clip_id("Noise bursts")
+        stack.http("POST", f"/api/clips/{clip}/start")
+        time.sleep(1.5)
+        assert stack.http("POST", "/api/record/A/stop")[0] == 202
+        time.sleep(0.5)
+    finally:
+        for a, b in (("cuebox:out_1", "cuebox:rec_a_1"), ("cuebox:out_2", "cuebox:rec_a_2")):
+            subprocess.run(["jack_disconnect", a, b], env=env)
+    status, body = stack.http("POST", "/api/media/import", body={"recording": "A", "place": {"page": 0, "tab": 5, "row": 0, "col": 0}})
+    assert status == 202, body
+    j = wait_job(stack, body["job"]["id"])
+    assert j["items"][0]["state"] == "done", j
+    assert j["items"][0]["name"].startswith("rec_a_")
+    status, body = stack.http("POST", "/api/media/import", body={"recording": "B"})
+    assert status == 404 and body["error"]["field"] == "recording"

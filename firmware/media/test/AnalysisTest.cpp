@@ -109,7 +109,8 @@ TEST(Analysis, monoReadsAsLoudAsTheSameSignalInStereo) {
 TEST(Analysis, surroundIgnoresTheLfeChannel) {
     AudioData a = silence(48000, 6, 10.0);
     const AudioData lfe = sine(48000, 1, 10.0, 60.0, 0.9);
-    for (std::int64_t f = 0; f < a.frames; ++f) a.samples[static_cast<std::size_t>(f * 6 + 3)] = lfe.samples[static_cast<std::size_t>(f)];
+    for (std::int64_t f = 0; f < a.frames; ++f)
+        a.samples[static_cast<std::size_t>(f * 6 + 3)] = lfe.samples[static_cast<std::size_t>(f)];
     auto onlyLfe = analyse(a, {.tempo = false});
     CHECK(onlyLfe.ok());
     DOUBLES_EQUAL(-200.0, onlyLfe->loudnessLufs, 1e-9);
@@ -237,7 +238,8 @@ TEST(Analysis, clickTrackAt120BpmGivesItsTempoAndBeats) {
         twice = twice || std::fabs(x.bpm - 240.0) < 2.0;
     }
     CHECK(half && twice);
-    for (std::size_t i = 1; i < t.alternatives.size(); ++i) CHECK(t.alternatives[i - 1].confidence >= t.alternatives[i].confidence);
+    for (std::size_t i = 1; i < t.alternatives.size(); ++i)
+        CHECK(t.alternatives[i - 1].confidence >= t.alternatives[i].confidence);
 }
 
 TEST(Analysis, aTempoChangeGivesTwoSections) {
@@ -280,6 +282,54 @@ TEST(Analysis, whiteNoiseHasNoConfidentTempo) {
     LONGS_EQUAL(1, r->tempo.sections.size());
     DOUBLES_EQUAL(0.0, r->tempo.sections[0].bpm, 1e-9);
     DOUBLES_EQUAL(30.0, r->tempo.sections[0].endS, 1e-9);
+}
+
+TEST(Analysis, syllablesAtRandomHaveNoTempo) {
+    // Speech-like: voiced bursts of 80-280 ms with gaps of 30-280 ms.
+    AudioData a = silence(44100, 1, 30.0);
+    std::uint32_t seed = 3;
+    const auto next = [&seed] {
+        seed = seed * 1664525u + 1013904223u;
+        return static_cast<double>(seed >> 8) / 16777216.0;
+    };
+    for (double t = 0.2; t < 29.0;) {
+        const double len = 0.08 + 0.2 * next(), gap = 0.03 + 0.25 * next(), f0 = 100 + 60 * next();
+        const auto start = static_cast<std::int64_t>(t * 44100), n = static_cast<std::int64_t>(len * 44100);
+        for (std::int64_t i = 0; i < n; ++i) {
+            const double s = static_cast<double>(i) / 44100;
+            double v = 0;
+            for (int h = 1; h < 12; ++h) v += std::sin(2 * M_PI * f0 * h * s) / h;
+            const double envelope = std::sin(M_PI * static_cast<double>(i) / static_cast<double>(n));
+            a.samples[static_cast<std::size_t>(start + i)] += static_cast<float>(0.2 * envelope * v);
+        }
+        t += len + gap + (next() < 0.08 ? 0.4 : 0.0);
+    }
+    auto r = analyse(a);
+    CHECK(r.ok());
+    DOUBLES_EQUAL(0.0, r->tempo.bpm, 1e-9);
+    CHECK(r->tempo.beats.empty());
+    LONGS_EQUAL(1, r->tempo.sections.size());
+}
+
+TEST(Analysis, aBeatThatStopsEndsItsSection) {
+    AudioData a = silence(44100, 2, 40.0);
+    addClicks(a, 120.0, 0.0, 20.0);
+    AudioData tail = silence(44100, 2, 20.0);
+    addNoise(tail, 0.1);
+    std::copy(tail.samples.begin(), tail.samples.end(), a.samples.begin() + 20 * 44100 * 2);
+    auto r = analyse(a);
+    CHECK(r.ok());
+    const TempoAnalysis& t = r->tempo;
+    DOUBLES_EQUAL(120.0, t.bpm, 1.0);
+    LONGS_EQUAL(2, t.sections.size());
+    DOUBLES_EQUAL(120.0, t.sections[0].bpm, 1.0);
+    DOUBLES_EQUAL(0.0, t.sections[1].bpm, 1e-9);
+    DOUBLES_EQUAL(20.0, t.sections[1].startS, 1.5);
+    CHECK(t.sections[1].transitionConfidence > 0.5);
+    CHECK(!t.beats.empty());
+    CHECK(t.beats.back() < 21.5);
+    // Half the file has a beat.
+    CHECK(t.confidence > 0.3 && t.confidence < 0.7);
 }
 
 TEST(Analysis, aSteadyToneHasNoTempo) {
