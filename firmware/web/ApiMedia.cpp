@@ -448,7 +448,9 @@ void Api::showLoaded() {
     if (int r = engineRate(); r) lastRate_ = r;
     queueRenders();
     const model::Show& show = show_.show();
-    if (checkedShow_ != show.id) {
+    // Without an io thread to come back to (unit tests) nothing runs by
+    // itself: checks are asked for (POST /api/media/check).
+    if (checkedShow_ != show.id && post_) {
         checkedShow_ = show.id;
         if (show.settings.at("media").at("check_on_load").as_bool() && !show.clips.empty()) queueCheck("show loaded");
     }
