@@ -3,6 +3,7 @@
 #include <sndfile.h>
 #include <soxr.h>
 
+#include <algorithm>
 #include <cmath>
 #include <memory>
 
@@ -52,7 +53,7 @@ Result<AudioData> readAudioFile(const std::string& path, int targetRate) {
     return a;
 }
 
-Result<AudioData> resample(const AudioData& in, int targetRate) {
+Result<AudioData> resample(const AudioData& in, int targetRate, int threads) {
     AudioData out;
     out.sampleRate = targetRate;
     out.channels = in.channels;
@@ -62,9 +63,11 @@ Result<AudioData> resample(const AudioData& in, int targetRate) {
     std::size_t odone = 0;
     soxr_io_spec_t io = soxr_io_spec(SOXR_FLOAT32_I, SOXR_FLOAT32_I);
     soxr_quality_spec_t q = soxr_quality_spec(SOXR_VHQ, 0);
+    // soxr works its channels on separate threads when asked (OpenMP).
+    soxr_runtime_spec_t rt = soxr_runtime_spec(static_cast<unsigned>(std::max(1, std::min(threads, in.channels))));
     soxr_error_t err = soxr_oneshot(in.sampleRate, targetRate, static_cast<unsigned>(in.channels), in.samples.data(),
                                     static_cast<std::size_t>(in.frames), nullptr, out.samples.data(), olen, &odone, &io,
-                                    &q, nullptr);
+                                    &q, &rt);
     if (err) return makeError(Errc::internal, "file", std::string("resampling failed: ") + err);
     out.frames = static_cast<std::int64_t>(odone);
     out.samples.resize(odone * static_cast<std::size_t>(in.channels));

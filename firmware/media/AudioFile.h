@@ -30,7 +30,8 @@ Result<AudioInfo> probeAudioFile(const std::string& path);
 Result<AudioData> readAudioFile(const std::string& path, int targetRate = 0);
 // Writes 24-bit PCM WAV.
 Status writeWav(const std::string& path, const AudioData& a);
-Result<AudioData> resample(const AudioData& in, int targetRate);
+// `threads` > 1 lets soxr work channels in parallel.
+Result<AudioData> resample(const AudioData& in, int targetRate, int threads = 1);
 
 // A WAV file written piece by piece (recordings): 24-bit PCM.
 class WavWriter {

@@ -6,6 +6,7 @@
 #include <fcntl.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <chrono>
 #include <cstdio>
 #include <filesystem>
@@ -232,30 +233,50 @@ Result<Imported> importFile(const ImportRequest& r, const Progress& progress) {
     out.sourceFrames = got;
     out.secondsDecode = since(t0);
 
+    // The analysis reads the decoded audio at its own rate (levels, loudness
+    // and tempo do not depend on it) while the resampler makes the copy at
+    // the engine's rate: the two run side by side.
+    std::atomic<double> analysed{0.0};
+    std::atomic<bool> cancelled{false};
+    auto t3 = std::chrono::steady_clock::now();
+    auto analysing = std::async(std::launch::async, [&a, &analysed, &cancelled, t3, &out] {
+        auto res = analyse(a, {}, [&](double fr) {
+            analysed = fr;
+            return !cancelled.load();
+        });
+        out.secondsAnalyse = since(t3);
+        return res;
+    });
+    auto finish = [&](Error e) {
+        cancelled = true;
+        analysing.wait();
+        hashing.wait();
+        return e;
+    };
     auto t1 = std::chrono::steady_clock::now();
+    AudioData converted;
+    const AudioData* play = &a;
     if (a.sampleRate != r.rate) {
         auto res = resample(a, r.rate);
-        if (!res) {
-            hashing.wait();
-            return res.error();
-        }
-        a = std::move(*res);
+        if (!res) return finish(res.error());
+        converted = std::move(*res);
+        play = &converted;
     }
     out.secondsResample = since(t1);
     auto hash = hashing.get();
-    if (!hash) return hash.error();
+    if (!hash) return finish(hash.error());
     out.id = *hash;
     out.originalBytes = static_cast<std::int64_t>(size);
-    if (!step(0.45)) return makeError(Errc::conflict, "cancelled", "the import was cancelled");
+    if (!step(0.3 + 0.15 * analysed.load())) return finish(makeError(Errc::conflict, "cancelled", "the import was cancelled"));
 
-    // The converted file is written (and hashed) while the analysis runs.
+    // The converted file is written (and hashed) while the analysis ends.
     fs::create_directories(r.targetDir, ec);
-    if (ec) return makeError(Errc::io, "file", "cannot make '" + r.targetDir + "': " + ec.message());
+    if (ec) return finish(makeError(Errc::io, "file", "cannot make '" + r.targetDir + "': " + ec.message()));
     const fs::path stem = fs::path(name).stem();
     out.file = (fs::path(r.targetDir) / (stem.string() + "-" + out.id.substr(0, 8) + ".wav")).string();
     auto t2 = std::chrono::steady_clock::now();
-    auto writing = std::async(std::launch::async, [&a, &out, t2]() -> Status {
-        if (auto st = writeFloatWav(out.file, a); !st) return st;
+    auto writing = std::async(std::launch::async, [play, &out, t2]() -> Status {
+        if (auto st = writeFloatWav(out.file, *play); !st) return st;
         std::uint64_t bytes = 0;
         auto h = sha256File(out.file, &bytes);
         if (!h) return h.error();
@@ -264,15 +285,20 @@ Result<Imported> importFile(const ImportRequest& r, const Progress& progress) {
         out.secondsWrite = since(t2);
         return {};
     });
-    auto t3 = std::chrono::steady_clock::now();
-    auto analysis = analyse(a, {}, [&](double fr) { return step(0.45 + 0.45 * fr); });
-    out.secondsAnalyse = since(t3);
+    // Progress while the analysis finishes (it reports on its own thread).
+    while (analysing.wait_for(std::chrono::milliseconds(50)) != std::future_status::ready)
+        if (!step(0.45 + 0.45 * analysed.load())) cancelled = true;
+    auto analysis = analysing.get();
+    out.secondsReady = since(t0);
     Status written = writing.get();
     if (!analysis || !written) {
         std::remove(out.file.c_str());
         return !written ? written.error() : analysis.error();
     }
     out.analysis = std::move(*analysis);
+    // The analysis saw the source rate; the record describes what plays.
+    out.analysis.sampleRate = play->sampleRate;
+    out.analysis.frames = play->frames;
     auto original = keepOriginal(r, name, out.id);
     if (!original) {
         std::remove(out.file.c_str());

@@ -34,7 +34,10 @@ struct Imported {
     std::int64_t sourceFrames = 0;
     int rate = 0;
     Analysis analysis;
-    double secondsDecode = 0, secondsResample = 0, secondsAnalyse = 0, secondsWrite = 0;  // where the time went
+    // Where the time went (wall clock). The analysis runs beside the
+    // resampler, so `secondsReady` (start to decoded, resampled and
+    // analysed) is less than the sum of the parts.
+    double secondsDecode = 0, secondsResample = 0, secondsAnalyse = 0, secondsWrite = 0, secondsReady = 0;
 };
 
 // The container and encoding libsndfile reports for an open file, in words.
