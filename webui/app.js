@@ -5,6 +5,7 @@ import { Meters } from "./meters.js";
 import { Connection, wsUrl } from "./conn.js";
 import { fmtRemaining, fmtDuration, safeColor, inkFor } from "./format.js";
 import { setupPanic } from "./panic.js";
+import { MediaPanel } from "./media.js";
 
 const DOUBLE_TAP_MS = 300;
 const PENDING_MS = 1500;
@@ -60,6 +61,7 @@ function onMessage(msg) {
     case "event": if (model.synced) applyEvent(msg); break;
     case "ack": settle(msg.req, false); break;
     case "error": onError(msg); break;
+    case "media_job": if (msg.job) media.job(msg.job); break;
     default: break; // newer servers may send more types
   }
 }
@@ -671,5 +673,9 @@ ui.tabs.addEventListener("click", (e) => {
 });
 
 setupPanic(ui.panic, panic, () => toast("Hold PANIC for half a second to stop everything", "warn"));
+const media = new MediaPanel({
+  place: () => (view.page >= 0 && view.tab >= 0 ? { page: view.page, tab: view.tab } : null),
+  toast,
+});
 
 conn.start();

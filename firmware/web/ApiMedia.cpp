@@ -72,6 +72,22 @@ model::Clip clipFor(const model::MediaRecord& m) {
     return c;
 }
 
+// The first free cell of `from`'s tab at or after it in reading order.
+Result<model::Cell> freeCell(store::Store& st, model::ShowId showId, const model::Cell& from) {
+    auto show = st.loadShow(showId);
+    if (!show) return show.error();
+    if (from.page >= static_cast<int>(show->pages.size())) return makeError(Errc::not_found, "place.page", "no such page");
+    const auto& g = show->pages[static_cast<std::size_t>(from.page)].tabs[static_cast<std::size_t>(from.tab)].grid;
+    for (int i = from.row * g.cols + from.col; i < g.rows * g.cols; ++i) {
+        const model::Cell c{from.page, from.tab, i / g.cols, i % g.cols, 0};
+        const bool taken = std::any_of(show->cells.begin(), show->cells.end(), [&](const model::Cell& x) {
+            return x.page == c.page && x.tab == c.tab && x.row == c.row && x.col == c.col;
+        });
+        if (!taken) return c;
+    }
+    return makeError(Errc::conflict, "place", "the tab has no free cell left: the media is in the library, place it by hand");
+}
+
 }  // namespace
 
 int Api::engineRate() const {
@@ -110,20 +126,10 @@ Result<std::uint64_t> Api::queueImport(std::vector<ImportItem> items, bool repos
         return makeError(Errc::unavailable, "engine", "the engine has not reported its sample rate yet: import when it runs");
     lastRate_ = rate;
     const model::Show& show = show_.show();
-    // The cells the clips go to: free ones inside the grid, in reading
-    // order from `place`.
-    std::vector<model::Cell> cells;
     if (place) {
         if (place->page >= static_cast<int>(show.pages.size())) return makeError(Errc::not_found, "place.page", "no such page");
         const auto& g = show.pages[static_cast<std::size_t>(place->page)].tabs[static_cast<std::size_t>(place->tab)].grid;
         if (place->row >= g.rows || place->col >= g.cols) return bad("place", "is outside the grid");
-        for (int i = place->row * g.cols + place->col; i < g.rows * g.cols && cells.size() < items.size(); ++i) {
-            model::Cell c{place->page, place->tab, i / g.cols, i % g.cols, 0};
-            const bool taken = std::any_of(show.cells.begin(), show.cells.end(), [&](const model::Cell& x) {
-                return x.page == c.page && x.tab == c.tab && x.row == c.row && x.col == c.col;
-            });
-            if (!taken) cells.push_back(c);
-        }
     }
     MediaJobs::Spec spec;
     spec.kind = "import";
@@ -131,7 +137,7 @@ Result<std::uint64_t> Api::queueImport(std::vector<ImportItem> items, bool repos
     for (const auto& i : items) spec.items.push_back(i.name);
     spec.lane = MediaJobs::Lane::imports;
     const std::string target = repository ? mediaPath("repository_path") : projectDir();
-    spec.work = [this, items = std::move(items), cells = std::move(cells), target, rate, repository, label, client,
+    spec.work = [this, items = std::move(items), place, target, rate, repository, label, client,
                  showId = show.id, &st = show_.store(), dataRoot = show_.dataDir() + "/"](MediaJobs::Reporter& r) {
         auto rel = [&](const std::string& p) { return p.rfind(dataRoot, 0) == 0 ? p.substr(dataRoot.size()) : p; };
         std::size_t placed = 0, imported = 0;
@@ -180,13 +186,16 @@ Result<std::uint64_t> Api::queueImport(std::vector<ImportItem> items, bool repos
             std::uint64_t rev = *put;
             json::object details{{"media", m.id}, {"file", m.file}, {"format", m.format},
                                  {"duration_s", imp->analysis.durationS}, {"seconds", imp->secondsDecode + imp->secondsResample + imp->secondsAnalyse}};
-            if (placed < cells.size()) {
-                auto added = st.addClip(showId, clipFor(m), cells[placed], store::Origin{client, "added clip for " + m.name});
-                if (added) {
+            if (place) {
+                // The first free cell from `place` in reading order, as the
+                // show is now (other imports and edits fill cells too).
+                auto cell = freeCell(st, showId, *place);
+                if (!cell) {
+                    details["placement"] = cell.error().reason;
+                } else if (auto added = st.addClip(showId, clipFor(m), *cell, store::Origin{client, "added clip for " + m.name}); added) {
                     rev = added->revision;
                     details["clip"] = added->clip.id;
-                    details["cell"] = json::object{{"page", cells[placed].page}, {"tab", cells[placed].tab},
-                                                   {"row", cells[placed].row}, {"col", cells[placed].col}};
+                    details["cell"] = json::object{{"page", cell->page}, {"tab", cell->tab}, {"row", cell->row}, {"col", cell->col}};
                     ++placed;
                 } else {
                     details["placement"] = added.error().reason;

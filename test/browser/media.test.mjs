@@ -1,0 +1,99 @@
+// The media panel in a real browser at tablet size: three files chosen at
+// once upload with a bar each and one overall, the box imports them (a bad
+// one is refused with its reason) and they appear as clips on the tab; then
+// a moved file with two identical copies is offered as two candidates and
+// the operator confirms one.
+import { test, before, after } from "node:test";
+import assert from "node:assert/strict";
+import { execFileSync } from "node:child_process";
+import { mkdtempSync, writeFileSync, copyFileSync, renameSync, mkdirSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { chromium } from "playwright-core";
+import { startStack, OUTPUT } from "./stack.mjs";
+
+let stack, browser;
+const consoleErrors = [];
+
+before(async () => {
+  stack = await startStack("media");
+  browser = await chromium.launch({
+    executablePath: "/usr/bin/chromium",
+    headless: true,
+    args: ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+           "--disable-background-networking", "--disable-component-update", "--disable-sync"],
+  });
+});
+
+after(async () => {
+  await browser?.close();
+  await stack?.stop();
+});
+
+test("files import with a bar each and overall, bad ones refused, missing media confirmed", async () => {
+  const dir = mkdtempSync(join(tmpdir(), "cuebox-bt-media-"));
+  const files = [];
+  for (const [name, hz, secs] of [["rain.flac", 300, 4], ["door knock.wav", 500, 1], ["wind.ogg", 200, 3]]) {
+    execFileSync("sox", ["-n", "-r", "44100", "-c", "2", join(dir, name), "synth", String(secs), "sine", String(hz), "gain", "-6"]);
+    files.push(join(dir, name));
+  }
+  writeFileSync(join(dir, "notes.wav"), "cue 12: thunder, then the door\n");
+  files.push(join(dir, "notes.wav"));
+
+  const ctx = await browser.newContext({ viewport: { width: 1024, height: 768 }, hasTouch: true });
+  const page = await ctx.newPage();
+  page.on("console", (m) => { if (m.type() === "error" && !/status of 4\d\d/.test(m.text())) consoleErrors.push(m.text()); });
+  page.on("pageerror", (e) => consoleErrors.push(String(e)));
+  await page.goto(stack.url + "/");
+  await page.waitForSelector('#conn[data-state="connected"]');
+  // The second tab is empty: the imports go there.
+  await page.locator("[data-tab]").nth(1).tap();
+  await page.locator("#mediabtn").tap();
+  await page.waitForSelector("#mediapanel:not([hidden])");
+  await page.setInputFiles("#media-files", files);
+  assert.equal(await page.locator("#media-list .mrow").count(), 4, "a row per file at once");
+  await page.waitForFunction(() => [...document.querySelectorAll("#media-list .mrow")]
+    .every((r) => r.dataset.state === "done" || r.dataset.state === "failed"), null, { timeout: 60000 });
+  await page.screenshot({ path: join(OUTPUT, "media-import-1024x768.png") });
+  const rows = await page.locator("#media-list .mrow").evaluateAll((els) => els.map((e) => ({
+    name: e.querySelector(".mname").textContent, state: e.dataset.state,
+    value: e.querySelector("progress").value, text: e.querySelector(".mstate").textContent })));
+  for (const r of rows.slice(0, 3)) {
+    assert.equal(r.state, "done", JSON.stringify(r));
+    assert.equal(r.value, 1);
+  }
+  assert.equal(rows[3].state, "failed");
+  assert.match(rows[3].text, /notes\.wav' is not audio/);
+  assert.equal(await page.locator("#media-overall").evaluate((e) => e.value), 1);
+  assert.match(await page.locator("#media-summary").textContent(), /3 of 4 imported, 1 refused/);
+
+  // The clips are on the tab, in reading order.
+  const { body: show } = await stack.api("GET", "/api/show");
+  const labels = show.show.clips.filter((c) => c.media).map((c) => c.label);
+  assert.deepEqual(labels, ["rain", "door knock", "wind"]);
+  await page.locator("#media-close").tap();
+  for (const c of show.show.clips.filter((c) => c.media))
+    await page.waitForSelector(`#grid [data-clip="${c.id}"]`, { timeout: 5000 });
+
+  // A moved file with two identical copies: two candidates to choose from.
+  const knock = show.show.clips.find((c) => c.label === "door knock");
+  const alt = join(dir, "stick");
+  mkdirSync(join(alt, "a"), { recursive: true });
+  mkdirSync(join(alt, "b"), { recursive: true });
+  copyFileSync(join(stack.data, knock.file), join(alt, "a", "knock.wav"));
+  renameSync(join(stack.data, knock.file), join(alt, "b", "knock.wav"));
+  assert.equal((await stack.api("PATCH", "/api/settings/media", { search_paths: [alt] })).status, 200);
+  await page.locator("#mediabtn").tap();
+  await page.locator("#media-check").tap();
+  await page.waitForSelector("#media-missing .cand button", { timeout: 20000 });
+  assert.equal(await page.locator("#media-missing .cand").count(), 2);
+  assert.match(await page.locator("#media-missing .cand .score").first().textContent(), /100%/);
+  await page.screenshot({ path: join(OUTPUT, "media-missing-1024x768.png") });
+  await page.locator("#media-missing .cand button").nth(1).tap();
+  await page.waitForFunction(() => document.querySelectorAll("#media-missing .miss").length === 0, null, { timeout: 5000 });
+  const { body: after } = await stack.api("GET", "/api/show");
+  const relinked = after.show.clips.find((c) => c.id === knock.id);
+  assert.ok(relinked.file.startsWith(alt), relinked.file);
+  assert.deepEqual(consoleErrors, []);
+  await ctx.close();
+});

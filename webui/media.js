@@ -1,0 +1,204 @@
+// The media panel: import files from this device (many at once, a progress
+// bar per file and one overall: the upload is the first half of a file's
+// bar, the box's decoding, resampling and analysis the second), and missing
+// media: check the show, see the candidates the box found with their scores
+// and confirm one. Protocol: docs/PROTOCOL.md ("Media").
+
+const $ = (id) => document.getElementById(id);
+
+export class MediaPanel {
+  /**
+   * @param {{place: () => ({page:number, tab:number}|null), toast: (text:string, level?:string) => void}} hooks
+   */
+  constructor(hooks) {
+    this.hooks = hooks;
+    this.rows = new Map(); // upload key -> {el, bar, text, upload, job, state}
+    this.byJob = new Map(); // job id -> row
+    this.lastJob = new Map(); // job id -> its newest message (it may beat the upload's answer)
+    this.queue = [];
+    this.uploading = false;
+    this.panel = $("mediapanel");
+    $("mediabtn").addEventListener("click", () => this.toggle());
+    $("media-close").addEventListener("click", () => this.toggle(false));
+    $("media-files").addEventListener("change", (e) => {
+      this.add([...e.target.files]);
+      e.target.value = "";
+    });
+    const drop = $("media-drop");
+    drop.addEventListener("dragover", (e) => { e.preventDefault(); drop.classList.add("over"); });
+    drop.addEventListener("dragleave", () => drop.classList.remove("over"));
+    drop.addEventListener("drop", (e) => {
+      e.preventDefault();
+      drop.classList.remove("over");
+      this.add([...(e.dataTransfer?.files || [])]);
+    });
+    $("media-check").addEventListener("click", () => this.check());
+  }
+
+  toggle(open = this.panel.hidden) {
+    this.panel.hidden = !open;
+    if (open) this.refreshMissing();
+  }
+
+  /** Queues files for upload; each gets its row and bar at once. */
+  add(files) {
+    const place = $("media-place").checked ? this.hooks.place() : null;
+    const target = $("media-target").value;
+    for (const f of files) {
+      const key = `${Date.now()}-${Math.random()}`;
+      const el = document.createElement("li");
+      el.className = "mrow";
+      el.dataset.state = "queued";
+      el.innerHTML = `<span class="mname"></span><progress max="1" value="0"></progress><span class="mstate">waiting</span>`;
+      el.querySelector(".mname").textContent = f.name;
+      $("media-list").append(el);
+      const row = { el, bar: el.querySelector("progress"), text: el.querySelector(".mstate"), upload: 0, job: 0, state: "queued" };
+      this.rows.set(key, row);
+      this.queue.push({ file: f, row, place, target });
+    }
+    this.overall();
+    this.pump();
+  }
+
+  /** Uploads the queue one file at a time (the box imports in order anyway). */
+  pump() {
+    if (this.uploading || !this.queue.length) return;
+    this.uploading = true;
+    const { file, row, place, target } = this.queue.shift();
+    let q = `/api/media/upload?name=${encodeURIComponent(file.name)}&target=${target}`;
+    if (place) q += `&page=${place.page}&tab=${place.tab}&row=0&col=0`;
+    const xhr = new XMLHttpRequest();
+    xhr.open("POST", q);
+    xhr.setRequestHeader("Content-Type", "application/octet-stream");
+    this.set(row, "uploading", "uploading");
+    xhr.upload.onprogress = (e) => {
+      if (e.lengthComputable) { row.upload = e.loaded / e.total; this.paint(row); }
+    };
+    const next = () => { this.uploading = false; this.pump(); };
+    xhr.onload = () => {
+      row.upload = 1;
+      let body = {};
+      try { body = JSON.parse(xhr.responseText); } catch {}
+      if (xhr.status === 202 && body.job) {
+        this.byJob.set(body.job.id, row);
+        this.set(row, "importing", "queued on the box");
+        this.job(this.lastJob.get(body.job.id) || body.job);
+      } else {
+        this.set(row, "failed", body.error?.reason || `HTTP ${xhr.status}`);
+      }
+      next();
+    };
+    xhr.onerror = () => { this.set(row, "failed", "upload failed: connection lost"); next(); };
+    xhr.send(file);
+  }
+
+  /** A media_job message (or a job from an answer). */
+  job(j) {
+    this.lastJob.set(j.id, j);
+    const row = this.byJob.get(j.id);
+    if (row && j.items?.length) {
+      const it = j.items[0];
+      row.job = it.progress ?? 0;
+      if (it.state === "done") {
+        const d = it.details || {};
+        this.set(row, "done", d.format ? `${d.format}, ${Number(d.duration_s).toFixed(1)} s` : "imported");
+      } else if (it.state === "failed" || it.state === "cancelled") {
+        this.set(row, "failed", it.error || it.state);
+      } else {
+        this.set(row, "importing", it.state);
+      }
+    }
+    if (j.kind === "check" && j.state === "done") {
+      const r = j.result || {};
+      if (r.relinked) this.hooks.toast(`Media check: ${r.relinked} clip(s) relinked to their moved files`, "info");
+      if (r.missing) this.hooks.toast(`Media check: ${r.missing} clip(s) missing`, "warn");
+      this.refreshMissing();
+    }
+  }
+
+  set(row, state, text) {
+    row.state = state;
+    row.el.dataset.state = state;
+    row.text.textContent = text;
+    this.paint(row);
+  }
+
+  paint(row) {
+    row.bar.value = row.state === "done" || row.state === "failed" ? 1 : 0.5 * row.upload + 0.5 * row.job;
+    this.overall();
+  }
+
+  overall() {
+    const rows = [...this.rows.values()];
+    const sum = rows.reduce((s, r) => s + (r.state === "done" || r.state === "failed" ? 1 : 0.5 * r.upload + 0.5 * r.job), 0);
+    const done = rows.filter((r) => r.state === "done").length;
+    const failed = rows.filter((r) => r.state === "failed").length;
+    $("media-overall").value = rows.length ? sum / rows.length : 0;
+    $("media-summary").textContent = rows.length
+      ? `${done} of ${rows.length} imported${failed ? `, ${failed} refused` : ""}` : "No imports yet";
+  }
+
+  async check() {
+    const r = await fetch("/api/media/check", { method: "POST" });
+    if (r.status !== 202) {
+      const b = await r.json().catch(() => ({}));
+      this.hooks.toast(`Media check: ${b.error?.reason || `HTTP ${r.status}`}`, "warn");
+    } else {
+      $("media-missing-state").textContent = "Checking…";
+    }
+  }
+
+  async refreshMissing() {
+    const list = $("media-missing");
+    let body;
+    try { body = await (await fetch("/api/media/missing")).json(); } catch { return; }
+    list.replaceChildren();
+    const missing = body.missing || [];
+    $("media-missing-state").textContent = missing.length ? `${missing.length} clip(s) missing` : "Every clip's media is there";
+    for (const m of missing) {
+      const li = document.createElement("li");
+      li.className = "miss";
+      const head = document.createElement("div");
+      head.className = "misshead";
+      head.textContent = `${m.label || `Clip ${m.clip}`} — ${m.status}: ${m.path}`;
+      li.append(head);
+      const cands = document.createElement("ol");
+      cands.className = "cands";
+      for (const c of m.candidates || []) {
+        const ci = document.createElement("li");
+        ci.className = "cand";
+        const score = document.createElement("span");
+        score.className = "score";
+        score.textContent = `${Math.round(c.score * 100)}%`;
+        const path = document.createElement("span");
+        path.className = "cpath";
+        path.textContent = c.path;
+        const why = document.createElement("span");
+        why.className = "why";
+        why.textContent = `${c.where}: ${(c.reasons || []).join(", ")}`;
+        const use = document.createElement("button");
+        use.type = "button";
+        use.textContent = "Use this file";
+        use.addEventListener("click", () => this.relink(m.clip, c.path));
+        ci.append(score, path, why, use);
+        cands.append(ci);
+      }
+      if (!(m.candidates || []).length) {
+        const none = document.createElement("li");
+        none.textContent = "No candidates found (add a search path in the media settings, then check again)";
+        cands.append(none);
+      }
+      li.append(cands);
+      list.append(li);
+    }
+  }
+
+  async relink(clip, path) {
+    const r = await fetch(`/api/media/missing/${clip}/relink`, {
+      method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify({ path }),
+    });
+    const b = await r.json().catch(() => ({}));
+    this.hooks.toast(r.ok ? `Relinked to ${path}` : `Relink refused: ${b.error?.reason || r.status}`, r.ok ? "info" : "warn");
+    this.refreshMissing();
+  }
+}
