@@ -18,6 +18,8 @@ namespace fs = std::filesystem;
 
 namespace {
 
+constexpr double kMaxDecodedBytes = 2.0 * 1024 * 1024 * 1024;
+
 struct SndfileCloser {
     void operator()(SNDFILE* f) const { sf_close(f); }
 };
@@ -57,9 +59,18 @@ Status fsyncFile(const std::string& path) {
     return {};
 }
 
+// A rename is durable once the folder that holds the name is synced.
+void fsyncDir(const fs::path& dir) {
+    int fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (fd < 0) return;
+    ::fsync(fd);
+    ::close(fd);
+}
+
 // Keeps the original: moved (an upload) or copied into `dir`, under its own
 // name unless another file has that name already.
-Result<std::string> keepOriginal(const ImportRequest& r, const std::string& name, const std::string& id) {
+Result<std::string> keepOriginal(const ImportRequest& r, const std::string& name, const std::string& id, bool& created) {
+    created = false;
     const fs::path dir = fs::path(r.targetDir) / "originals";
     std::error_code ec;
     fs::create_directories(dir, ec);
@@ -85,19 +96,28 @@ Result<std::string> keepOriginal(const ImportRequest& r, const std::string& name
     } else {
         fs::copy_file(r.source, tmp, fs::copy_options::overwrite_existing, ec);
     }
-    if (ec) return makeError(Errc::io, "file", "cannot keep the original as '" + dst.string() + "': " + ec.message());
-    if (auto st = fsyncFile(tmp); !st) return st.error();
+    if (ec) {
+        fs::remove(tmp, ec);
+        return makeError(Errc::io, "file", "cannot keep the original as '" + dst.string() + "': " + ec.message());
+    }
+    if (auto st = fsyncFile(tmp); !st) {
+        fs::remove(tmp, ec);
+        return st.error();
+    }
     fs::rename(tmp, dst, ec);
-    if (ec) return makeError(Errc::io, "file", "cannot keep the original as '" + dst.string() + "': " + ec.message());
+    if (ec) {
+        fs::remove(tmp, ec);
+        return makeError(Errc::io, "file", "cannot keep the original as '" + dst.string() + "': " + ec.message());
+    }
+    fsyncDir(dir);
+    created = true;
     return dst.string();
 }
 
 }  // namespace
 
 std::string formatName(int f) {
-    SF_FORMAT_INFO info{};
     std::string container = "audio", encoding;
-    info.format = f & SF_FORMAT_TYPEMASK;
     if (sf_command(nullptr, SFC_GET_FORMAT_MAJOR_COUNT, nullptr, 0) > 0) {
         int n = 0;
         sf_command(nullptr, SFC_GET_FORMAT_MAJOR_COUNT, &n, sizeof n);
@@ -154,6 +174,7 @@ Status writeFloatWav(const std::string& path, const AudioData& a) {
         std::remove(tmp.c_str());
         return makeError(Errc::io, "file", "cannot rename '" + tmp + "' into place");
     }
+    fsyncDir(fs::path(path).parent_path());
     return {};
 }
 
@@ -193,14 +214,34 @@ Result<Imported> importFile(const ImportRequest& r, const Progress& progress) {
     const std::size_t ch = static_cast<std::size_t>(info.channels);
     // An MP3's frame count is an estimate from its size: a little slack.
     const sf_count_t declared = info.frames;
-    a.samples.resize(static_cast<std::size_t>(declared + (mpeg ? 4096 : 0)) * ch);
+    // The decoded file and its resampled copy are both held in memory while
+    // converting: a file whose decoded audio would pass 2 GiB is refused
+    // before anything is allocated (93 minutes of stereo at 48 kHz).
+    const double decodedBytes = static_cast<double>(declared) * static_cast<double>(ch) * sizeof(float) *
+                                std::max(1.0, static_cast<double>(r.rate) / info.samplerate);
+    if (decodedBytes > kMaxDecodedBytes) {
+        hashing.wait();
+        return refuse(name, "is too long to import: " + std::to_string(static_cast<long long>(declared / info.samplerate / 60)) +
+                                " minutes of " + std::to_string(info.channels) + " channels (at most 2 GiB of decoded audio)");
+    }
+    try {
+        a.samples.resize(static_cast<std::size_t>(declared + (mpeg ? 4096 : 0)) * ch);
+    } catch (const std::bad_alloc&) {
+        hashing.wait();
+        return makeError(Errc::unavailable, "file", "'" + name + "': not enough memory to decode it");
+    }
     sf_count_t got = 0;
     const sf_count_t block = 65536;
     for (;;) {
         sf_count_t want = std::min<sf_count_t>(block, static_cast<sf_count_t>(a.samples.size() / ch) - got);
         if (want <= 0) {
-            if (!mpeg) break;
-            a.samples.resize(a.samples.size() + static_cast<std::size_t>(block) * ch);  // an estimate that fell short
+            if (!mpeg || static_cast<double>(a.samples.size()) * sizeof(float) > kMaxDecodedBytes) break;
+            try {
+                a.samples.resize(a.samples.size() + static_cast<std::size_t>(block) * ch);  // an estimate that fell short
+            } catch (const std::bad_alloc&) {
+                hashing.wait();
+                return makeError(Errc::unavailable, "file", "'" + name + "': not enough memory to decode it");
+            }
             want = block;
         }
         const sf_count_t n = sf_readf_float(f.get(), a.samples.data() + static_cast<std::size_t>(got) * ch, want);
@@ -273,10 +314,17 @@ Result<Imported> importFile(const ImportRequest& r, const Progress& progress) {
     fs::create_directories(r.targetDir, ec);
     if (ec) return finish(makeError(Errc::io, "file", "cannot make '" + r.targetDir + "': " + ec.message()));
     const fs::path stem = fs::path(name).stem();
-    out.file = (fs::path(r.targetDir) / (stem.string() + "-" + out.id.substr(0, 8) + ".wav")).string();
+    // Named by the content and the rate: the same original imported again
+    // finds its converted file already there (written whole, through a
+    // rename) and it is kept as it is; a failure now never removes a file
+    // that was there before.
+    out.file = (fs::path(r.targetDir) / (stem.string() + "-" + out.id.substr(0, 8) + "-" + std::to_string(r.rate) + ".wav")).string();
+    const bool existed = fs::exists(out.file, ec);
+    out.createdFile = !existed;
     auto t2 = std::chrono::steady_clock::now();
-    auto writing = std::async(std::launch::async, [play, &out, t2]() -> Status {
-        if (auto st = writeFloatWav(out.file, *play); !st) return st;
+    auto writing = std::async(std::launch::async, [play, &out, t2, existed]() -> Status {
+        if (!existed)
+            if (auto st = writeFloatWav(out.file, *play); !st) return st;
         std::uint64_t bytes = 0;
         auto h = sha256File(out.file, &bytes);
         if (!h) return h.error();
@@ -291,17 +339,20 @@ Result<Imported> importFile(const ImportRequest& r, const Progress& progress) {
     auto analysis = analysing.get();
     out.secondsReady = since(t0);
     Status written = writing.get();
-    if (!analysis || !written) {
-        std::remove(out.file.c_str());
+    // A cancel that came too late to stop the analysis still cancels.
+    if (!cancelled && !step(0.9)) cancelled = true;
+    if (!analysis || !written || cancelled) {
+        if (out.createdFile) std::remove(out.file.c_str());
+        if (cancelled) return makeError(Errc::conflict, "cancelled", "the import was cancelled");
         return !written ? written.error() : analysis.error();
     }
     out.analysis = std::move(*analysis);
     // The analysis saw the source rate; the record describes what plays.
     out.analysis.sampleRate = play->sampleRate;
     out.analysis.frames = play->frames;
-    auto original = keepOriginal(r, name, out.id);
+    auto original = keepOriginal(r, name, out.id, out.createdOriginal);
     if (!original) {
-        std::remove(out.file.c_str());
+        if (out.createdFile) std::remove(out.file.c_str());
         return original.error();
     }
     out.original = *original;

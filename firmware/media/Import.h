@@ -28,6 +28,8 @@ struct Imported {
     std::int64_t fileBytes = 0;
     std::string original;      // the kept original (absolute)
     std::int64_t originalBytes = 0;
+    bool createdFile = false;      // this import wrote the converted file (it was not there)
+    bool createdOriginal = false;  // this import put the original in place
     std::string format;        // "FLAC, 24-bit"
     int sourceRate = 0;
     int sourceChannels = 0;
@@ -45,7 +47,9 @@ std::string formatName(int sfFormat);
 
 // Refusals (Errc::bad_request, field "file") say why: an empty file, not
 // audio libsndfile reads, more than 8 channels, no audio, a truncated file
-// (fewer frames decode than its header declares). Nothing is written then.
+// (fewer frames decode than its header declares), more than 2 GiB of
+// decoded audio. Nothing is written then, and a file that was there before
+// (the same media imported earlier) is never removed.
 // `progress` covers the whole import (decode 0-0.3, resample 0.3-0.45,
 // analysis 0.45-0.9, writing 0.9-1).
 Result<Imported> importFile(const ImportRequest& r, const Progress& progress = {});

@@ -501,6 +501,7 @@ Result<std::uint64_t> Store::deleteClip(ShowId show, ClipId clip, const Origin& 
         for (const auto& k : mappings)
             if (rc == 0) rc = w.del(Table::mappings, k);
         if (rc == 0) rc = w.del(Table::clips, clipKey(show, clip));
+        if (rc == 0) rc = w.del(Table::checks, checkKey(show, clip));  // its media check goes with it (and comes back on undo)
         return rcStatus(rc, where);
     });
 }
@@ -675,17 +676,32 @@ Result<std::optional<model::MediaRecord>> Store::media(ShowId show, const std::s
     return std::optional<model::MediaRecord>{std::move(*m)};
 }
 
-Result<std::uint64_t> Store::putMediaChecks(ShowId show, const std::vector<model::MediaCheck>& checks, const Origin& origin) {
+Result<std::pair<std::uint64_t, std::size_t>> Store::putMediaChecks(ShowId show, const std::vector<CheckWrite>& checks,
+                                                                    const Origin& origin) {
     const std::string where = "store: media checks";
-    return unrecordedEdit(*impl_, where, show, origin, [&](Writer& w) -> Status {
-        for (const auto& c : checks)
-            if (int rc = w.put(Table::checks, checkKey(show, c.clip), json::serialize(model::toJson(c)))) return rcStatus(rc, where);
+    std::size_t written = 0;
+    auto rev = unrecordedEdit(*impl_, where, show, origin, [&](Writer& w) -> Status {
+        for (const auto& c : checks) {
+            auto rec = impl_->get(w.txn(), impl_->dbi(Table::clips), clipKey(show, c.check.clip));
+            if (!rec) return rec.error();
+            if (!rec->has_value()) continue;  // deleted meanwhile
+            boost::system::error_code ec;
+            json::value v = json::parse(**rec, ec);
+            auto clip = ec ? Result<model::Clip>(makeError(Errc::corrupt, "clip", "clip record is not JSON")) : model::clipFromJson(v);
+            if (!clip || clip->file != c.clipFile) continue;  // relinked or edited meanwhile
+            if (int rc = w.put(Table::checks, checkKey(show, c.check.clip), json::serialize(model::toJson(c.check))))
+                return rcStatus(rc, where);
+            ++written;
+        }
         return {};
     });
+    if (!rev) return rev.error();
+    return std::pair{*rev, written};
 }
 
 Result<std::uint64_t> Store::relinkClip(ShowId show, ClipId clip, const std::string& file, const std::string& media,
-                                        const model::MediaCheck& check, const Origin& origin) {
+                                        const model::MediaCheck& check, const Origin& origin,
+                                        const std::optional<std::string>& expectedFile) {
     const std::string where = "store: relink clip " + std::to_string(clip);
     return recordedEdit(*impl_, where, show, origin, [&](Writer& w) -> Status {
         const std::string key = clipKey(show, clip);
@@ -696,6 +712,8 @@ Result<std::uint64_t> Store::relinkClip(ShowId show, ClipId clip, const std::str
         json::value v = json::parse(**rec, ec);
         auto c = ec ? Result<model::Clip>(makeError(Errc::corrupt, "clip", "clip record is not JSON")) : model::clipFromJson(v);
         if (!c) return c.error().context(where);
+        if (expectedFile && c->file != *expectedFile)
+            return makeError(Errc::conflict, "clip", "clip " + std::to_string(clip) + " was changed meanwhile: it plays '" + c->file + "' now");
         c->file = file;
         c->media = media;
         int rc = w.put(Table::clips, key, json::serialize(model::toJson(*c)));

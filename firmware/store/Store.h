@@ -165,13 +165,23 @@ public:
     Result<std::uint64_t> deleteMedia(model::ShowId show, const std::string& id, const Origin& origin = {});
     // The media record of `id` in `show`, with its waveform.
     Result<std::optional<model::MediaRecord>> media(model::ShowId show, const std::string& id) const;
-    // Replaces the check records of the clips named (one transaction).
-    Result<std::uint64_t> putMediaChecks(model::ShowId show, const std::vector<model::MediaCheck>& checks,
-                                         const Origin& origin = {});
+    // A check's result, written only if the clip still plays `clipFile`
+    // (a check works from a copy of the show: an edit or relink made
+    // meanwhile wins, and a deleted clip gets no record).
+    struct CheckWrite {
+        model::MediaCheck check;
+        std::string clipFile;
+    };
+    // Replaces the check records of the clips named (one transaction);
+    // returns the revision and how many were written.
+    Result<std::pair<std::uint64_t, std::size_t>> putMediaChecks(model::ShowId show, const std::vector<CheckWrite>& checks,
+                                                                 const Origin& origin = {});
     // Points a clip at another file (and media record, "" = none) together
-    // with its check record, as one undoable edit.
+    // with its check record, as one undoable edit. With `expectedFile`, a
+    // clip that no longer plays that file is left alone (409).
     Result<std::uint64_t> relinkClip(model::ShowId show, model::ClipId clip, const std::string& file,
-                                     const std::string& media, const model::MediaCheck& check, const Origin& origin = {});
+                                     const std::string& media, const model::MediaCheck& check, const Origin& origin = {},
+                                     const std::optional<std::string>& expectedFile = std::nullopt);
 
     // --- Change history, undo and redo (per show, kept across restarts;
     // the newest 1000 edits).

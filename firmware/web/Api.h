@@ -77,6 +77,8 @@ public:
     void showLoaded();
     // Stops the media workers (before the io context goes away).
     void stopMedia() { jobs_.stop(); }
+    // Removes uploads left in the upload folder by an earlier run (at start).
+    void sweepUploads() const;
 
 private:
     // Validates and sends one engine command. `target` is the clip id, or the
@@ -110,8 +112,10 @@ private:
     };
     // Queues an import of `items` into the project folder or the repository,
     // each placed as a clip in the next free cell from `place` when given.
+    // `folder` (a file or folder on a stick or share) is listed by the job.
     Result<std::uint64_t> queueImport(std::vector<ImportItem> items, bool repository, std::optional<model::Cell> place,
-                                      const std::string& label, const std::string& client);
+                                      const std::string& label, const std::string& client, const std::string& folder = "",
+                                      bool recursive = true);
     std::uint64_t queueCheck(const std::string& why);
     void queueRenders();
     // Runs on the io thread after a worker wrote the store.
@@ -132,6 +136,7 @@ private:
     MediaJobs jobs_;
     std::shared_ptr<media::FileIndex> index_ = std::make_shared<media::FileIndex>();  // background lane only
     std::set<std::string> rendering_;  // io: render files queued or being made
+    std::set<std::string> renderFailed_;  // io: renders that failed (not retried until a restart)
     model::ShowId checkedShow_ = 0;    // io: the show whose media was checked on load
     int lastRate_ = 0;                 // io: the engine's rate when last reported
     void layoutEdit(const HttpRequest& req, Respond respond,

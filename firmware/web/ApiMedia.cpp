@@ -15,6 +15,7 @@
 #include <boost/json.hpp>
 
 #include <sndfile.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -38,6 +39,37 @@ bool audioExtension(const fs::path& p) {
                           ".mp3", ".caf", ".w64"})
         if (e == x) return true;
     return false;
+}
+
+// The audio files (by extension; hidden entries skipped) of a folder, in
+// name order; a problem in words, or "" when fine.
+std::string listAudio(const std::string& path, bool recursive, std::vector<std::string>& found) {
+    std::error_code ec;
+    if (fs::is_regular_file(path, ec)) {
+        found.push_back(path);
+        return "";
+    }
+    if (!fs::is_directory(path, ec)) return "no file or folder at '" + path + "'";
+    auto take = [&](const fs::directory_entry& e) {
+        const std::string n = e.path().filename().string();
+        std::error_code fec;
+        if (!n.empty() && n[0] != '.' && e.is_regular_file(fec) && audioExtension(e.path())) found.push_back(e.path().string());
+    };
+    if (recursive) {
+        for (auto it = fs::recursive_directory_iterator(path, fs::directory_options::skip_permission_denied, ec);
+             !ec && it != fs::recursive_directory_iterator(); it.increment(ec)) {
+            std::error_code dec;
+            if (it->is_directory(dec) && it->path().filename().string()[0] == '.') it.disable_recursion_pending();
+            else take(*it);
+            if (found.size() > 10000) break;
+        }
+    } else {
+        for (const auto& e : fs::directory_iterator(path, ec)) take(e);
+    }
+    if (found.size() > 10000) return "'" + path + "' holds more than 10000 audio files: import a smaller folder";
+    if (found.empty()) return "no audio files in '" + path + "'";
+    std::sort(found.begin(), found.end());
+    return "";
 }
 
 json::object mediaSummary(const model::MediaRecord& m) {
@@ -116,8 +148,9 @@ void Api::afterWorkerWrite(std::uint64_t revision) {
 }
 
 Result<std::uint64_t> Api::queueImport(std::vector<ImportItem> items, bool repository, std::optional<model::Cell> place,
-                                       const std::string& label, const std::string& client) {
-    if (items.empty()) return bad("path", "names no audio file to import");
+                                       const std::string& label, const std::string& client, const std::string& folder,
+                                       bool recursive) {
+    if (items.empty() && folder.empty()) return bad("path", "names no audio file to import");
     if (!show_.store().readOnlyReason().empty())
         return makeError(Errc::conflict, "store", "the store is read-only: " + show_.store().readOnlyReason());
     int rate = engineRate();
@@ -135,11 +168,37 @@ Result<std::uint64_t> Api::queueImport(std::vector<ImportItem> items, bool repos
     spec.kind = "import";
     spec.label = label;
     for (const auto& i : items) spec.items.push_back(i.name);
+    if (!folder.empty()) spec.items.push_back("listing " + folder);
     spec.lane = MediaJobs::Lane::imports;
+    // Whatever happens to the job (cancelled before it ran, failed half
+    // way), an upload it was given does not stay behind.
+    std::vector<std::string> uploads;
+    for (const auto& i : items)
+        if (i.move) uploads.push_back(i.source);
+    spec.done = [uploads](json::object) {
+        std::error_code ec;
+        for (const auto& u : uploads) fs::remove(u, ec);
+    };
     const std::string target = repository ? mediaPath("repository_path") : projectDir();
-    spec.work = [this, items = std::move(items), place, target, rate, repository, label, client,
-                 showId = show.id, &st = show_.store(), dataRoot = show_.dataDir() + "/"](MediaJobs::Reporter& r) {
+    spec.work = [this, items = std::move(items), place, target, rate, repository, label, client, folder, recursive,
+                 showId = show.id, &st = show_.store(), dataRoot = show_.dataDir() + "/"](MediaJobs::Reporter& r) mutable {
         auto rel = [&](const std::string& p) { return p.rfind(dataRoot, 0) == 0 ? p.substr(dataRoot.size()) : p; };
+        if (!folder.empty()) {
+            // A folder on a stick or share is listed here, not on the io
+            // thread (a slow or hung mount must not stop the show).
+            std::vector<std::string> found;
+            const std::string problem = listAudio(folder, recursive, found);
+            if (!problem.empty()) {
+                r.itemDone(0, false, problem);
+                return json::object{{"imported", 0}, {"failed", 0}, {"placed", 0}, {"error", problem}};
+            }
+            std::vector<std::string> names;
+            for (const auto& f : found) {
+                items.push_back(ImportItem{f, fs::path(f).filename().string(), false});
+                names.push_back(fs::path(f).filename().string());
+            }
+            r.setItems(names);
+        }
         std::size_t placed = 0, imported = 0;
         for (std::size_t i = 0; i < items.size(); ++i) {
             const ImportItem& item = items[i];
@@ -180,6 +239,10 @@ Result<std::uint64_t> Api::queueImport(std::vector<ImportItem> items, bool repos
             if (auto old = st.media(showId, m.id); old && old->has_value()) m.renders = (*old)->renders;
             auto put = st.putMedia(showId, m, store::Origin{client, "imported " + m.name});
             if (!put) {
+                // No record, no files: what this import put down goes.
+                std::error_code ec;
+                if (imp->createdFile) fs::remove(imp->file, ec);
+                if (imp->createdOriginal) fs::remove(imp->original, ec);
                 r.itemDone(i, false, put.error().reason);
                 continue;
             }
@@ -188,17 +251,25 @@ Result<std::uint64_t> Api::queueImport(std::vector<ImportItem> items, bool repos
                                  {"duration_s", imp->analysis.durationS}, {"seconds", imp->secondsDecode + imp->secondsResample + imp->secondsAnalyse}};
             if (place) {
                 // The first free cell from `place` in reading order, as the
-                // show is now (other imports and edits fill cells too).
-                auto cell = freeCell(st, showId, *place);
-                if (!cell) {
-                    details["placement"] = cell.error().reason;
-                } else if (auto added = st.addClip(showId, clipFor(m), *cell, store::Origin{client, "added clip for " + m.name}); added) {
-                    rev = added->revision;
-                    details["clip"] = added->clip.id;
-                    details["cell"] = json::object{{"page", cell->page}, {"tab", cell->tab}, {"row", cell->row}, {"col", cell->col}};
-                    ++placed;
-                } else {
+                // show is now (other imports and edits fill cells too; an
+                // edit that takes the cell first sends us to the next).
+                for (int attempt = 0; attempt < 3; ++attempt) {
+                    auto cell = freeCell(st, showId, *place);
+                    if (!cell) {
+                        details["placement"] = cell.error().reason;
+                        break;
+                    }
+                    auto added = st.addClip(showId, clipFor(m), *cell, store::Origin{client, "added clip for " + m.name});
+                    if (added) {
+                        rev = added->revision;
+                        details["clip"] = added->clip.id;
+                        details["cell"] = json::object{{"page", cell->page}, {"tab", cell->tab}, {"row", cell->row}, {"col", cell->col}};
+                        details.erase("placement");
+                        ++placed;
+                        break;
+                    }
                     details["placement"] = added.error().reason;
+                    if (added.error().code != Errc::conflict) break;
                 }
             }
             ++imported;
@@ -256,6 +327,7 @@ std::uint64_t Api::queueCheck(const std::string& why) {
     const model::Show& show = show_.show();
     struct Input {
         model::ClipId clip;
+        std::string file;  // as stored: a write is skipped if the clip plays another file by then
         std::string media;
         media::MissingMedia missing;
         model::MediaCheck previous;
@@ -264,6 +336,7 @@ std::uint64_t Api::queueCheck(const std::string& why) {
     for (const auto& c : show.clips) {
         Input in;
         in.clip = c.id;
+        in.file = c.file;
         in.media = c.media;
         in.missing.path = absolute(c.file);
         if (const auto* m = c.media.empty() ? nullptr : show.findMedia(c.media)) {
@@ -305,7 +378,7 @@ std::uint64_t Api::queueCheck(const std::string& why) {
     spec.work = [this, inputs = std::move(inputs), plan, autoRelink, showId = show.id, &st = show_.store(), index = index_,
                  dataRoot = show_.dataDir() + "/"](MediaJobs::Reporter& r) {
         auto rel = [&](const std::string& p) { return p.rfind(dataRoot, 0) == 0 ? p.substr(dataRoot.size()) : p; };
-        std::vector<model::MediaCheck> changed;
+        std::vector<store::Store::CheckWrite> changed;
         std::size_t missing = 0, relinked = 0, withCandidates = 0;
         std::uint64_t rev = 0;
         // The folders are walked once per check (the index stays warm
@@ -372,7 +445,7 @@ std::uint64_t Api::queueCheck(const std::string& why) {
                     c.lastKnownGood = std::move(good);
                     c.candidates.clear();
                     auto rl = st.relinkClip(showId, in.clip, rel(to), in.media, c,
-                                            store::Origin{"box", "relinked clip " + std::to_string(in.clip) + " to " + to});
+                                            store::Origin{"box", "relinked clip " + std::to_string(in.clip) + " to " + to}, in.file);
                     if (rl) {
                         rev = *rl;
                         ++relinked;
@@ -386,19 +459,27 @@ std::uint64_t Api::queueCheck(const std::string& why) {
             // Only what changed is written (not the time of the check).
             model::MediaCheck a = c, b = in.previous;
             a.checkedAt = b.checkedAt = "";
-            if (!(a == b)) changed.push_back(std::move(c));
+            if (!(a == b)) changed.push_back(store::Store::CheckWrite{std::move(c), in.file});
         }
+        std::size_t written = 0;
+        std::string writeError;
         if (!changed.empty()) {
             auto put = st.putMediaChecks(showId, changed, store::Origin{"box", "media check"});
-            if (put) rev = *put;
+            if (put) {
+                rev = put->first;
+                written = put->second;
+            } else {
+                writeError = put.error().reason;
+            }
         }
-        r.itemDone(0, true);
+        if (writeError.empty()) r.itemDone(0, true);
+        else r.itemDone(0, false, "the results could not be stored: " + writeError);
         if (rev) {
             if (post_) post_([this, rev] { afterWorkerWrite(rev); });
             else afterWorkerWrite(rev);
         }
         return json::object{{"clips", inputs.size()}, {"missing", missing}, {"relinked", relinked},
-                            {"with_candidates", withCandidates}, {"records_written", changed.size()}};
+                            {"with_candidates", withCandidates}, {"records_written", written}};
     };
     return jobs_.submit(std::move(spec));
 }
@@ -406,6 +487,9 @@ std::uint64_t Api::queueCheck(const std::string& why) {
 void Api::queueRenders() {
     const model::Show& show = show_.show();
     const std::string dir = show_.dataDir() + "/cache/renders";
+    // Collected first, submitted after: without an io thread (unit tests) a
+    // job runs at once and its store write re-reads the show under us.
+    std::vector<MediaJobs::Spec> specs;
     for (const auto& c : show.clips) {
         auto need = model::renderNeed(c, show);
         if (!need) continue;
@@ -414,7 +498,7 @@ void Api::queueRenders() {
         if (!media::checkRender(req)) continue;  // out of range: the clip plays as it is
         const std::string name = media::renderFileName(m->id, req);
         std::error_code ec;
-        if (rendering_.count(name) || fs::exists(dir + "/" + name, ec)) continue;
+        if (rendering_.count(name) || renderFailed_.count(name) || fs::exists(dir + "/" + name, ec)) continue;
         rendering_.insert(name);
         MediaJobs::Spec spec;
         spec.kind = "render";
@@ -436,7 +520,11 @@ void Api::queueRenders() {
         };
         spec.done = [this, name, id = m->id, req, showId = show.id](json::object result) {
             rendering_.erase(name);
-            if (!result.contains("file")) return;
+            if (!result.contains("file")) {
+                // Not tried again on every edit; a new import or a restart does.
+                if (!result.contains("cancelled")) renderFailed_.insert(name);
+                return;
+            }
             // The render is kept in the media record (stretch/pitch states);
             // the new revision makes the engine load it in place of the
             // original.
@@ -448,8 +536,9 @@ void Api::queueRenders() {
             auto put = show_.store().putMedia(showId, m, store::Origin{"box", "rendered " + m.name});
             if (put) afterWorkerWrite(*put);
         };
-        jobs_.submit(std::move(spec));
+        specs.push_back(std::move(spec));
     }
+    for (auto& spec : specs) jobs_.submit(std::move(spec));
 }
 
 void Api::showLoaded() {
@@ -489,6 +578,11 @@ bool Api::handleMedia(const HttpRequest& req, const std::vector<std::string_view
         return true;
     }
     const std::string_view what = seg[2];
+    if (what == "upload" && seg.size() == 3) {
+        // Streamed uploads never get here (the server takes them first).
+        fail(makeError(Errc::bad_request, "content-type", "send the file itself as application/octet-stream (POST, ?name=)"));
+        return true;
+    }
     if (what == "import" && seg.size() == 3) {
         if (req.method != "POST") { method("POST"); return true; }
         auto b = parseBody(req, true);
@@ -508,7 +602,8 @@ bool Api::handleMedia(const HttpRequest& req, const std::vector<std::string_view
             place = *c;
         }
         std::vector<ImportItem> items;
-        std::string label;
+        std::string label, folder;
+        bool recursive = true;
         if (auto* rec = b->if_contains("recording")) {
             // The newest take of record A or B, or a take named by its file.
             if (!rec->is_string() || rec->as_string().empty()) { fail(bad("recording", "must be A, B or a take's file name")); return true; }
@@ -537,44 +632,24 @@ bool Api::handleMedia(const HttpRequest& req, const std::vector<std::string_view
                 return true;
             }
             const std::string path(p->as_string());
-            bool recursive = true;
+            if (path.size() > 4096 || path.find("/../") != std::string::npos) { fail(bad("path", "must be a plain absolute path")); return true; }
             if (auto* r = b->if_contains("recursive")) {
                 if (!r->is_bool()) { fail(bad("recursive", "must be true or false")); return true; }
                 recursive = r->as_bool();
             }
-            std::error_code ec;
-            if (fs::is_regular_file(path, ec)) {
-                items.push_back(ImportItem{path, fs::path(path).filename().string(), false});
-            } else if (fs::is_directory(path, ec)) {
-                std::vector<std::string> found;
-                auto take = [&](const fs::directory_entry& e) {
-                    const std::string n = e.path().filename().string();
-                    if (!n.empty() && n[0] != '.' && e.is_regular_file(ec) && audioExtension(e.path())) found.push_back(e.path().string());
-                };
-                if (recursive) {
-                    for (auto it = fs::recursive_directory_iterator(path, fs::directory_options::skip_permission_denied, ec);
-                         !ec && it != fs::recursive_directory_iterator(); it.increment(ec)) {
-                        if (it->is_directory(ec) && it->path().filename().string()[0] == '.') it.disable_recursion_pending();
-                        else take(*it);
-                        if (found.size() > 10000) break;
-                    }
-                } else {
-                    for (const auto& e : fs::directory_iterator(path, ec)) take(e);
-                }
-                std::sort(found.begin(), found.end());
-                if (found.empty()) { fail(makeError(Errc::not_found, "path", "no audio files in '" + path + "'")); return true; }
-                if (found.size() > 10000) { fail(bad("path", "holds more than 10000 audio files: import a smaller folder")); return true; }
-                for (auto& f : found) items.push_back(ImportItem{f, fs::path(f).filename().string(), false});
-            } else {
+            // One stat here (a clear 404); the listing runs in the job.
+            struct stat sb{};
+            if (::stat(path.c_str(), &sb) != 0 || !(S_ISREG(sb.st_mode) || S_ISDIR(sb.st_mode))) {
                 fail(makeError(Errc::not_found, "path", "no file or folder at '" + path + "'"));
                 return true;
             }
+            folder = path;
             label = "import of " + path;
         } else {
             fail(bad("path", "is required (or recording): what to import"));
             return true;
         }
-        auto job = queueImport(std::move(items), repository, place, label, req.client);
+        auto job = queueImport(std::move(items), repository, place, label, req.client, folder, recursive);
         if (!job) { fail(job.error()); return true; }
         respond(jsonResponse(202, {{"job", jobs_.job(*job)}}));
         return true;
@@ -636,14 +711,20 @@ bool Api::handleMedia(const HttpRequest& req, const std::vector<std::string_view
                 return true;
             }
             const std::string to(p->as_string());
+            struct stat sb{};
+            if (::stat(to.c_str(), &sb) != 0 || !S_ISREG(sb.st_mode)) { fail(bad("path", "no file at '" + to + "'")); return true; }
             auto info = media::probeAudioFile(to);
             if (!info) { fail(bad("path", info.error().reason)); return true; }
             model::MediaCheck c;
             if (const auto* prev = show.findCheck(*clipId)) c = *prev;
             c.clip = *clipId;
             double score = 0;
+            bool sameContent = false;
             for (const auto& k : c.candidates)
-                if (k.as_object().at("path").as_string() == to) score = k.as_object().at("score").to_number<double>();
+                if (k.as_object().at("path").as_string() == to) {
+                    score = k.as_object().at("score").to_number<double>();
+                    sameContent = k.as_object().at("hash_match").as_bool();
+                }
             c.history.push_back(json::object{{"at", isoNow()}, {"from", absolute(clip->file)}, {"to", to}, {"how", "user"},
                                              {"by", req.client.empty() ? "api" : req.client}, {"score", score},
                                              {"reason", score > 0 ? "confirmed candidate" : "chosen file"}});
@@ -655,8 +736,11 @@ bool Api::handleMedia(const HttpRequest& req, const std::vector<std::string_view
                 if (good.size() < 5 && g != good[0]) good.push_back(g);
             c.lastKnownGood = std::move(good);
             c.candidates.clear();
-            storeChanged(st.relinkClip(show.id, *clipId, stored(to), clip->media, c,
-                                       store::Origin{req.client, "relinked clip " + std::to_string(*clipId) + " to " + to}),
+            // Another file than the media's own content is no longer that
+            // media (its analysis, loudness and renders do not apply).
+            storeChanged(st.relinkClip(show.id, *clipId, stored(to), sameContent ? clip->media : std::string(), c,
+                                       store::Origin{req.client, "relinked clip " + std::to_string(*clipId) + " to " + to},
+                                       clip->file),
                          respond, {{"clip", *clipId}, {"file", stored(to)}});
             return true;
         }
@@ -672,6 +756,7 @@ bool Api::handleMedia(const HttpRequest& req, const std::vector<std::string_view
             const std::string name = media::renderFileName(m->id, r);
             std::error_code ec;
             const char* state = rendering_.count(name) ? "rendering"
+                                : renderFailed_.count(name) ? "failed"
                                 : fs::exists(show_.dataDir() + "/cache/renders/" + name, ec) ? "ready"
                                 : media::checkRender(r) ? "queued" : "out_of_range";
             a.push_back(json::object{{"clip", c.id}, {"media", c.media}, {"time_ratio", r.timeRatio},

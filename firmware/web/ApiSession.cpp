@@ -167,7 +167,20 @@ void Api::background(std::function<HttpResponse()> job, Respond respond) {
 }
 
 Api::~Api() {
+    show_.setOnLoad(nullptr);  // the show service outlives us
+    jobs_.stop();
     if (worker_.joinable()) worker_.join();
+}
+
+void Api::sweepUploads() const {
+    // Uploads a stopped process left half-written or never imported.
+    auto dir = uploadDir();
+    if (!dir) return;
+    std::error_code ec;
+    for (const auto& e : std::filesystem::directory_iterator(*dir, ec)) {
+        const std::string n = e.path().filename().string();
+        if (n.rfind(".upload-", 0) == 0) std::filesystem::remove(e.path(), ec);
+    }
 }
 
 void Api::importUploaded(const std::string& file, const std::string& target, const std::string& client, Respond respond) {
@@ -392,6 +405,8 @@ bool Api::handleSession(const HttpRequest& req, const std::vector<std::string_vi
         }
         if (seg.size() == 4 && seg[3] == "restore") {
             if (req.method != "POST") return method("POST");
+            if (jobs_.busy(MediaJobs::Lane::imports))
+                return fail(makeError(Errc::conflict, "busy", "media is being imported; restore when it is done"));
             storeChanged(st.restoreRecoveryPoint(current, *id, origin("")), respond);
             return true;
         }
@@ -418,7 +433,8 @@ bool Api::handleSession(const HttpRequest& req, const std::vector<std::string_vi
         }
         if (seg.size() == 4 && seg[3] == "restore") {
             if (req.method != "POST") return method("POST");
-            if (busy_) return fail(makeError(Errc::conflict, "busy", "an import, export or backup is running; restore when it is done"));
+            if (busy_ || jobs_.busy(MediaJobs::Lane::imports))
+                return fail(makeError(Errc::conflict, "busy", "an import, export or backup is running; restore when it is done"));
             storeChanged(store::restoreBackup(st, backupRoot(), std::string(seg[2]), origin("restored backup " + std::string(seg[2]))),
                          respond);
             return true;

@@ -176,8 +176,22 @@ void MediaJobs::runOne(std::uint64_t id, Spec& s, Reporter& r) {
             for (auto& i : j.items)
                 if (i.state == "queued") i.state = "cancelled";
             changed(j, true);
-            return;
         }
+    }
+    if (cancelledBeforeStart(id)) {
+        // Its done callback still runs: it lets go of what the job held
+        // (an upload's file, a render's place in the queue).
+        if (!s.done) return;
+        json::object result{{"cancelled", true}};
+        if (!post_) return s.done(std::move(result));
+        post_([alive = std::weak_ptr<bool>(alive_), done = std::move(s.done), result = std::move(result)]() mutable {
+            if (auto a = alive.lock(); a && *a) done(std::move(result));
+        });
+        return;
+    }
+    {
+        std::lock_guard lock(m_);
+        Job& j = jobs_[id];
         j.state = "running";
         j.startedAt = isoNow();
         changed(j, true);
@@ -205,6 +219,25 @@ void MediaJobs::runOne(std::uint64_t id, Spec& s, Reporter& r) {
     post_([alive = std::weak_ptr<bool>(alive_), done = std::move(s.done), result = std::move(result)]() mutable {
         if (auto a = alive.lock(); a && *a) done(std::move(result));
     });
+}
+
+bool MediaJobs::cancelledBeforeStart(std::uint64_t id) const {
+    std::lock_guard lock(m_);
+    auto it = jobs_.find(id);
+    return it == jobs_.end() || (it->second.state == "cancelled" && it->second.startedAt.empty());
+}
+
+void MediaJobs::Reporter::setItems(const std::vector<std::string>& names) {
+    std::lock_guard lock(jobs_->m_);
+    auto it = jobs_->jobs_.find(id_);
+    if (it == jobs_->jobs_.end()) return;
+    it->second.items.clear();
+    for (const auto& n : names) {
+        Item item;
+        item.name = n;
+        it->second.items.push_back(std::move(item));
+    }
+    jobs_->changed(it->second, true);
 }
 
 json::array MediaJobs::jobs() const {

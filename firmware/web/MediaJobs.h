@@ -38,6 +38,8 @@ public:
         // Item `i` finished: "done" with details, or "failed" with the reason.
         void itemDone(std::size_t i, bool ok, const std::string& error = "", boost::json::object details = {});
         bool cancelled() const;
+        // Replaces the job's items (a folder import lists its files first).
+        void setItems(const std::vector<std::string>& names);
 
     private:
         friend class MediaJobs;
@@ -51,6 +53,8 @@ public:
         std::vector<std::string> items;  // the files (or clips) it covers
         Lane lane = Lane::imports;
         // Runs on the worker; its result goes to `done` on the io thread.
+        // `done` also runs (with {"cancelled": true}) for a job cancelled
+        // before it started; not for jobs dropped when the process stops.
         std::function<boost::json::object(Reporter&)> work;
         std::function<void(boost::json::object)> done;
     };
@@ -96,6 +100,7 @@ private:
     };
     void runLoop(Lane lane);
     void runOne(std::uint64_t id, Spec& s, Reporter& r);
+    bool cancelledBeforeStart(std::uint64_t id) const;
     boost::json::object toJson(const Job& j) const;  // mutex held
     void changed(Job& j, bool force);                 // mutex held: schedules a broadcast
     Worker& worker(Lane l) { return l == Lane::imports ? imports_ : background_; }

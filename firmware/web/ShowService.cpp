@@ -34,15 +34,16 @@ Status ShowService::load() {
         oldText.swap(clipText_);
         for (std::size_t i = 0; i < oldText.size(); ++i)
             if (i >= s->clips.size() || i >= show_.clips.size() || !(s->clips[i] == show_.clips[i])) oldText[i].clear();
+        // A changed check record changes the clip's media_check in the snapshot.
+        for (std::size_t i = 0; i < oldText.size() && i < s->clips.size(); ++i) {
+            const auto* a = s->findCheck(s->clips[i].id);
+            const auto* b = show_.findCheck(s->clips[i].id);
+            if ((a == nullptr) != (b == nullptr) || (a && !(*a == *b))) oldText[i].clear();
+        }
         if (!(s->pages == show_.pages && s->cells == show_.cells)) pagesText_.clear();
         if (!(s->settings == show_.settings && s->mappings == show_.mappings)) settingsText_.clear();
         if (!(s->media == show_.media)) mediaText_.clear();
-        // A check record changes a clip's status in the snapshot.
-        for (std::size_t i = 0; i < clipText_.size() && i < s->clips.size(); ++i) {
-            const auto* a = s->findCheck(s->clips[i].id);
-            const auto* b = show_.findCheck(s->clips[i].id);
-            if ((a == nullptr) != (b == nullptr) || (a && !(*a == *b))) clipText_[i].clear();
-        }
+
         oldText.resize(s->clips.size());
         clipText_ = std::move(oldText);
     } else {

@@ -74,6 +74,7 @@ Status runWeb(const WebOptions& o) {
     api.setPoster([&io](std::function<void()> f) { net::post(io, std::move(f)); });
     api.setResync([&hub] { hub.resyncAll(); });
     hub.api = &api;
+    api.sweepUploads();
     api.showLoaded();  // the show loaded before the API existed: its renders and media check
     hub.onJoin = [&house](const std::string& peer) {
         house.log(store::LogEntry{0, 0, "login", "web", "ws " + peer, "a client connected", ""});
@@ -127,6 +128,7 @@ Status runWeb(const WebOptions& o) {
     std::printf("cuebox-web listening on http://%s:%u/\n", o.bind == "0.0.0.0" ? "localhost" : o.bind.c_str(), server.port());
     std::fflush(stdout);
     io.run();
+    api.stopMedia();  // an import in progress is cancelled (its files removed)
     link.stop();
     return {};
 }

@@ -404,3 +404,26 @@ def test_a_take_from_record_a_is_imported(stack):
     assert j["items"][0]["name"].startswith("rec_a_")
     status, body = stack.http("POST", "/api/media/import", body={"recording": "B"})
     assert status == 404 and body["error"]["field"] == "recording"
+
+
+def test_a_normalised_clip_plays_at_the_loudness_target(stack, tmp_path):
+    sox(str(tmp_path / "loud.wav"), 48000, 2, 1.5, "-b", "16")
+    j = wait_job(stack, upload(stack, str(tmp_path / "loud.wav"), "loud.wav", cell=(0, 6, 0, 0)))
+    assert j["items"][0]["state"] == "done", j
+    clip = clip_by_media(stack, "loud.wav")
+    analysis = stack.http("GET", f"/api/media/{clip['media']}")[1]["media"]["analysis"]
+    assert abs(analysis["peak_db"] - (-6.02)) < 0.1, analysis
+    assert stack.http("PATCH", "/api/settings/media", body={"loudness_target_lufs": -20})[0] == 200
+    assert stack.http("PATCH", f"/api/clips/{clip['id']}", body={"normalize": True})[0] == 200
+    gain = min(-20 - analysis["loudness_lufs"], -1 - analysis["true_peak_db"])
+    expected = 0.5 * 10 ** (gain / 20)
+
+    def at_target(data):
+        on, off = sounding(data[:, 0])
+        peak = np.abs(data[on + 4800:off - 4800, 0]).max()
+        assert abs(20 * np.log10(peak / expected)) < 0.2, f"peak {peak:.4f}, expected {expected:.4f} ({gain:.1f} dB)"
+    played(stack, clip["id"], 2.0, at_target)
+    # Off again: the file's own level.
+    assert stack.http("PATCH", f"/api/clips/{clip['id']}", body={"normalize": False})[0] == 200
+    played(stack, clip["id"], 2.0, lambda d: np.testing.assert_allclose(
+        np.abs(d[:, 0]).max(), 0.5, rtol=0.03))

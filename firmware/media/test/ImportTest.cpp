@@ -188,3 +188,29 @@ TEST(Import, progressRisesAndCancellingWritesNothing) {
     STRCMP_EQUAL("cancelled", cancelled.error().field.c_str());
     LONGS_EQUAL(0, filesUnder(dir + "/show"));
 }
+
+TEST(Import, aCancelledReimportLeavesTheFilesOfTheFirstImport) {
+    writeTone(dir + "/in/bell.wav", SF_FORMAT_WAV | SF_FORMAT_PCM_16, 44100, 2, 2.0);
+    ImportRequest r;
+    r.source = dir + "/in/bell.wav";
+    r.targetDir = dir + "/show";
+    auto first = importFile(r);
+    CHECK(first.ok());
+    CHECK(first->createdFile);
+    CHECK(first->createdOriginal);
+    // The same content again: the converted file is found, not rewritten,
+    // and cancelling late removes nothing that was there.
+    for (double stopAt : {0.2, 0.5, 0.85}) {  // past 0.9 the import completes
+        auto again = importFile(r, [stopAt](double f) { return f < stopAt; });
+        CHECK_FALSE(again.ok());
+        CHECK(fs::exists(first->file));
+        CHECK(fs::exists(first->original));
+        STRCMP_EQUAL(first->fileSha256.c_str(), sha256File(first->file)->c_str());
+    }
+    auto third = importFile(r);
+    CHECK(third.ok());
+    CHECK_FALSE(third->createdFile);
+    CHECK_FALSE(third->createdOriginal);
+    STRCMP_EQUAL(first->fileSha256.c_str(), third->fileSha256.c_str());
+    LONGS_EQUAL(2, filesUnder(dir + "/show"));
+}

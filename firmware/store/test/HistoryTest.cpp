@@ -366,7 +366,18 @@ TEST(History, mediaRecordsAndChecksAreKeptOutOfTheHistoryButARelinkIsUndoable) {
     missing.status = "missing";
     missing.path = "/gone/thunder.wav";
     missing.candidates.push_back(json::object{{"path", "/found/thunder.wav"}, {"score", 1.0}});
-    CHECK(s->putMediaChecks(id, {missing}).ok());
+    auto clipFile = s->loadShow(id)->findClip(clip)->file;
+    auto wrote = s->putMediaChecks(id, {{missing, clipFile}});
+    CHECK(wrote.ok());
+    LONGS_EQUAL(1, wrote->second);
+    // A check that saw another file (the clip was relinked meanwhile) or a
+    // deleted clip writes nothing.
+    MediaCheck stale = missing;
+    stale.status = "unreadable";
+    LONGS_EQUAL(0, s->putMediaChecks(id, {{stale, "media/elsewhere.wav"}})->second);
+    MediaCheck ghost = missing;
+    ghost.clip = 9999;
+    LONGS_EQUAL(0, s->putMediaChecks(id, {{ghost, clipFile}})->second);
     LONGS_EQUAL(entries, s->history(id, 100)->size());
     LONGS_EQUAL(1, s->loadShow(id)->checks.size());
     STRCMP_EQUAL("missing", s->loadShow(id)->findCheck(clip)->status.c_str());
@@ -376,7 +387,9 @@ TEST(History, mediaRecordsAndChecksAreKeptOutOfTheHistoryButARelinkIsUndoable) {
     relinked.status = "ok";
     relinked.path = "/found/thunder.wav";
     relinked.history.push_back(json::object{{"from", "/gone/thunder.wav"}, {"to", "/found/thunder.wav"}, {"how", "auto"}});
-    CHECK(s->relinkClip(id, clip, "/found/thunder.wav", std::string(64, 'a'), relinked, {"box", "relinked"}).ok());
+    auto conflict = s->relinkClip(id, clip, "/found/thunder.wav", std::string(64, 'a'), relinked, {"box", "relinked"}, "media/other.wav");
+    CHECK(!conflict.ok() && conflict.error().code == Errc::conflict);
+    CHECK(s->relinkClip(id, clip, "/found/thunder.wav", std::string(64, 'a'), relinked, {"box", "relinked"}, clipFile).ok());
     LONGS_EQUAL(entries + 1, s->history(id, 100)->size());
     show = s->loadShow(id);
     STRCMP_EQUAL("/found/thunder.wav", show->findClip(clip)->file.c_str());
@@ -390,6 +403,11 @@ TEST(History, mediaRecordsAndChecksAreKeptOutOfTheHistoryButARelinkIsUndoable) {
     CHECK(show->findClip(clip)->media.empty());
     CHECK(s->deleteMedia(id, std::string(64, 'a')).ok());
     LONGS_EQUAL(0, s->loadShow(id)->media.size());
+    // A deleted clip takes its check record along; undo brings both back.
+    CHECK(s->deleteClip(id, clip).ok());
+    CHECK(s->loadShow(id)->findCheck(clip) == nullptr);
+    CHECK(s->undo(id).ok());
+    CHECK(s->loadShow(id)->findCheck(clip) != nullptr);
     // Copies of the show (duplicate, recovery points) carry both tables.
     CHECK(s->putMedia(id, mediaRecord('c')).ok());
     auto dup = s->duplicateShow(id, "copy");
