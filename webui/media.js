@@ -15,6 +15,7 @@ export class MediaPanel {
     this.rows = new Map(); // upload key -> {el, bar, text, upload, job, state}
     this.byJob = new Map(); // job id -> row
     this.lastJob = new Map(); // job id -> its newest message (it may beat the upload's answer)
+    this.boxJobs = new Map(); // job id -> rows of an import of files on the box
     this.queue = [];
     this.uploading = false;
     this.panel = $("mediapanel");
@@ -33,6 +34,13 @@ export class MediaPanel {
       this.add([...(e.dataTransfer?.files || [])]);
     });
     $("media-check").addEventListener("click", () => this.check());
+    $("media-folder").addEventListener("submit", (e) => {
+      e.preventDefault();
+      const path = $("media-path").value.trim();
+      if (path) this.importOnBox({ path }, path);
+    });
+    $("media-take-a").addEventListener("click", () => this.importOnBox({ recording: "A" }, "last take of record A"));
+    $("media-take-b").addEventListener("click", () => this.importOnBox({ recording: "B" }, "last take of record B"));
   }
 
   toggle(open = this.panel.hidden) {
@@ -92,22 +100,63 @@ export class MediaPanel {
     xhr.send(file);
   }
 
+  /**
+   * An import of files already on the box (a folder on a stick or share, a
+   * take of record A/B): one row per file the job lists, filled from its
+   * media_job messages.
+   */
+  async importOnBox(body, what) {
+    const place = $("media-place").checked ? this.hooks.place() : null;
+    const req = { ...body, target: $("media-target").value };
+    if (place) req.place = { page: place.page, tab: place.tab, row: 0, col: 0 };
+    const r = await fetch("/api/media/import", {
+      method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify(req),
+    });
+    const b = await r.json().catch(() => ({}));
+    if (r.status !== 202 || !b.job) {
+      this.hooks.toast(`Import of ${what}: ${b.error?.reason || `HTTP ${r.status}`}`, "warn");
+      return;
+    }
+    this.boxJobs.set(b.job.id, []);
+    this.job(this.lastJob.get(b.job.id) || b.job);
+  }
+
+  /** Rows of a box-side job follow its items (a folder job lists them first). */
+  boxJob(j) {
+    const rows = this.boxJobs.get(j.id);
+    const items = j.items || [];
+    if (items.length && items[0].name.startsWith("listing ") && j.state !== "done") return;
+    while (rows.length < items.length) {
+      const el = document.createElement("li");
+      el.className = "mrow";
+      el.innerHTML = `<span class="mname"></span><progress max="1" value="0"></progress><span class="mstate">waiting</span>`;
+      el.querySelector(".mname").textContent = items[rows.length].name;
+      $("media-list").append(el);
+      const row = { el, bar: el.querySelector("progress"), text: el.querySelector(".mstate"), upload: 1, job: 0, state: "queued" };
+      this.rows.set(`job-${j.id}-${rows.length}`, row);
+      rows.push(row);
+    }
+    items.forEach((it, i) => this.itemInto(rows[i], it));
+  }
+
+  itemInto(row, it) {
+    row.job = it.progress ?? 0;
+    if (it.state === "done") {
+      const d = it.details || {};
+      this.set(row, "done", d.format ? `${d.format}, ${Number(d.duration_s).toFixed(1)} s` : "imported");
+    } else if (it.state === "failed" || it.state === "cancelled") {
+      this.set(row, "failed", it.error || it.state);
+    } else {
+      this.set(row, "importing", it.state);
+    }
+  }
+
   /** A media_job message (or a job from an answer). */
   job(j) {
     this.lastJob.set(j.id, j);
+    if (this.boxJobs.has(j.id)) this.boxJob(j);
     const row = this.byJob.get(j.id);
-    if (row && j.items?.length) {
-      const it = j.items[0];
-      row.job = it.progress ?? 0;
-      if (it.state === "done") {
-        const d = it.details || {};
-        this.set(row, "done", d.format ? `${d.format}, ${Number(d.duration_s).toFixed(1)} s` : "imported");
-      } else if (it.state === "failed" || it.state === "cancelled") {
-        this.set(row, "failed", it.error || it.state);
-      } else {
-        this.set(row, "importing", it.state);
-      }
-    }
+    if (row && j.items?.length) this.itemInto(row, j.items[0]);
     if (j.kind === "check" && j.state === "done") {
       const r = j.result || {};
       if (r.relinked) this.hooks.toast(`Media check: ${r.relinked} clip(s) relinked to their moved files`, "info");
