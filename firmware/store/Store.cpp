@@ -109,38 +109,33 @@ Status rcStatus(int rc, const std::string& where) {
     return {};
 }
 
-// Runs one recorded edit of `show`: `write(Writer&)` returns a Status; on
-// success the edit is kept in the history and committed (synced).
+// Runs one edit of `show`: `write(Writer&)` returns a Status; on success
+// the edit is committed (synced), and kept in the history when `undoable`
+// (media records and checks are not: the files exist whatever the history
+// says).
+template <typename Fn>
+Result<std::uint64_t> showEdit(Store::Impl& impl, const std::string& where, ShowId show, const Origin& origin, Fn write,
+                               bool undoable) {
+    if (auto st = impl.writable(where); !st) return st.error();
+    Txn txn(impl.env, true);
+    if (txn.rc()) return mdbError(where, txn.rc());
+    auto rec = impl.get(txn.get(), impl.dbi(Table::shows), showKey(show));
+    if (!rec) return rec.error().context(where);
+    if (!rec->has_value()) return makeError(Errc::not_found, "show", "no show with id " + std::to_string(show));
+    Writer w(impl, txn.get());
+    Status st = write(w);
+    if (!st) return st.error();
+    return finishEdit(impl, txn, w, show, origin, where, undoable);
+}
 template <typename Fn>
 Result<std::uint64_t> recordedEdit(Store::Impl& impl, const std::string& where, ShowId show, const Origin& origin,
                                    Fn write) {
-    if (auto st = impl.writable(where); !st) return st.error();
-    Txn txn(impl.env, true);
-    if (txn.rc()) return mdbError(where, txn.rc());
-    auto rec = impl.get(txn.get(), impl.dbi(Table::shows), showKey(show));
-    if (!rec) return rec.error().context(where);
-    if (!rec->has_value()) return makeError(Errc::not_found, "show", "no show with id " + std::to_string(show));
-    Writer w(impl, txn.get());
-    Status st = write(w);
-    if (!st) return st.error();
-    return finishEdit(impl, txn, w, show, origin, where);
+    return showEdit(impl, where, show, origin, std::move(write), true);
 }
-
-// Runs one edit of `show` that is kept out of the history (media records and
-// checks); committed and synced like any other.
 template <typename Fn>
 Result<std::uint64_t> unrecordedEdit(Store::Impl& impl, const std::string& where, ShowId show, const Origin& origin,
                                      Fn write) {
-    if (auto st = impl.writable(where); !st) return st.error();
-    Txn txn(impl.env, true);
-    if (txn.rc()) return mdbError(where, txn.rc());
-    auto rec = impl.get(txn.get(), impl.dbi(Table::shows), showKey(show));
-    if (!rec) return rec.error().context(where);
-    if (!rec->has_value()) return makeError(Errc::not_found, "show", "no show with id " + std::to_string(show));
-    Writer w(impl, txn.get());
-    Status st = write(w);
-    if (!st) return st.error();
-    return finishEdit(impl, txn, w, show, origin, where, false);
+    return showEdit(impl, where, show, origin, std::move(write), false);
 }
 
 // Reads a show's records (every show table) under its prefix.

@@ -9,20 +9,14 @@ import { execFileSync } from "node:child_process";
 import { mkdtempSync, writeFileSync, copyFileSync, renameSync, mkdirSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { chromium } from "playwright-core";
-import { startStack, OUTPUT } from "./stack.mjs";
+import { startStack, launchBrowser, OUTPUT } from "./stack.mjs";
 
 let stack, browser;
 const consoleErrors = [];
 
 before(async () => {
   stack = await startStack("media");
-  browser = await chromium.launch({
-    executablePath: "/usr/bin/chromium",
-    headless: true,
-    args: ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-           "--disable-background-networking", "--disable-component-update", "--disable-sync"],
-  });
+  browser = await launchBrowser();
 });
 
 after(async () => {

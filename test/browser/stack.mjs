@@ -8,6 +8,7 @@ import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { createInterface } from "node:readline";
+import { chromium } from "playwright-core";
 
 export const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "..", "..");
 const BUILD = process.env.CUEBOX_BUILD_DIR ?? join(ROOT, "build");
@@ -103,4 +104,14 @@ export function rms(x) {
   let s = 0;
   for (const v of x) s += v * v;
   return Math.sqrt(s / Math.max(1, x.length));
+}
+
+// Debian's chromium, headless, as every browser test drives it.
+export function launchBrowser() {
+  return chromium.launch({
+    executablePath: "/usr/bin/chromium",
+    headless: true,
+    args: ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+           "--disable-background-networking", "--disable-component-update", "--disable-sync"],
+  });
 }

@@ -4,20 +4,14 @@
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { chromium } from "playwright-core";
-import { startStack, capture, rms, OUTPUT } from "./stack.mjs";
+import { startStack, launchBrowser, capture, rms, OUTPUT } from "./stack.mjs";
 
 let stack, browser;
 const consoleErrors = [];
 
 before(async () => {
   stack = await startStack("tap");
-  browser = await chromium.launch({
-    executablePath: "/usr/bin/chromium",
-    headless: true,
-    args: ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-           "--disable-background-networking", "--disable-component-update", "--disable-sync"],
-  });
+  browser = await launchBrowser();
 });
 
 after(async () => {
