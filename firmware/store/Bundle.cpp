@@ -110,23 +110,33 @@ Result<BundleInfo> exportBundle(const Store& store, model::ShowId show, const st
     BundleInfo info;
     json::array list;
     json::object fileMap;
-    for (const auto& c : s->clips) {
-        if (c.file.empty() || files.count(c.file)) continue;
-        fs::path p(c.file);
+    // Every clip's file, then each library record's converted file and
+    // kept original (so the show's media travels whole).
+    std::vector<std::string> wanted;
+    for (const auto& c : s->clips) wanted.push_back(c.file);
+    const std::size_t clipFiles = wanted.size();
+    for (const auto& m : s->media) {
+        wanted.push_back(m.file);
+        wanted.push_back(m.original);
+    }
+    for (std::size_t i = 0; i < wanted.size(); ++i) {
+        const std::string& file = wanted[i];
+        if (file.empty() || files.count(file)) continue;
+        fs::path p(file);
         const fs::path full = p.is_absolute() ? p : fs::path(dataDir) / p;
         std::error_code ec;
         const auto size = fs::file_size(full, ec);
         if (ec) {
-            ++info.missingMedia;
+            if (i < clipFiles) ++info.missingMedia;  // a clip that will not play
             continue;
         }
         std::string name = p.is_absolute() ? "media/external/" + p.filename().string()
-                                           : (c.file.rfind("media/", 0) == 0 ? c.file : "media/" + c.file);
+                                           : (file.rfind("media/", 0) == 0 ? file : "media/" + file);
         for (int n = 2; entries.count(name) || !safeEntryName(name); ++n)
             name = "media/external/" + std::to_string(n) + "-" + p.filename().string();
-        files[c.file] = name;
+        files[file] = name;
         entries[name] = {full.string(), size};
-        fileMap[c.file] = name;
+        fileMap[file] = name;
     }
     auto addEntry = [&](const std::string& name, std::uint64_t bytes, const std::string& hash) {
         list.push_back(json::object{{"name", name}, {"bytes", bytes}, {"sha256", hash}});

@@ -977,16 +977,20 @@ Result<std::pair<ShowId, std::uint64_t>> Store::importShowRecords(const std::str
     Writer w(*impl_, txn.get());
     for (auto& r : recs) {
         std::string value = r.value;
-        if (r.table == Table::shows || r.table == Table::clips) {
+        if (r.table == Table::shows || r.table == Table::clips || r.table == Table::media) {
             boost::system::error_code ec;
             json::value j = json::parse(value, ec);
-            if (ec || !j.is_object()) return makeError(Errc::bad_request, "bundle", "a show or clip record is not JSON");
+            if (ec || !j.is_object()) return makeError(Errc::bad_request, "bundle", "a show, clip or media record is not JSON");
             auto& o = j.as_object();
             if (r.table == Table::shows && !name.empty()) o["name"] = name;
             if (r.table == Table::clips) {
                 if (!model::clipFromJson(j)) return makeError(Errc::bad_request, "bundle", "a clip record is invalid");
                 if (auto* f = o.if_contains("file"); f && f->is_string()) o["file"] = importedFile(std::string(f->as_string()), files);
             }
+            if (r.table == Table::media)  // the library's files follow the bundle's copies
+                for (const char* k : {"file", "original"})
+                    if (auto* f = o.if_contains(k); f && f->is_string() && !f->as_string().empty())
+                        o[k] = importedFile(std::string(f->as_string()), files);
             value = json::serialize(j);
         }
         if (int rc = w.put(r.table, prefix + r.key.substr(8), value)) return mdbError(where, rc);

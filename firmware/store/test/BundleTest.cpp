@@ -189,3 +189,26 @@ TEST(Bundle, clipsThatPointOutsideTheBundleStayInsideTheDataFolderAndHugeRecords
     STRCMP_CONTAINS("malformed", store::importBundle(*dst, b.dir + "/in/frac.cuebox", b.dir, "", {}).error().reason.c_str());
     LONGS_EQUAL(before, showsIn(*dst));
 }
+
+TEST(Bundle, theLibraryTravelsWithItsOriginalsAndPointsAtTheBundlesCopies) {
+    auto s = src->loadShow(show);
+    model::MediaRecord m;
+    m.id = std::string(64, 'e');
+    m.name = "0.flac";
+    m.file = s->clips[0].file;  // the converted file a clip plays
+    m.original = "media/originals/0.flac";
+    writeFile(a.dir + "/" + m.original, std::string(3000, 'o'));
+    CHECK(src->putMedia(show, m).ok());
+    auto e = store::exportBundle(*src, show, a.dir, bundle);
+    CHECK(e.ok());
+    LONGS_EQUAL(3, e->mediaFiles);  // two clip files and the original
+    LONGS_EQUAL(0, e->missingMedia);
+    auto r = store::importBundle(*dst, bundle, b.dir, "", {});
+    CHECK_TEXT(r.ok(), r.ok() ? "" : r.error().reason.c_str());
+    auto t = dst->loadShow(r->show);
+    LONGS_EQUAL(1, t->media.size());
+    const auto& got = t->media[0];
+    STRCMP_EQUAL(t->clips[0].file.c_str(), got.file.c_str());
+    STRCMP_CONTAINS("media/imported/", got.original.c_str());
+    STRCMP_EQUAL(std::string(3000, 'o').c_str(), readFile(b.dir + "/" + got.original).c_str());
+}
