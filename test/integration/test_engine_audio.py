@@ -5,7 +5,7 @@ import time
 
 import numpy as np
 
-from stack import retry_on_xrun, silence
+from stack import judged_unless_disturbed, retry_on_xrun, silence
 
 RATE = 48000
 CLICK = 0.03  # |second difference| a hard cut would exceed many times over
@@ -126,22 +126,31 @@ def test_bad_audio_edits_are_refused_and_change_nothing(stack):
 def test_a_start_on_missing_media_is_refused_and_the_rest_plays_on(stack):
     tone = clip(stack, "Tone E5")
     bell, bell_path = stack.clip_id("Bell")
-    cap = stack.capture(["cuebox:out_1"], 1.5)
-    stack.http("POST", f"/api/clips/{tone}/start")
-    os.rename(bell_path, bell_path + ".away")
-    try:
-        # Any edit makes the engine re-read the show; Bell's media is now gone.
-        stack.http("PATCH", f"/api/clips/{bell}", body={"label": "Bell (moved)"})
-        time.sleep(0.5)
-        status, body = stack.http("POST", f"/api/clips/{bell}/start")
-        assert status == 409, body
-        assert "media" in body["error"]["reason"]
-        _, show = stack.http("GET", "/api/show")
-        assert [c for c in show["show"]["clips"] if c["id"] == bell][0]["status"] == "missing"
-        data, _ = cap.result()
-        assert second_difference(data[:, 0]).max() < CLICK  # the tone played on untouched
-    finally:
-        os.rename(bell_path + ".away", bell_path)
+
+    def attempt():
+        cap = stack.capture(["cuebox:out_1"], 1.5)
+        stack.http("POST", f"/api/clips/{tone}/start")
+        os.rename(bell_path, bell_path + ".away")
+        try:
+            # Any edit makes the engine re-read the show; Bell's media is now gone.
+            stack.http("PATCH", f"/api/clips/{bell}", body={"label": "Bell (moved)"})
+            time.sleep(0.5)
+            status, body = stack.http("POST", f"/api/clips/{bell}/start")
+            assert status == 409, body
+            assert "media" in body["error"]["reason"]
+            _, show = stack.http("GET", "/api/show")
+            assert [c for c in show["show"]["clips"] if c["id"] == bell][0]["status"] == "missing"
+            data, meta = cap.result()
+            # The tone played on untouched (a click here that comes with the
+            # JACK server skipping cycles is the VM's, and retried).
+            judged_unless_disturbed(meta, lambda: _no_click(data[:, 0]))
+        finally:
+            os.rename(bell_path + ".away", bell_path)
+    retry_on_xrun(stack, attempt)
+
+
+def _no_click(x):
+    assert second_difference(x).max() < CLICK
 
 
 def test_the_test_ballast_is_refused_without_test_hooks(stack):
