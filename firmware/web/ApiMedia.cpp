@@ -203,7 +203,8 @@ Result<std::uint64_t> Api::queueImport(std::vector<ImportItem> items, bool repos
         for (std::size_t i = 0; i < items.size(); ++i) {
             const ImportItem& item = items[i];
             if (r.cancelled()) {
-                if (item.move) fs::remove(item.source);
+                std::error_code ec;
+                if (item.move) fs::remove(item.source, ec);
                 r.itemDone(i, false, "cancelled");
                 continue;
             }
@@ -248,7 +249,7 @@ Result<std::uint64_t> Api::queueImport(std::vector<ImportItem> items, bool repos
             }
             std::uint64_t rev = *put;
             json::object details{{"media", m.id}, {"file", m.file}, {"format", m.format},
-                                 {"duration_s", imp->analysis.durationS}, {"seconds", imp->secondsDecode + imp->secondsResample + imp->secondsAnalyse}};
+                                 {"duration_s", imp->analysis.durationS}, {"seconds", imp->secondsReady}};
             if (place) {
                 // The first free cell from `place` in reading order, as the
                 // show is now (other imports and edits fill cells too; an
