@@ -45,7 +45,63 @@ export class MediaPanel {
 
   toggle(open = this.panel.hidden) {
     this.panel.hidden = !open;
-    if (open) this.refreshMissing();
+    if (open) {
+      this.refreshMissing();
+      this.refreshLibrary();
+    }
+  }
+
+  /** The show's library: a row per media file with its analysis in short. */
+  async refreshLibrary() {
+    let body;
+    try { body = await (await fetch("/api/media")).json(); } catch { return; }
+    const list = $("media-library");
+    list.replaceChildren();
+    const media = (body.media || []).slice().sort((x, y) => x.name.localeCompare(y.name));
+    $("media-lib-count").textContent = `(${media.length})`;
+    for (const m of media) {
+      const a = m.analysis || {};
+      const t = a.tempo || {};
+      const li = document.createElement("li");
+      li.className = "lrow";
+      li.dataset.media = m.id;
+      const name = document.createElement("button");
+      name.type = "button";
+      name.className = "lname";
+      name.textContent = m.name;
+      name.addEventListener("click", () => this.showDetail(m.id));
+      const facts = document.createElement("span");
+      facts.className = "lfacts";
+      facts.textContent = [
+        fmtS(a.duration_s), m.format, `${a.loudness_lufs > -199 ? a.loudness_lufs.toFixed(1) : "–"} LUFS`,
+        `${a.true_peak_db > -199 ? a.true_peak_db.toFixed(1) : "–"} dBTP`,
+        t.bpm > 0 ? `${t.bpm.toFixed(1)} BPM (${Math.round((t.confidence || 0) * 100)}%)` : "no steady beat",
+        `${(m.used_by || []).length} clip(s)`,
+      ].join(" · ");
+      li.append(name, facts);
+      list.append(li);
+    }
+  }
+
+  /** One media file: facts, waveform with beat markers and sections. */
+  async showDetail(id) {
+    let body;
+    try { body = await (await fetch(`/api/media/${id}`)).json(); } catch { return; }
+    const m = body.media;
+    if (!m) return;
+    const a = m.analysis || {};
+    const t = a.tempo || {};
+    $("media-detail").hidden = false;
+    $("md-name").textContent = m.name;
+    $("md-facts").textContent = `${fmtS(a.duration_s)}, ${m.source_channels} ch, ${m.source_rate} Hz ${m.format}` +
+      ` → ${m.rate} Hz; peak ${a.peak_db?.toFixed(1)} dBFS; silence ${a.leading_silence_s?.toFixed(2)} s / ${a.trailing_silence_s?.toFixed(2)} s`;
+    const sections = (t.sections || []).map((x) => `${fmtS(x.start_s)}–${fmtS(x.end_s)}: ${x.bpm > 0 ? `${x.bpm.toFixed(1)} BPM` : "no beat"}`);
+    const alts = (t.alternatives || []).slice(0, 3).map((x) => `${x.bpm.toFixed(1)} (${Math.round(x.confidence * 100)}%)`);
+    $("md-tempo").textContent = t.bpm > 0
+      ? `Tempo ${t.bpm.toFixed(1)} BPM, confidence ${Math.round(t.confidence * 100)}%` +
+        (alts.length ? `; also ${alts.join(", ")}` : "") + `; ${(t.beats || []).length} beats; sections ${sections.join(", ")}`
+      : "No steady beat";
+    drawWave($("md-wave"), m.waveform || {}, t.beats || [], a.duration_s || 0);
   }
 
   /** Queues files for upload; each gets its row and bar at once. */
@@ -157,6 +213,7 @@ export class MediaPanel {
     if (this.boxJobs.has(j.id)) this.boxJob(j);
     const row = this.byJob.get(j.id);
     if (row && j.items?.length) this.itemInto(row, j.items[0]);
+    if (j.kind === "import" && j.state === "done" && !this.panel.hidden) this.refreshLibrary();
     if (j.kind === "check" && j.state === "done") {
       const r = j.result || {};
       if (r.relinked) this.hooks.toast(`Media check: ${r.relinked} clip(s) relinked to their moved files`, "info");
@@ -249,5 +306,31 @@ export class MediaPanel {
     const b = await r.json().catch(() => ({}));
     this.hooks.toast(r.ok ? `Relinked to ${path}` : `Relink refused: ${b.error?.reason || r.status}`, r.ok ? "info" : "warn");
     this.refreshMissing();
+  }
+}
+
+function fmtS(s) {
+  if (!(s >= 0)) return "–";
+  const m = Math.floor(s / 60);
+  return `${m}:${(s - 60 * m).toFixed(1).padStart(4, "0")}`;
+}
+
+/** Min/max columns (-127..127) across the canvas, beats as ticks. */
+function drawWave(canvas, wave, beats, duration) {
+  const g = canvas.getContext("2d");
+  const w = canvas.width, h = canvas.height, mid = h / 2;
+  g.fillStyle = "#0a0c0f";
+  g.fillRect(0, 0, w, h);
+  const lo = wave.min || [], hi = wave.max || [];
+  const n = Math.min(lo.length, hi.length);
+  g.fillStyle = "#7cc4ff";
+  for (let i = 0; i < n; ++i) {
+    const x0 = Math.floor((i * w) / n), x1 = Math.max(x0 + 1, Math.floor(((i + 1) * w) / n));
+    const top = mid - (hi[i] / 127) * (mid - 2), bottom = mid - (lo[i] / 127) * (mid - 2);
+    g.fillRect(x0, top, x1 - x0, Math.max(1, bottom - top));
+  }
+  if (duration > 0) {
+    g.fillStyle = "rgba(251, 191, 36, 0.8)";
+    for (const b of beats) g.fillRect(Math.round((b / duration) * w), 0, 1, 10);
   }
 }

@@ -76,6 +76,23 @@ test("files import with a bar each and overall, bad ones refused, missing media 
                    ["bird.aiff", "clock.flac"]);
   assert.match(await page.locator("#media-summary").textContent(), /5 of 6 imported, 1 refused/);
 
+  // The library lists them with their analysis; one opens with its waveform.
+  await page.waitForFunction(() => document.querySelectorAll("#media-library .lrow").length === 5, null, { timeout: 10000 });
+  const facts = await page.locator("#media-library .lfacts").first().textContent();
+  assert.match(facts, /LUFS/);
+  assert.match(facts, /dBTP/);
+  await page.locator("#media-library .lname", { hasText: "rain.flac" }).tap();
+  await page.waitForSelector("#media-detail:not([hidden])");
+  assert.match(await page.locator("#md-facts").textContent(), /44100 Hz FLAC, 24-bit → 48000 Hz/);
+  const lit = await page.locator("#md-wave").evaluate((c) => {
+    const d = c.getContext("2d").getImageData(0, 0, c.width, c.height).data;
+    let n = 0;
+    for (let i = 0; i < d.length; i += 4) if (d[i + 2] > 200) ++n;
+    return n;
+  });
+  assert.ok(lit > 1000, `waveform pixels drawn: ${lit}`);
+  await page.screenshot({ path: join(OUTPUT, "media-library-1024x768.png") });
+
   // The clips are on the tab, in reading order.
   const { body: show } = await stack.api("GET", "/api/show");
   const labels = show.show.clips.filter((c) => c.media).map((c) => c.label);
