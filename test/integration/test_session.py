@@ -252,6 +252,12 @@ def test_a_clip_added_from_media_plays_and_deleting_it_while_playing_fades_it_ou
     assert any(c["clip"] == added for c in snap["show"]["pages"][0]["tabs"][1]["cells"])
 
     def attempt():
+        # A retried attempt adds the clip again (the last one deleted it).
+        nonlocal added
+        if stack.http("GET", f"/api/clips/{added}")[0] == 404:
+            st, again = stack.http("POST", "/api/clips", {"file": rel, "label": "Added tone"})
+            assert st == 201, again
+            added = again["clip"]["id"]
         cap = stack.capture(["cuebox:out_1"], 2.0)
         assert stack.http("POST", f"/api/clips/{added}/start")[0] == 202
         time.sleep(0.6)
