@@ -231,7 +231,7 @@ def judged_unless_disturbed(meta, check):
         raise
 
 
-def retry_on_xrun(stack, attempt, attempts=3):
+def retry_on_xrun(stack, attempt, attempts=5):
     """Runs a capture-and-check `attempt`. On this class of VM a real-time
     thread is now and then woken more than a period late (see
     docs/PERFORMANCE.md), so a JACK cycle can be lost inside a capture window.
