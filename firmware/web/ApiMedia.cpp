@@ -92,6 +92,26 @@ json::array usedBy(const model::Show& s, const std::string& id) {
     return a;
 }
 
+// `path` first, then the earlier known good paths (at most 5 kept).
+json::array goodPaths(const std::string& path, const json::array& earlier) {
+    json::array good{json::value(path)};
+    for (const auto& p : earlier)
+        if (good.size() < 5 && p != good[0]) good.push_back(p);
+    return good;
+}
+
+// A check record after a relink from `from` to `to` (by the check, "auto",
+// or the operator, "user"): recorded in its history, `to` now known good.
+void markRelinked(model::MediaCheck& c, const std::string& from, const std::string& to, const char* how,
+              const std::string& by, double score, const char* reason) {
+    c.history.push_back(json::object{{"at", isoNow()}, {"from", from}, {"to", to}, {"how", how},
+                                     {"by", by}, {"score", score}, {"reason", reason}});
+    c.status = "ok";
+    c.path = to;
+    c.lastKnownGood = goodPaths(to, c.lastKnownGood);
+    c.candidates.clear();
+}
+
 // A clip for imported media: label from the file name, its shape from the
 // analysis.
 model::Clip clipFor(const model::MediaRecord& m) {
@@ -407,10 +427,7 @@ std::uint64_t Api::queueCheck(const std::string& why) {
                 c.candidates.clear();
                 c.patterns.clear();
                 // The newest known good path first, at most 5 kept.
-                json::array good{json::value(in.missing.path)};
-                for (const auto& p : in.previous.lastKnownGood)
-                    if (good.size() < 5 && p != good[0]) good.push_back(p);
-                c.lastKnownGood = std::move(good);
+                c.lastKnownGood = goodPaths(in.missing.path, in.previous.lastKnownGood);
             } else {
                 std::error_code ec;
                 c.status = fs::exists(in.missing.path, ec) ? "unreadable" : "missing";
@@ -436,15 +453,8 @@ std::uint64_t Api::queueCheck(const std::string& why) {
                 // One exact content match is the file: relinked and recorded.
                 if (autoRelink && hashMatches == 1 && c.candidates[0].as_object().at("hash_match").as_bool()) {
                     const std::string to(c.candidates[0].as_object().at("path").as_string());
-                    c.history.push_back(json::object{{"at", isoNow()}, {"from", in.missing.path}, {"to", to}, {"how", "auto"},
-                                                     {"by", "media check"}, {"score", 1.0}, {"reason", "same content hash"}});
-                    c.status = "ok";
-                    c.path = to;
-                    json::array good{json::value(to)};
-                    for (const auto& p : in.previous.lastKnownGood)
-                        if (good.size() < 5 && p != good[0]) good.push_back(p);
-                    c.lastKnownGood = std::move(good);
-                    c.candidates.clear();
+                    c.lastKnownGood = in.previous.lastKnownGood;
+                    markRelinked(c, in.missing.path, to, "auto", "media check", 1.0, "same content hash");
                     auto rl = st.relinkClip(showId, in.clip, rel(to), in.media, c,
                                             store::Origin{"box", "relinked clip " + std::to_string(in.clip) + " to " + to}, in.file);
                     if (rl) {
@@ -726,17 +736,9 @@ bool Api::handleMedia(const HttpRequest& req, const std::vector<std::string_view
                     score = k.as_object().at("score").to_number<double>();
                     sameContent = k.as_object().at("hash_match").as_bool();
                 }
-            c.history.push_back(json::object{{"at", isoNow()}, {"from", absolute(clip->file)}, {"to", to}, {"how", "user"},
-                                             {"by", req.client.empty() ? "api" : req.client}, {"score", score},
-                                             {"reason", score > 0 ? "confirmed candidate" : "chosen file"}});
-            c.status = "ok";
-            c.path = to;
+            markRelinked(c, absolute(clip->file), to, "user", req.client.empty() ? "api" : req.client, score,
+                     score > 0 ? "confirmed candidate" : "chosen file");
             c.checkedAt = isoNow();
-            json::array good{json::value(to)};
-            for (const auto& g : c.lastKnownGood)
-                if (good.size() < 5 && g != good[0]) good.push_back(g);
-            c.lastKnownGood = std::move(good);
-            c.candidates.clear();
             // Another file than the media's own content is no longer that
             // media (its analysis, loudness and renders do not apply).
             storeChanged(st.relinkClip(show.id, *clipId, stored(to), sameContent ? clip->media : std::string(), c,
