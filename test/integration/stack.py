@@ -127,8 +127,9 @@ class Stack:
     def capture(self, ports, seconds):
         return Capture(self, ports, seconds)
 
-    # Server cycles skipped inside every capture read so far (the dummy
-    # driver woke late): retry_on_xrun compares it before and after.
+    # Disturbances seen by every capture read so far (server cycle skips,
+    # xruns, late cycles; see Capture.result): retry_on_xrun compares it
+    # before and after an attempt.
     capture_skips = 0
 
 
@@ -157,7 +158,14 @@ class Capture:
         data = np.fromfile(self.path, dtype=np.float32).reshape(-1, self.nports)
         cycles = np.fromfile(self.path + ".cycles", dtype=np.int64).reshape(-1, 2)
         meta["cycle_frames"], meta["cycle_ns"] = cycles[:, 0], cycles[:, 1]
-        self.stack.capture_skips += meta.get("discontinuities", 0)
+        # What disturbed this capture: cycles the server skipped, xruns the
+        # server reported to this client, and cycles this client ran more
+        # than three periods after the one before (the VM stalled a
+        # real-time thread without the server noticing).
+        period_ns = 1e9 * len(data) / max(1, len(cycles)) / meta.get("rate", 48000)
+        gaps = np.diff(meta["cycle_ns"]) if len(cycles) > 1 else np.array([])
+        meta["late_cycles"] = int((gaps > 3 * period_ns).sum())
+        self.stack.capture_skips += meta.get("discontinuities", 0) + meta.get("xruns", 0) + meta["late_cycles"]
         return data, meta
 
 
@@ -237,13 +245,14 @@ def judged_unless_disturbed(meta, check):
         raise
 
 
-def retry_on_xrun(stack, attempt, attempts=5):
+def retry_on_xrun(stack, attempt, attempts=8):
     """Runs a capture-and-check `attempt`. On this class of VM a real-time
     thread is now and then woken more than a period late (see
     docs/PERFORMANCE.md), so a JACK cycle can be lost inside a capture window.
     A failed check is retried only if JACK reported an xrun while it ran, or
-    a capture read during it saw the server skip cycles: a mismatch without
-    either still fails at once."""
+    a capture read during it was disturbed (server cycle skips, xruns
+    reported to the capture client, cycles run late): a mismatch without
+    any of these still fails at once."""
     for i in range(attempts):
         before = xruns(stack)
         skips_before = stack.capture_skips
@@ -253,6 +262,6 @@ def retry_on_xrun(stack, attempt, attempts=5):
             disturbed = isinstance(e, CaptureDisturbed) or stack.capture_skips > skips_before
             if (xruns(stack) == before and not disturbed) or i == attempts - 1:
                 raise
-            why = "the JACK server skipped cycles" if disturbed else "an xrun fell"
+            why = "the capture was disturbed (skipped, late or xrun cycles)" if disturbed else "an xrun fell"
             print(f"\nMEASURE retried: {why} inside the capture window (attempt {i + 1})")
             silence(stack)
