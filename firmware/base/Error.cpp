@@ -8,6 +8,8 @@ const char* errcName(Errc c) {
     case Errc::not_found: return "not_found";
     case Errc::method_not_allowed: return "method_not_allowed";
     case Errc::conflict: return "conflict";
+    case Errc::forbidden: return "forbidden";
+    case Errc::locked: return "locked";
     case Errc::payload_too_large: return "payload_too_large";
     case Errc::unavailable: return "unavailable";
     case Errc::io: return "io";

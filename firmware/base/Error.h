@@ -14,6 +14,8 @@ enum class Errc {
     not_found,
     method_not_allowed,
     conflict,
+    forbidden,  // a wrong PIN
+    locked,     // the show is locked for performing: edits are refused
     payload_too_large,
     unavailable,
     io,

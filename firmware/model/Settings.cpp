@@ -108,6 +108,11 @@ constexpr Member k_platform[] = {
     {"location", Kind::text, 0, 0, "", "\"\""},
     {"timezone", Kind::text, 0, 0, "", "\"UTC\""},
 };
+// The tablets: a second start of the same cell within double_tap_ms is
+// ignored (a stop never is).
+constexpr Member k_perform[] = {
+    {"double_tap_ms", Kind::whole, 0, 2000, "", "300"},
+};
 constexpr Section kSections[] = {
     {"transport", k_transport, std::size(k_transport)},
     {"time_sources", k_time_sources, std::size(k_time_sources)},
@@ -118,6 +123,7 @@ constexpr Section kSections[] = {
     {"logging", k_logging, std::size(k_logging)},
     {"recovery", k_recovery, std::size(k_recovery)},
     {"platform", k_platform, std::size(k_platform)},
+    {"perform", k_perform, std::size(k_perform)},
 };
 
 const Section* findSection(const std::string& name) {

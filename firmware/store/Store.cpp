@@ -835,6 +835,26 @@ Result<std::uint64_t> Store::setLoadedShow(ShowId show, const Origin& origin) {
     return revision;
 }
 
+Result<std::string> Store::lockRecord() const {
+    Txn txn(impl_->env, false);
+    if (txn.rc()) return mdbError("store: lock", txn.rc());
+    auto rec = impl_->get(txn.get(), impl_->meta, "ui_lock");
+    if (!rec) return rec.error();
+    return rec->value_or(std::string{});
+}
+
+Status Store::putLockRecord(const std::string& record, const std::string& what, const Origin& origin) {
+    const std::string where = "store: lock";
+    if (auto st = impl_->writable(where); !st) return st.error();
+    Txn txn(impl_->env, true);
+    if (txn.rc()) return mdbError(where, txn.rc());
+    int rc = impl_->put(txn.get(), impl_->meta, "ui_lock", record);
+    LogEntry e{0, 0, "lock", "web", origin.client, what, ""};
+    if (rc == 0) rc = appendLogIn(*impl_, txn.get(), e);
+    if (rc == 0) rc = txn.commit();
+    return rcStatus(rc, where);
+}
+
 Result<std::vector<model::ClipId>> Store::search(ShowId show, const std::string& query, std::size_t limit) const {
     const std::string where = "store: search";
     Txn txn(impl_->env, false);

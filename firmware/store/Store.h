@@ -211,6 +211,12 @@ public:
 
     // --- Search: clips whose label or file name has a word starting with
     // each word of `query` (case-insensitive), by id.
+    // The box's show lock (operator mode: performing only), a small JSON
+    // record kept in the store's meta table so it survives restarts; ""
+    // when never set. Writing it is logged (`lock` kind) but is no edit of
+    // the show (never in its undo history).
+    Result<std::string> lockRecord() const;
+    Status putLockRecord(const std::string& record, const std::string& what, const Origin& origin = {});
     Result<std::vector<model::ClipId>> search(model::ShowId show, const std::string& query, std::size_t limit) const;
 
     // --- Show bundles (Bundle.h builds on these): a show's records as one

@@ -7,6 +7,8 @@
 #include <chrono>
 #include <algorithm>
 #include <array>
+#include <cstdio>
+#include <sys/statvfs.h>
 #include <unistd.h>
 
 namespace cuebox::web {
@@ -21,6 +23,7 @@ Errc codeFromName(std::string_view s) {
     if (s == "not_found") return Errc::not_found;
     if (s == "bad_request") return Errc::bad_request;
     if (s == "conflict") return Errc::conflict;
+    if (s == "locked") return Errc::locked;
     if (s == "unavailable") return Errc::unavailable;
     return Errc::internal;
 }
@@ -52,6 +55,8 @@ int httpStatus(Errc c) {
     case Errc::not_found: return 404;
     case Errc::method_not_allowed: return 405;
     case Errc::conflict: return 409;
+    case Errc::forbidden: return 403;
+    case Errc::locked: return 423;
     case Errc::payload_too_large: return 413;
     case Errc::unavailable: return 503;
     case Errc::io:
@@ -99,6 +104,54 @@ Result<model::ClipId> parseClipId(std::string_view s) {
     return v;
 }
 
+// What a locked show still allows: reading, performing (clips, groups,
+// audition, panic, recording), the faders (master, monitor and bus levels
+// only), switching view mode, page and tab, and taking a recovery point,
+// a backup or an export (they change nothing).
+bool Api::allowedWhileLocked(const HttpRequest& req, const std::vector<std::string_view>& seg) const {
+    if (req.method == "GET" || req.method == "HEAD") return true;
+    if (seg.size() < 2) return false;
+    const std::string_view top = seg[1];
+    auto onlyMembers = [&](std::initializer_list<std::string_view> allowed) {
+        auto body = parseBody(req, false);
+        if (!body || body->empty()) return false;
+        for (const auto& kv : *body)
+            if (std::find(allowed.begin(), allowed.end(), std::string_view(kv.key())) == allowed.end()) return false;
+        return true;
+    };
+    if (req.method == "POST") {
+        if (top == "clips" && seg.size() == 4) return isClipOp(seg[3]) || seg[3] == "press" || seg[3] == "release";
+        if (top == "panic" || top == "audition" || top == "groups" || top == "record") return true;
+        if ((top == "recovery" || top == "backups") && seg.size() == 2) return true;
+        if (top == "shows" && seg.size() == 4 && seg[3] == "export") return true;
+        return false;
+    }
+    if (req.method == "PATCH") {
+        if (top == "audio" && seg.size() == 2) return onlyMembers({"master_db", "monitor_db"});
+        if (top == "audio" && seg.size() == 4 && seg[2] == "busses") return onlyMembers({"level_db"});
+        if (top == "show" && seg.size() == 2) return onlyMembers({"view_mode", "active_page"});
+        if (top == "pages" && seg.size() == 3) return onlyMembers({"active_tab"});
+    }
+    return false;
+}
+
+void Api::lockRequest(const HttpRequest& req, std::string_view which, Respond& respond) {
+    if (req.method == "GET" && which == "lock") return respond(jsonResponse(200, {{"lock", show_.lock().json()}}));
+    if (req.method != "POST")
+        return respond(errorResponse(makeError(Errc::method_not_allowed, "method", req.method + " is not allowed here (use POST)")));
+    auto body = parseBody(req, true);
+    if (!body) return respond(errorResponse(body.error()));
+    const auto* pin = body->if_contains("pin");
+    if (!pin || !pin->is_string()) return respond(errorResponse(bad("pin", "a PIN of 4 to 8 digits is required")));
+    const store::Origin origin{req.client, ""};
+    Status st = which == "lock" ? show_.lock().lock(std::string(pin->as_string()), origin)
+                                : show_.lock().unlock(std::string(pin->as_string()), origin);
+    if (!st) return respond(errorResponse(st.error()));
+    const bool locked = show_.lock().locked();
+    broadcast_({{"type", "event"}, {"event", "lock"}, {"locked", locked}});
+    respond(jsonResponse(200, {{"lock", show_.lock().json()}}));
+}
+
 void Api::handle(const HttpRequest& req, Respond respond) {
     std::string_view path = req.target;
     if (auto q = path.find('?'); q != std::string_view::npos) path = path.substr(0, q);
@@ -112,6 +165,10 @@ void Api::handle(const HttpRequest& req, Respond respond) {
     };
 
     show_.setOrigin(store::Origin{req.client, ""});
+    if (seg.size() == 2 && (seg[1] == "lock" || seg[1] == "unlock")) return lockRequest(req, seg[1], respond);
+    if (show_.lock().locked() && !allowedWhileLocked(req, seg))
+        return respond(errorResponse(makeError(Errc::locked, "lock",
+                                               "the show is locked for performing: unlock it with the PIN to edit")));
     if (handleSession(req, seg, respond)) return;
     if (handleMedia(req, seg, respond)) return;
     if (seg.size() == 2 && seg[1] == "show") {
@@ -363,6 +420,36 @@ void Api::command(const json::value& msg, std::function<void(json::object)> repl
     });
 }
 
+namespace {
+// Memory of the box and of this process, and the data folder's disk: read
+// from /proc and statvfs on each request (a few microseconds).
+json::object systemHealth(const std::string& dataDir) {
+    json::object o;
+    if (std::FILE* f = std::fopen("/proc/meminfo", "r")) {
+        char key[64];
+        unsigned long long kb = 0;
+        while (std::fscanf(f, "%63s %llu kB", key, &kb) == 2) {
+            if (std::string_view(key) == "MemTotal:") o["memory_total_bytes"] = kb * 1024;
+            if (std::string_view(key) == "MemAvailable:") o["memory_available_bytes"] = kb * 1024;
+        }
+        std::fclose(f);
+    }
+    if (std::FILE* f = std::fopen("/proc/self/statm", "r")) {
+        unsigned long long size = 0, rss = 0;
+        if (std::fscanf(f, "%llu %llu", &size, &rss) == 2)
+            o["web_rss_bytes"] = rss * static_cast<unsigned long long>(::sysconf(_SC_PAGESIZE));
+        std::fclose(f);
+    }
+    struct statvfs vfs {};
+    if (::statvfs(dataDir.c_str(), &vfs) == 0) {
+        o["disk_total_bytes"] = static_cast<unsigned long long>(vfs.f_blocks) * vfs.f_frsize;
+        o["disk_free_bytes"] = static_cast<unsigned long long>(vfs.f_bavail) * vfs.f_frsize;
+    }
+    o["data_dir"] = dataDir;
+    return o;
+}
+}  // namespace
+
 json::object Api::health() const {
     json::object live = show_.live();
     const bool engineUp = live.at("engine").as_object().at("connected").as_bool();
@@ -372,6 +459,8 @@ json::object Api::health() const {
         {"web", {{"pid", ::getpid()}, {"uptime_s", std::round(up * 10) / 10}, {"ws_clients", wsClients_ ? wsClients_() : 0}}},
         {"engine", live.at("engine")},
         {"store", {{"revision", show_.revision()}, {"show_loaded", show_.loaded()}}},
+        {"system", systemHealth(show_.dataDir())},
+        {"firmware", {{"version", CUEBOX_VERSION}, {"commit", CUEBOX_COMMIT}, {"built", __DATE__ " " __TIME__}}},
     };
 }
 

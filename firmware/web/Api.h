@@ -81,6 +81,11 @@ public:
     void sweepUploads() const;
 
 private:
+    // The show lock: GET/POST /api/lock, POST /api/unlock, and what a
+    // locked show still allows.
+    void lockRequest(const HttpRequest& req, std::string_view which, Respond& respond);
+    bool allowedWhileLocked(const HttpRequest& req, const std::vector<std::string_view>& seg) const;
+
     // Validates and sends one engine command. `target` is the clip id, or the
     // group letter for stop_group, or empty.
     void engineCommand(const std::string& op, const boost::json::value& target, const boost::json::object& args,

@@ -310,6 +310,8 @@ void Api::mediaUploaded(const std::string& file, const std::string& target, cons
         fs::remove(file, ec);
         respond(errorResponse(std::move(e)));
     };
+    if (show_.lock().locked())
+        return fail(makeError(Errc::locked, "lock", "the show is locked for performing: unlock it with the PIN to import"));
     if (name.empty()) return fail(bad("name", "is required: the file's name (?name=thunder.wav)"));
     if (name.size() > 255 || name.find('/') != std::string::npos || name == "." || name == "..")
         return fail(bad("name", "must be a file name (no folders), at most 255 bytes"));

@@ -185,6 +185,12 @@ void Api::sweepUploads() const {
 
 void Api::importUploaded(const std::string& file, const std::string& target, const std::string& client, Respond respond) {
     std::string name = queryParam(target, "name");
+    if (show_.lock().locked()) {
+        std::error_code ec;
+        std::filesystem::remove(file, ec);
+        return respond(errorResponse(
+            makeError(Errc::locked, "lock", "the show is locked for performing: unlock it with the PIN to import")));
+    }
     if (!name.empty()) {
         auto n = model::field::text(json::value(name), "name", 1);
         if (!n) return respond(errorResponse(n.error()));

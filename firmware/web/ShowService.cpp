@@ -1,5 +1,6 @@
 #include "web/ShowService.h"
 
+#include "base/Log.h"
 #include "base/Time.h"
 #include "model/Layout.h"
 #include "model/ShowJson.h"
@@ -19,6 +20,7 @@ namespace cuebox::web {
 namespace json = boost::json;
 
 Status ShowService::load() {
+    if (auto st = lock_.load(); !st) log::warn("web", st.error().reason);
     auto rev = store_.revision();
     if (!rev) return rev.error();
     auto id = store_.loadedShow();
@@ -108,6 +110,7 @@ std::string ShowService::snapshotText(const std::string& lead) const {
     out += "{";
     out += lead;
     out += "\"revision\":" + std::to_string(revision_) + ",\"format_version\":" + std::to_string(store_.formatVersion());
+    out += ",\"lock\":" + json::serialize(lock_.json());
     out += ",\"show\":{\"id\":" + std::to_string(show_.id) + ",\"name\":" + json::serialize(json::value(show_.name));
     out += ",\"view_mode\":\"";
     out += show_.viewMode == model::ViewMode::dual ? "dual" : "single";

@@ -6,6 +6,7 @@
 #include "model/ClipPatch.h"
 #include "model/Show.h"
 #include "store/Store.h"
+#include "web/ShowLock.h"
 
 #include <boost/json/object.hpp>
 
@@ -68,6 +69,10 @@ public:
     void setEngineDisconnected();
     bool clipPlaying(model::ClipId id) const;
 
+    // The show lock (re-read from the store with every load).
+    ShowLock& lock() { return lock_; }
+    const ShowLock& lock() const { return lock_; }
+
 private:
     bool missing(const model::Clip& c) const;
 
@@ -88,6 +93,7 @@ private:
     mutable std::string mediaText_;  // ",\"media\":[...]" of the snapshot
     std::string lastSave_;
     std::uint64_t mediaBytes_ = 0;  // distinct media files of the show (at load)
+    ShowLock lock_{store_};
 };
 
 }  // namespace cuebox::web

@@ -387,3 +387,56 @@ TEST(Api, clipsAreAddedFromReadableMediaIntoEmptyCellsAndDeletedWithTheirCells) 
     LONGS_EQUAL(2, show->show().cells.size());
     CHECK(show->show().findClip(added) != nullptr);
 }
+
+TEST(Api, aLockedShowRefusesEditsWith423ChangesNothingAndStillPlays) {
+    LONGS_EQUAL(400, call("POST", "/api/lock", R"({"pin":"12a4"})").status);  // digits only
+    auto r = call("POST", "/api/lock", R"({"pin":"2468"})");
+    LONGS_EQUAL(200, r.status);
+    CHECK(json::parse(r.body).at("lock").at("locked").as_bool());
+    STRCMP_EQUAL("lock", broadcasts.back().at("event").as_string().c_str());
+    const auto rev = *store->revision();
+    // Edits: refused naming the lock, nothing stored.
+    auto e = call("PATCH", "/api/clips/" + std::to_string(clip), R"({"label":"Rain"})");
+    LONGS_EQUAL(423, e.status);
+    STRCMP_EQUAL("lock", errorOf(e).at("field").as_string().c_str());
+    LONGS_EQUAL(423, call("PATCH", "/api/pages/0/tabs/0", R"({"rows":2})").status);
+    LONGS_EQUAL(423, call("POST", "/api/undo").status);
+    LONGS_EQUAL(423, call("PATCH", "/api/audio", R"({"master_db":-3,"fade_defaults":{}})").status);
+    LONGS_EQUAL(423, call("PATCH", "/api/settings/perform", R"({"double_tap_ms":0})").status);
+    LONGS_EQUAL(rev, *store->revision());
+    // Performing still works: a start, a fader.
+    LONGS_EQUAL(202, call("POST", "/api/clips/" + std::to_string(clip) + "/start").status);
+    LONGS_EQUAL(200, call("PATCH", "/api/audio", R"({"master_db":-3})").status);
+    // The snapshot says it is locked.
+    CHECK(json::parse(call("GET", "/api/show").body).at("lock").at("locked").as_bool());
+}
+
+TEST(Api, onlyTheRightPinUnlocksAndFiveWrongOnesHoldOffFurtherTries) {
+    LONGS_EQUAL(200, call("POST", "/api/lock", R"({"pin":"2468"})").status);
+    LONGS_EQUAL(409, call("POST", "/api/lock", R"({"pin":"1111"})").status);  // already locked
+    for (int i = 0; i < 5; ++i) {
+        auto r = call("POST", "/api/unlock", R"({"pin":"1357"})");
+        LONGS_EQUAL(403, r.status);
+        STRCMP_EQUAL("pin", errorOf(r).at("field").as_string().c_str());
+    }
+    // Held off now, even with the right PIN.
+    LONGS_EQUAL(409, call("POST", "/api/unlock", R"({"pin":"2468"})").status);
+    CHECK(show->lock().locked());
+}
+
+TEST(Api, theLockSurvivesARestartOfTheWebProcessAndTheRightPinUnlocks) {
+    LONGS_EQUAL(200, call("POST", "/api/lock", R"({"pin":"2468"})").status);
+    // A new ShowService over the same store (cuebox-web restarted).
+    ShowService again(*store, dir);
+    CHECK(again.load().ok());
+    CHECK(again.lock().locked());
+    CHECK(again.lock().unlock("2468", store::Origin{"unit test", ""}).ok());
+    ShowService third(*store, dir);
+    CHECK(third.load().ok());
+    CHECK(!third.lock().locked());
+    // And the log has who locked and unlocked.
+    auto log = store->readLog(0, ~0ull, 100);
+    int lockEntries = 0;
+    for (const auto& l : *log) lockEntries += l.kind == "lock";
+    LONGS_EQUAL(2, lockEntries);
+}
