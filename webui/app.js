@@ -1,26 +1,31 @@
-// cuebox browser UI: show grid, live clip state, toggles and panic.
+// cuebox browser UI: the shell (screens, connection, lock, toasts) and the
+// perform screen (one or two panes of grid, group stops, faders, meters).
 // Protocol: docs/PROTOCOL.md (snapshot/edit/state/event/ack/error over WS).
 
 import { Meters } from "./meters.js";
 import { Connection, wsUrl } from "./conn.js";
-import { fmtRemaining, fmtDuration, safeColor, inkFor } from "./format.js";
 import { setupPanic } from "./panic.js";
 import { MediaPanel } from "./media.js";
+import { Pane, pageName, cellState, remainingAt } from "./grid.js";
+import { Faders } from "./faders.js";
+import { Editor } from "./edit.js";
+import { RoutingScreen } from "./routing.js";
+import { BoxScreen } from "./box.js";
+import { ClocksScreen } from "./clocks.js";
 
-const DOUBLE_TAP_MS = 300;
 const PENDING_MS = 1500;
-const SNAP_BACK_S = 0.25; // small backwards corrections of the countdown are ignored
+const REFUSED_MS = 3000;
 const STORE_KEY = "cuebox.selection";
+const SCREENS = ["perform", "edit", "routing", "media", "clocks", "box"];
 
 const $ = (id) => document.getElementById(id);
 const ui = {
-  showname: $("showname"), page: $("page"), tabs: $("tabs"), grid: $("grid"),
-  gridwrap: $("gridwrap"), placeholder: $("empty"), conn: $("conn"),
+  showname: $("showname"), page: $("page"), page2: $("page2"), conn: $("conn"),
   conntext: $("conntext"), banner: $("banner"), dsp: $("dsp"), voices: $("voices"),
-  engine: $("engine"), engoff: $("engoff"), panic: $("panic"), toasts: $("toasts"),
+  clock: $("clock"), engine: $("engine"), engoff: $("engoff"), panic: $("panic"),
+  toasts: $("toasts"), viewmode: $("viewmode"), lockbtn: $("lockbtn"),
 };
-const meters = new Meters(document.getElementById("meters"));
-
+const meters = new Meters($("meters"));
 
 // ---------------------------------------------------------------- model --
 
@@ -30,26 +35,42 @@ const model = {
   show: null,
   clips: new Map(),       // id -> clip
   live: new Map(),        // id -> {state, dur, rem, t0, loop, shown}
+  liveRaw: null,          // the last `live` object as received
   engine: null,
   voices: null,
   clipTabs: new Map(),    // id -> [[pagePos, tabPos], ...] (visible cells)
+  loading: new Set(),     // clips whose render is queued or being made
+  refused: new Map(),     // id -> timer: a start the box refused, shown a moment
+  lock: { locked: false },
+  settings: {},
 };
 
+const panes = [
+  new Pane({ model, tabs: $("tabs"), grid: $("grid"), wrap: $("gridwrap"), empty: $("empty") }),
+  new Pane({ model, tabs: $("tabs2"), grid: $("grid2"), wrap: $("gridwrap2"), empty: $("empty2") }),
+];
+const paneEls = [...document.querySelectorAll("#panes .pane")];
+
 const view = {
-  page: -1,
-  tab: -1,
-  tabByPage: new Map(),   // pagePos -> last tab chosen there
-  cellsByClip: new Map(), // id -> [cell elements] in the rendered grid
-  tabEls: [],
+  screen: "perform",
+  dual: false,
+  focus: 0,               // the pane that has the focus (dual view)
   connected: false,
   everConnected: false,
-  liveTabsKey: "",
+  pagesKey: "",
 };
 
 let reqSeq = 0;
 const pending = new Map(); // req -> {id, timer}
-const lastTap = new Map(); // cell key -> time of its last accepted tap
+const lastStart = new Map(); // cell key -> time of its last accepted start
 let rafId = 0;
+
+function forCells(id, fn) {
+  for (const p of panes) for (const el of p.cells(id)) fn(el);
+}
+function restate(id) {
+  for (const p of panes) p.restate(id);
+}
 
 // ------------------------------------------------------------ messages --
 
@@ -61,7 +82,12 @@ function onMessage(msg) {
     case "event": if (model.synced) applyEvent(msg); break;
     case "ack": settle(msg.req, false); break;
     case "error": onError(msg); break;
-    case "media_job": if (msg.job) media.job(msg.job); break;
+    case "media_job":
+      if (msg.job) {
+        media.job(msg.job);
+        if (msg.job.kind === "render") refreshRenders();
+      }
+      break;
     default: break; // newer servers may send more types
   }
 }
@@ -71,31 +97,48 @@ function applySnapshot(msg) {
   model.revision = msg.revision ?? 0;
   model.show = show;
   model.clips = new Map((show.clips || []).map((c) => [c.id, c]));
+  model.settings = show.settings || {};
+  model.lock = msg.lock || show.lock || { locked: false };
   model.live = new Map();
   indexClipTabs();
   chooseSelection();
   renderShow();
   applyLive(msg.live || {});
+  applyLock();
   model.synced = true;
   conn.healthy();
   setConnected(true);
+  editor.snapshot();
+  for (const s of Object.values(screens)) s.onShow?.(show);
+  refreshRenders();
 }
 
 function applyEdit(msg) {
-  const c = msg.clip;
-  if (!c || c.id == null) return;
   model.revision = msg.revision ?? model.revision;
-  model.clips.set(c.id, c);
-  for (const el of view.cellsByClip.get(c.id) || []) {
-    fillCell(el, c);
-    setCellState(el, cellState(c.id));
+  if (msg.clip && msg.clip.id != null) {
+    const c = msg.clip;
+    model.clips.set(c.id, c);
+    const i = (model.show.clips || []).findIndex((x) => x.id === c.id);
+    if (i >= 0) model.show.clips[i] = c; else (model.show.clips ||= []).push(c);
+    for (const p of panes) p.refill(c);
+    editor.clipChanged(c);
   }
+  if (msg.audio) {
+    model.show.audio = msg.audio;
+    faders.render(msg.audio);
+  }
+  if (msg.settings) {
+    for (const [k, v] of Object.entries(msg.settings)) model.settings[k] = v;
+    renderClock();
+  }
+  if (msg.audio || msg.settings) for (const s of Object.values(screens)) s.onShow?.(model.show);
 }
 
 /** Replaces live clip states (absent = idle) and engine figures. */
 function applyLive(live) {
   const now = performance.now();
   const next = new Map();
+  model.liveRaw = live;
   for (const s of live.clips || []) {
     if (s == null || s.id == null) continue;
     const clip = model.clips.get(s.id);
@@ -116,7 +159,7 @@ function applyLive(live) {
   for (const id of model.live.keys()) if (!next.has(id)) changed.push(id);
   model.live = next;
   for (const id of changed) {
-    for (const el of view.cellsByClip.get(id) || []) setCellState(el, cellState(id));
+    restate(id);
     clearPendingFor(id);
   }
   if (changed.length) updateLiveMarks();
@@ -124,6 +167,7 @@ function applyLive(live) {
   if (live.voices) model.voices = live.voices;
   if (live.meters) meters.update(live.meters);
   renderEngine();
+  for (const s of Object.values(screens)) s.onLive?.(live);
   kick();
 }
 
@@ -134,6 +178,11 @@ function applyEvent(msg) {
     renderEngine();
     toast(msg.connected ? "Audio engine connected" : "Audio engine disconnected",
       msg.connected ? "info" : "error");
+    return;
+  }
+  if (msg.event === "lock") {
+    model.lock = { locked: !!msg.locked };
+    applyLock();
     return;
   }
   const id = msg.clip;
@@ -148,7 +197,7 @@ function applyEvent(msg) {
   } else {
     return;
   }
-  for (const el of view.cellsByClip.get(id) || []) setCellState(el, cellState(id));
+  restate(id);
   clearPendingFor(id);
   updateLiveMarks();
   kick();
@@ -160,15 +209,68 @@ function onError(msg) {
   settle(msg.req, true);
   let text = err.reason || err.code || "Command refused";
   const clip = p && model.clips.get(p.id);
-  if (clip) text = `${clip.label || "Clip " + clip.id}: ${text}`;
+  if (clip) {
+    text = `${clip.label || "Clip " + clip.id}: ${text}`;
+    markRefused(clip.id);
+  }
   toast(text, "error");
+}
+
+function markRefused(id) {
+  clearTimeout(model.refused.get(id));
+  model.refused.set(id, setTimeout(() => {
+    model.refused.delete(id);
+    restate(id);
+  }, REFUSED_MS));
+  restate(id);
 }
 
 function num(v, dflt) {
   return typeof v === "number" && Number.isFinite(v) ? v : dflt;
 }
 
+let rendersBusy = false;
+async function refreshRenders() {
+  if (rendersBusy) return;
+  rendersBusy = true;
+  try {
+    const r = await api("GET", "/api/media/renders");
+    const next = new Set();
+    for (const x of r.body?.renders || []) if (x.state === "queued" || x.state === "rendering") next.add(x.clip);
+    const changed = [...next].filter((id) => !model.loading.has(id)).concat([...model.loading].filter((id) => !next.has(id)));
+    model.loading = next;
+    for (const id of changed) restate(id);
+  } finally {
+    rendersBusy = false;
+  }
+}
+
 // ------------------------------------------------------------ commands --
+
+/** HTTP to the box: never throws; {status: 0} when it cannot be reached. */
+async function api(method, path, body) {
+  try {
+    const r = await fetch(path, {
+      method,
+      headers: body !== undefined ? { "Content-Type": "application/json" } : {},
+      body: body !== undefined ? JSON.stringify(body) : undefined,
+    });
+    const ct = r.headers.get("Content-Type") || "";
+    return { status: r.status, body: ct.includes("json") ? await r.json() : await r.text() };
+  } catch (e) {
+    return { status: 0, body: { error: { reason: "the box cannot be reached" } } };
+  }
+}
+
+/** Runs an edit; a refusal is shown as a toast naming the field. */
+async function edit(method, path, body) {
+  const r = await api(method, path, body);
+  if (r.status >= 200 && r.status < 300) return r;
+  const e = r.body?.error || {};
+  toast(e.status === 423 || r.status === 423 ? "The show is locked: unlock it to edit"
+    : `${e.field ? e.field + ": " : ""}${e.reason || "refused (HTTP " + r.status + ")"}`, "error");
+  return null;
+}
 
 function sendCmd(obj) {
   const req = ++reqSeq;
@@ -180,10 +282,10 @@ function settle(req, failed) {
   if (!p) return;
   pending.delete(req);
   clearTimeout(p.timer);
-  for (const el of view.cellsByClip.get(p.id) || []) {
+  forCells(p.id, (el) => {
     el.classList.remove("pending");
     if (failed) flash(el, "refused");
-  }
+  });
 }
 
 // The clip's state changed: the command took effect, drop the highlight
@@ -191,7 +293,7 @@ function settle(req, failed) {
 function clearPendingFor(id) {
   for (const p of pending.values()) {
     if (p.id !== id) continue;
-    for (const el of view.cellsByClip.get(id) || []) el.classList.remove("pending");
+    forCells(id, (el) => el.classList.remove("pending"));
     return;
   }
 }
@@ -203,15 +305,24 @@ function flash(el, cls) {
   setTimeout(() => el.classList.remove(cls), 700);
 }
 
+function doubleTapMs() {
+  const v = model.settings?.perform?.double_tap_ms;
+  return typeof v === "number" ? v : 300;
+}
+
 function activate(el) {
   const id = Number(el.dataset.clip);
-  const key = `${id}@${el.dataset.row},${el.dataset.col}`;
-  const now = performance.now();
-  if (now - (lastTap.get(key) ?? -1e9) < DOUBLE_TAP_MS) return;
-  lastTap.set(key, now);
-
+  const pane = el.closest(".pane")?.dataset.pane ?? "0";
+  const key = `${id}@${pane},${el.dataset.row},${el.dataset.col}`;
   const clip = model.clips.get(id);
   const playing = model.live.has(id);
+  // Double-tap protection: a second start of the same cell within the
+  // configured time is ignored (stopping is never held back).
+  const now = performance.now();
+  if (!playing && now - (lastStart.get(key) ?? -1e9) < doubleTapMs()) {
+    flash(el, "guarded");
+    return;
+  }
   if (!playing && (!clip || clip.status === "missing")) {
     const name = clip ? clip.label || `Clip ${id}` : `Clip ${id}`;
     const file = clip && clip.file ? ` (${clip.file})` : "";
@@ -229,10 +340,11 @@ function activate(el) {
     toast("Not connected to the box — nothing was sent", "error");
     return;
   }
+  if (!playing) lastStart.set(key, now);
   el.classList.add("pending");
   const timer = setTimeout(() => {
     pending.delete(req);
-    for (const c of view.cellsByClip.get(id) || []) c.classList.remove("pending");
+    forCells(id, (c) => c.classList.remove("pending"));
   }, PENDING_MS);
   pending.set(req, { id, timer });
 }
@@ -249,6 +361,13 @@ function panic() {
     .catch(() => toast("PANIC could not reach the box", "error"));
 }
 
+function stopGroup(g) {
+  if (view.connected && sendCmd({ cmd: "stop_group", group: g })) return;
+  api("POST", `/api/groups/${g}/stop`).then((r) => {
+    if (r.status !== 202) toast(`Stop ${g} failed: ${r.body?.error?.reason || "HTTP " + r.status}`, "error");
+  });
+}
+
 // ----------------------------------------------------------- selection --
 
 function pages() {
@@ -256,52 +375,41 @@ function pages() {
 }
 
 function chooseSelection() {
-  const ps = pages();
   const show = model.show;
   let saved = null;
   try {
     saved = JSON.parse(localStorage.getItem(STORE_KEY) || "null");
   } catch { /* private mode */ }
-  if (view.page < 0 && saved && saved.show === show.id) {
-    view.page = saved.page;
-    view.tab = saved.tab;
+  if (panes[0].page < 0 && saved && saved.show === show.id) {
+    panes[0].page = saved.page;
+    panes[0].tab = saved.tab;
+    if (saved.page2 != null) { panes[1].page = saved.page2; panes[1].tab = saved.tab2; }
   }
-  if (!(view.page >= 0 && view.page < ps.length)) {
-    const ap = ps.findIndex((p) => p.index === show.active_page);
-    view.page = ap >= 0 ? ap : 0;
-    view.tab = -1;
-  }
-  const tabs = ps[view.page]?.tabs || [];
-  if (!(view.tab >= 0 && view.tab < tabs.length)) {
-    const at = tabs.findIndex((t) => t.index === ps[view.page].active_tab);
-    view.tab = at >= 0 ? at : 0;
-  }
+  const ps = pages();
+  const ap = ps.findIndex((p) => p.index === show.active_page);
+  panes[0].clamp(ap >= 0 ? ap : 0);
+  panes[1].clamp(Math.min(ps.length - 1, panes[0].page + 1));
+  view.dual = show.view_mode === "dual";
 }
 
 function remember() {
-  view.tabByPage.set(view.page, view.tab);
   try {
-    localStorage.setItem(STORE_KEY, JSON.stringify({ show: model.show?.id, page: view.page, tab: view.tab }));
+    localStorage.setItem(STORE_KEY, JSON.stringify({
+      show: model.show?.id, page: panes[0].page, tab: panes[0].tab, page2: panes[1].page, tab2: panes[1].tab,
+    }));
   } catch { /* private mode */ }
 }
 
-function selectPage(p) {
+function selectPage(pi, p) {
+  const pane = panes[pi];
   const ps = pages();
   if (!(p >= 0 && p < ps.length)) return;
-  view.page = p;
-  const tabs = ps[p].tabs || [];
-  const at = view.tabByPage.get(p) ?? tabs.findIndex((t) => t.index === ps[p].active_tab);
-  view.tab = at >= 0 && at < tabs.length ? at : 0;
-  renderTabs();
-  renderGrid();
+  pane.page = p;
+  pane.tab = -1;
+  pane.clamp(p);
+  pane.render();
   remember();
-}
-
-function selectTab(t) {
-  view.tab = t;
-  view.tabEls.forEach((el, i) => el.setAttribute("aria-selected", String(i === t)));
-  renderGrid();
-  remember();
+  editor.paneChanged(pi);
 }
 
 // Which tabs hold each clip, to mark tabs and pages with live clips.
@@ -321,212 +429,58 @@ function indexClipTabs() {
   model.clipTabs = m;
 }
 
-function updateLiveMarks(force) {
-  const tabs = new Set();
+function updateLiveMarks() {
+  for (const p of panes) p.updateLiveMarks();
   const pgs = new Set();
-  for (const id of model.live.keys()) {
-    for (const [p, t] of model.clipTabs.get(id) || []) {
-      pgs.add(p);
-      if (p === view.page) tabs.add(t);
-    }
+  for (const id of model.live.keys()) for (const [p] of model.clipTabs.get(id) || []) pgs.add(p);
+  const key = [...pgs].sort().join(",") + "|" + pages().length;
+  if (key === view.pagesKey) return;
+  view.pagesKey = key;
+  for (const sel of [ui.page, ui.page2]) {
+    [...sel.options].forEach((o, i) => {
+      const text = (pgs.has(i) ? "▶ " : "") + pageName(pages()[i], i);
+      if (o.textContent !== text) o.textContent = text;
+    });
   }
-  const key = view.page + "|" + [...tabs].sort().join(",") + "|" + [...pgs].sort().join(",");
-  if (!force && key === view.liveTabsKey) return;
-  view.liveTabsKey = key;
-  view.tabEls.forEach((el, i) => el.classList.toggle("live", tabs.has(i)));
-  [...ui.page.options].forEach((o, i) => {
-    const text = (pgs.has(i) ? "▶ " : "") + pageName(pages()[i], i);
-    if (o.textContent !== text) o.textContent = text;
-  });
 }
 
 // ------------------------------------------------------------ rendering --
-
-function pageName(p, i) {
-  return (p && p.name) || `Page ${i + 1}`;
-}
 
 function renderShow() {
   const name = model.show.name || "Untitled show";
   ui.showname.textContent = name;
   ui.showname.title = name;
-  document.title = "cuebox";
-  const sel = ui.page;
-  sel.textContent = "";
-  pages().forEach((p, i) => {
-    const o = document.createElement("option");
-    o.value = String(i);
-    o.textContent = pageName(p, i);
-    sel.append(o);
-  });
-  sel.value = String(view.page);
-  sel.disabled = pages().length < 2;
-  renderTabs();
-  renderGrid();
+  for (const [sel, pane] of [[ui.page, panes[0]], [ui.page2, panes[1]]]) {
+    sel.replaceChildren(...pages().map((p, i) => {
+      const o = document.createElement("option");
+      o.value = String(i);
+      o.textContent = pageName(p, i);
+      return o;
+    }));
+    sel.value = String(pane.page);
+    sel.disabled = pages().length < 2;
+  }
+  view.pagesKey = "";
+  renderPanes();
+  faders.render(model.show.audio);
+  renderClock();
 }
 
-function renderTabs() {
-  const tabs = pages()[view.page]?.tabs || [];
-  const frag = document.createDocumentFragment();
-  view.tabEls = tabs.map((t, i) => {
-    const b = document.createElement("button");
-    b.type = "button";
-    b.className = "tab";
-    b.setAttribute("role", "tab");
-    b.dataset.tab = String(t.index ?? i);
-    b.setAttribute("aria-selected", String(i === view.tab));
-    const s = document.createElement("span");
-    s.textContent = t.name || `Tab ${i + 1}`;
-    b.append(s);
-    b.title = s.textContent;
-    frag.append(b);
-    return b;
-  });
-  ui.tabs.textContent = "";
-  ui.tabs.append(frag);
-  ui.page.value = String(view.page);
-  updateLiveMarks(true);
-}
-
-function renderGrid() {
-  const grid = ui.grid;
-  view.cellsByClip = new Map();
-  grid.textContent = "";
-  const tab = pages()[view.page]?.tabs?.[view.tab];
-  const rows = Math.max(0, tab?.grid?.rows | 0);
-  const cols = Math.max(0, tab?.grid?.cols | 0);
-  ui.placeholder.hidden = rows * cols > 0;
-  if (!tab) ui.placeholder.textContent = "This show has no pages.";
-  else if (rows * cols === 0) ui.placeholder.textContent = "This tab has no grid.";
-  grid.style.setProperty("--rows", String(rows));
-  grid.style.setProperty("--cols", String(cols));
-  grid.dataset.rows = String(rows);
-  grid.dataset.cols = String(cols);
-  if (!tab || rows * cols === 0) return;
-
-  const occupied = new Map();
-  for (const c of tab.cells || []) {
-    if (c.hidden || c.clip == null) continue;
-    if (c.row < 0 || c.col < 0 || c.row >= rows || c.col >= cols) continue;
-    occupied.set(c.row * cols + c.col, c.clip);
-  }
-  const frag = document.createDocumentFragment();
-  for (let r = 0; r < rows; r++) {
-    for (let c = 0; c < cols; c++) {
-      const id = occupied.get(r * cols + c);
-      frag.append(id == null ? emptyCell(r, c) : clipCell(r, c, id));
-    }
-  }
-  grid.append(frag);
-  ui.gridwrap.scrollTo(0, 0);
+function renderPanes() {
+  paneEls[1].hidden = !view.dual;
+  document.body.classList.toggle("dual", view.dual);
+  ui.viewmode.setAttribute("aria-pressed", String(view.dual));
+  panes[0].render();
+  if (view.dual) panes[1].render();
+  else { panes[1].grid.replaceChildren(); panes[1].cellsByClip = new Map(); }
+  setFocus(view.dual ? view.focus : 0);
+  updateLiveMarks();
   kick();
 }
 
-function place(el, r, c) {
-  el.dataset.row = String(r);
-  el.dataset.col = String(c);
-  el.style.gridRow = String(r + 1);
-  el.style.gridColumn = String(c + 1);
-}
-
-function emptyCell(r, c) {
-  const el = document.createElement("div");
-  el.className = "cell empty";
-  el.dataset.state = "empty";
-  el.setAttribute("aria-hidden", "true");
-  place(el, r, c);
-  return el;
-}
-
-function clipCell(r, c, id) {
-  const el = document.createElement("button");
-  el.type = "button";
-  el.className = "cell";
-  el.dataset.clip = String(id);
-  place(el, r, c);
-  el.innerHTML =
-    '<span class="lbl"></span><span class="grp"></span>' +
-    '<span class="foot"><span class="tag"></span><span class="time"></span></span>' +
-    '<span class="bar"><i></i></span>';
-  el._lbl = el.firstChild;
-  el._grp = el.children[1];
-  el._tag = el.querySelector(".tag");
-  el._time = el.querySelector(".time");
-  el._bar = el.querySelector(".bar > i");
-  el._text = "";
-  el._frac = -1;
-  fillCell(el, model.clips.get(id) || { id, label: `Clip ${id}`, status: "missing" });
-  setCellState(el, cellState(id));
-  let list = view.cellsByClip.get(id);
-  if (!list) view.cellsByClip.set(id, (list = []));
-  list.push(el);
-  return el;
-}
-
-/** Static clip data: label, group, colour. */
-function fillCell(el, clip) {
-  const color = safeColor(clip.color);
-  el.style.setProperty("--c", color);
-  el.dataset.ink = inkFor(color);
-  el._lbl.textContent = clip.label || `Clip ${clip.id}`;
-  const g = typeof clip.group === "string" ? clip.group.slice(0, 2) : "";
-  el._grp.textContent = g;
-  el._grp.hidden = !g;
-  el.dataset.group = g;
-  el._dur = num(clip.duration_s, NaN);
-  el._loop = !!clip.loop;
-  el._missing = clip.status === "missing";
-  el.setAttribute("aria-label", `${el._lbl.textContent}${g ? ", group " + g : ""}`);
-}
-
-function cellState(id) {
-  const l = model.live.get(id);
-  if (l) return l.state;
-  const c = model.clips.get(id);
-  return !c || c.status === "missing" ? "missing" : "idle";
-}
-
-/** Dynamic state: only called when the state of that clip changed. */
-function setCellState(el, state) {
-  el.dataset.state = state;
-  const active = state === "playing" || state === "fading" || state === "paused";
-  el.setAttribute("aria-pressed", String(active));
-  el._text = "";
-  el._frac = -1;
-  if (active) {
-    el._tag.textContent = state === "fading" ? "STOPPING" : state === "paused" ? "PAUSED"
-      : el._loop ? "↻ LOOP" : "";
-    updateProgress(el, model.live.get(Number(el.dataset.clip)), performance.now());
-  } else {
-    el._tag.textContent = el._missing ? "MISSING" : el._loop ? "↻ LOOP" : "";
-    el._time.textContent = state === "missing" ? "" : fmtDuration(el._dur);
-    el._bar.style.transform = "scaleX(0)";
-  }
-}
-
-function remainingAt(l, now) {
-  if (l.state === "paused") return Math.max(0, l.rem); // frozen, not interpolated
-  let rem = l.rem - (now - l.t0) / 1000;
-  if (rem < 0) rem = l.loop && l.dur > 0 ? ((rem % l.dur) + l.dur) % l.dur : 0;
-  // Hold the display through small backwards corrections so the countdown
-  // never ticks up; a real jump (restart, loop) goes through.
-  if (rem > l.shown && rem - l.shown < SNAP_BACK_S) rem = l.shown;
-  return rem;
-}
-
-function updateProgress(el, l, now) {
-  if (!l) return;
-  const rem = l.shown = remainingAt(l, now);
-  const text = fmtRemaining(rem);
-  if (text !== el._text) {
-    el._text = text;
-    el._time.textContent = text;
-  }
-  const frac = l.dur > 0 ? Math.min(1, Math.max(0, 1 - rem / l.dur)) : 0;
-  if (Math.abs(frac - el._frac) > 0.0005) {
-    el._frac = frac;
-    el._bar.style.transform = `scaleX(${frac.toFixed(4)})`;
-  }
+function setFocus(i) {
+  view.focus = i;
+  paneEls.forEach((el, j) => el.classList.toggle("focus", view.dual && j === i));
 }
 
 // Countdown and progress bars: interpolated locally between `state` messages.
@@ -534,11 +488,8 @@ function frame() {
   rafId = 0;
   if (!model.live.size) return;
   const now = performance.now();
-  for (const [id, l] of model.live) {
-    const els = view.cellsByClip.get(id);
-    if (els) for (const el of els) updateProgress(el, l, now);
-    else l.shown = remainingAt(l, now);
-  }
+  for (const p of panes) p.frame(now);
+  for (const l of model.live.values()) l.shown = remainingAt(l, now);
   rafId = requestAnimationFrame(frame);
 }
 
@@ -559,10 +510,108 @@ function renderEngine() {
   if (v && v.pool && v.active >= v.pool) level = "warn";
   if (offline || (load != null && load >= 0.9) || v?.load_state === "critical") level = "bad";
   if (ui.engine.dataset.level !== level) ui.engine.dataset.level = level;
+  renderClock();
+}
+
+const SOURCE_NAMES = { internal: "Internal", ptp: "PTP", ltc: "LTC", mtc: "MTC", midi_clock: "MIDI clock" };
+
+/** The clock at a glance: the source in use and whether it is locked. */
+function renderClock() {
+  const c = model.liveRaw?.clock;
+  const ts = model.settings?.time_sources || {};
+  const source = c?.source || ts.primary || "internal";
+  let text = SOURCE_NAMES[source] || source;
+  let level = "ok";
+  if (c && c.state && c.state !== "locked" && source !== "internal") {
+    text += ` ${c.state}`;
+    level = c.state === "lost" ? "bad" : "warn";
+  } else if (!c && source !== "internal") {
+    text += " (no status)";
+    level = "warn";
+  }
+  setText(ui.clock, text);
+  if (ui.clock.dataset.level !== level) ui.clock.dataset.level = level;
 }
 
 function setText(el, t) {
   if (el.textContent !== t) el.textContent = t;
+}
+
+// ----------------------------------------------------------------- lock --
+
+function applyLock() {
+  const locked = !!model.lock?.locked;
+  document.body.classList.toggle("locked", locked);
+  ui.lockbtn.setAttribute("aria-pressed", String(locked));
+  ui.lockbtn.textContent = locked ? "🔒 Locked" : "Lock";
+  if (locked && view.screen !== "perform") showScreen("perform");
+  for (const s of Object.values(screens)) s.onLock?.(locked);
+  editor.onLock(locked);
+}
+
+const lockDlg = {
+  el: $("lockdlg"), form: $("lockform"), pin: $("lockpin"), err: $("lockerr"),
+  open() {
+    const locked = !!model.lock?.locked;
+    $("lockttl").textContent = locked ? "Unlock the show" : "Lock the show";
+    $("lockhint").textContent = locked
+      ? "Enter the PIN to allow editing again."
+      : "Performing only: editing is refused on every tablet until the PIN is entered.";
+    $("lockok").textContent = locked ? "Unlock" : "Lock";
+    this.err.textContent = "";
+    this.pin.value = "";
+    this.el.hidden = false;
+    this.pin.focus();
+  },
+  close() { this.el.hidden = true; },
+  async submit() {
+    const pin = this.pin.value.trim();
+    if (!/^[0-9]{4,8}$/.test(pin)) {
+      this.err.textContent = "The PIN is 4 to 8 digits.";
+      return;
+    }
+    const locked = !!model.lock?.locked;
+    const r = await api("POST", locked ? "/api/unlock" : "/api/lock", { pin });
+    if (r.status === 200) {
+      model.lock = r.body.lock || { locked: !locked };
+      applyLock();
+      this.close();
+      toast(locked ? "Show unlocked: editing allowed" : "Show locked: performing only", "info");
+    } else {
+      this.err.textContent = r.body?.error?.reason || `Refused (HTTP ${r.status})`;
+      this.pin.select();
+    }
+  },
+};
+ui.lockbtn.addEventListener("click", () => lockDlg.open());
+$("lockcancel").addEventListener("click", () => lockDlg.close());
+lockDlg.form.addEventListener("submit", (e) => { e.preventDefault(); lockDlg.submit(); });
+
+// -------------------------------------------------------------- screens --
+
+function showScreen(name) {
+  if (!SCREENS.includes(name)) name = "perform";
+  if (model.lock?.locked && name !== "perform") {
+    toast("The show is locked: performing only", "warn");
+    name = "perform";
+  }
+  const prev = view.screen;
+  view.screen = name;
+  document.body.dataset.screen = name;
+  for (const b of document.querySelectorAll("#screens [data-screen]")) {
+    if (b.dataset.screen === name) b.setAttribute("aria-current", "page");
+    else b.removeAttribute("aria-current");
+  }
+  for (const s of SCREENS) {
+    const el = $(`screen-${s}`);
+    if (el) el.hidden = !(s === name || (s === "perform" && name === "edit"));
+  }
+  if (prev !== name) {
+    screens[prev]?.hide?.();
+    screens[name]?.show?.();
+    if (prev === "edit" || name === "edit") editor.setActive(name === "edit");
+  }
+  if (location.hash !== "#" + name) history.replaceState(null, "", "#" + name);
 }
 
 // ------------------------------------------------------------ connection --
@@ -627,55 +676,113 @@ function toast(text, kind = "info") {
 
 // ------------------------------------------------------------------ input --
 
-function gridScrolls() {
-  const w = ui.gridwrap;
-  return w.scrollHeight > w.clientHeight + 1 || w.scrollWidth > w.clientWidth + 1;
+function gridScrolls(wrap) {
+  return wrap.scrollHeight > wrap.clientHeight + 1 || wrap.scrollWidth > wrap.clientWidth + 1;
+}
+
+// A tap on a cell: fires it on the perform screen, selects it on the edit
+// screen.
+function cellTapped(pi, el) {
+  setFocus(pi);
+  if (view.screen === "edit") {
+    editor.cellTapped(pi, Number(el.dataset.row), Number(el.dataset.col));
+    return;
+  }
+  if (el.dataset.clip) activate(el);
 }
 
 // Fire on press (no waiting for release) with mouse and pen, and with touch
 // while the grid fits the screen. When the grid scrolls (phones), a touch
 // fires on release unless the browser took it over as a scroll.
-let touch = null;
-ui.grid.addEventListener("pointerdown", (e) => {
-  if (e.button !== 0) return;
-  const el = e.target.closest(".cell[data-clip]");
-  if (!el) return;
-  if (e.pointerType === "touch" && gridScrolls()) {
-    touch = { id: e.pointerId, el, x: e.clientX, y: e.clientY };
-    return;
-  }
-  touch = null;
-  activate(el);
+panes.forEach((pane, pi) => {
+  let touch = null;
+  const sel = view.screen === "edit" ? ".cell" : ".cell";
+  pane.grid.addEventListener("pointerdown", (e) => {
+    if (e.button !== 0) return;
+    const el = e.target.closest(sel);
+    if (!el || (!el.dataset.clip && view.screen !== "edit")) return;
+    if (e.pointerType === "touch" && gridScrolls(pane.wrap)) {
+      touch = { id: e.pointerId, el, x: e.clientX, y: e.clientY };
+      return;
+    }
+    touch = null;
+    cellTapped(pi, el);
+  });
+  pane.grid.addEventListener("pointerup", (e) => {
+    const t = touch;
+    touch = null;
+    if (!t || t.id !== e.pointerId) return;
+    if (Math.hypot(e.clientX - t.x, e.clientY - t.y) > 12) return;
+    if (e.target.closest(sel) === t.el) cellTapped(pi, t.el);
+  });
+  pane.grid.addEventListener("pointercancel", () => { touch = null; });
+  // Keyboard (Enter/Space) and programmatic clicks have detail 0; pointer
+  // clicks were already handled on pointerdown/up.
+  pane.grid.addEventListener("click", (e) => {
+    if (e.detail !== 0) return;
+    const el = e.target.closest(sel);
+    if (el && (el.dataset.clip || view.screen === "edit")) cellTapped(pi, el);
+  });
+  pane.grid.addEventListener("contextmenu", (e) => e.preventDefault());
+  pane.tabsEl.addEventListener("click", (e) => {
+    const b = e.target.closest(".tab");
+    if (!b) return;
+    setFocus(pi);
+    const i = pane.tabEls.indexOf(b);
+    if (i >= 0 && i !== pane.tab) {
+      pane.selectTab(i);
+      remember();
+      editor.paneChanged(pi);
+      kick();
+    }
+  });
 });
-ui.grid.addEventListener("pointerup", (e) => {
-  const t = touch;
-  touch = null;
-  if (!t || t.id !== e.pointerId) return;
-  if (Math.hypot(e.clientX - t.x, e.clientY - t.y) > 12) return;
-  if (e.target.closest(".cell[data-clip]") === t.el) activate(t.el);
-});
-ui.grid.addEventListener("pointercancel", () => { touch = null; });
-// Keyboard (Enter/Space) and programmatic clicks have detail 0; pointer
-// clicks were already handled on pointerdown/up.
-ui.grid.addEventListener("click", (e) => {
-  if (e.detail !== 0) return;
-  const el = e.target.closest(".cell[data-clip]");
-  if (el) activate(el);
-});
-ui.grid.addEventListener("contextmenu", (e) => e.preventDefault());
 
-ui.page.addEventListener("change", () => selectPage(Number(ui.page.value)));
-ui.tabs.addEventListener("click", (e) => {
-  const b = e.target.closest(".tab");
-  if (!b) return;
-  const i = view.tabEls.indexOf(b);
-  if (i >= 0 && i !== view.tab) selectTab(i);
+ui.page.addEventListener("change", () => selectPage(0, Number(ui.page.value)));
+ui.page2.addEventListener("change", () => selectPage(1, Number(ui.page2.value)));
+ui.viewmode.addEventListener("click", async () => {
+  const dual = !view.dual;
+  view.dual = dual;
+  renderPanes();
+  // The view mode is the show's: stored so every tablet opens the same way.
+  await api("PATCH", "/api/show", { view_mode: dual ? "dual" : "single" });
 });
+$("groupstops").addEventListener("click", (e) => {
+  const b = e.target.closest("[data-group]");
+  if (b) stopGroup(b.dataset.group);
+});
+document.querySelector("#screens").addEventListener("click", (e) => {
+  const b = e.target.closest("[data-screen]");
+  if (b) showScreen(b.dataset.screen);
+});
+window.addEventListener("hashchange", () => showScreen(location.hash.slice(1)));
 
 setupPanic(ui.panic, panic, () => toast("Hold PANIC for half a second to stop everything", "warn"));
+
+const ctx = {
+  api, edit, toast,
+  get model() { return model; },
+  get locked() { return !!model.lock?.locked; },
+  panes, focusPane: () => panes[view.focus] || panes[0],
+};
+const faders = new Faders($("faders"), ctx);
 const media = new MediaPanel({
-  place: () => (view.page >= 0 && view.tab >= 0 ? { page: view.page, tab: view.tab } : null),
+  place: () => {
+    const p = ctx.focusPane();
+    return p.page >= 0 && p.tab >= 0 ? { page: p.page, tab: p.tab } : null;
+  },
   toast,
 });
+const editor = new Editor($("inspector"), ctx);
+const screens = {
+  media: { show: () => media.toggle(true), hide: () => media.toggle(false) },
+  routing: new RoutingScreen($("screen-routing"), ctx),
+  clocks: new ClocksScreen($("screen-clocks"), ctx),
+  box: new BoxScreen($("screen-box"), ctx),
+};
 
+showScreen(location.hash.slice(1) || "perform");
 conn.start();
+
+// For the browser tests: how long the last tab/page switch took to render.
+window.cuebox = { model, panes, showScreen, selectPage, cellState: (id) => cellState(model, id) };

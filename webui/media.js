@@ -19,8 +19,6 @@ export class MediaPanel {
     this.queue = [];
     this.uploading = false;
     this.panel = $("mediapanel");
-    $("mediabtn").addEventListener("click", () => this.toggle());
-    $("media-close").addEventListener("click", () => this.toggle(false));
     $("media-files").addEventListener("change", (e) => {
       this.add([...e.target.files]);
       e.target.value = "";

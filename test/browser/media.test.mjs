@@ -97,7 +97,7 @@ test("files import with a bar each and overall, bad ones refused, missing media 
   const { body: show } = await stack.api("GET", "/api/show");
   const labels = show.show.clips.filter((c) => c.media).map((c) => c.label);
   assert.deepEqual(labels, ["rain", "door knock", "wind", "bird", "clock"]);
-  await page.locator("#media-close").tap();
+  await page.locator("#screens [data-screen=perform]").tap();
   for (const c of show.show.clips.filter((c) => c.media))
     await page.waitForSelector(`#grid [data-clip="${c.id}"]`, { timeout: 5000 });
 

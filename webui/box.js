@@ -1,0 +1,812 @@
+// Box screen: the box as a whole. Shows (load, duplicate, rename, new,
+// delete, export with a download link, import of a bundle with an upload
+// bar), recovery points, backups, the event log (newest entries, a kind
+// filter, CSV/JSON/XML downloads), system health with a 5-minute DSP load
+// plot, and firmware. Every destructive action asks in an in-page dialog;
+// when the show is locked every control that changes something is
+// disabled. Protocol: docs/PROTOCOL.md.
+
+const HISTORY_S = 300;       // DSP plot: the last 5 minutes, one sample a second
+const LOG_SHOWN = 200;       // newest entries shown
+const LOG_KEEP = 2000;       // entries kept here (the kind filter looks at these)
+const LOG_PAGE = 2000;       // entries per request while catching up
+const POLL_MS = 2000;
+const LOG_KINDS = ["trigger", "stop", "fault", "engine", "edit", "show", "system", "login"];
+
+// ------------------------------------------------------------- helpers --
+
+function el(tag, props = {}, ...kids) {
+  const e = document.createElement(tag);
+  for (const [k, v] of Object.entries(props)) {
+    if (v == null) continue;
+    if (k === "class") e.className = v;
+    else if (k === "text") e.textContent = v;
+    else if (k === "on") for (const [ev, fn] of Object.entries(v)) e.addEventListener(ev, fn);
+    else if (k in e && typeof v !== "string") e[k] = v;
+    else e.setAttribute(k, v);
+  }
+  e.append(...kids.filter((x) => x != null));
+  return e;
+}
+
+function btn(text, onClick, { cls = "", edit = false, label } = {}) {
+  const b = el("button", { type: "button", class: `btn ${cls}`.trim(), text, "aria-label": label });
+  if (edit) b.dataset.edit = "";
+  b.addEventListener("click", onClick);
+  return b;
+}
+
+/** 1536 -> "1.5 KiB"; absent -> "–". */
+function fmtBytes(n) {
+  if (typeof n !== "number" || !Number.isFinite(n) || n < 0) return "–";
+  const units = ["B", "KiB", "MiB", "GiB", "TiB"];
+  let i = 0;
+  while (n >= 1024 && i < units.length - 1) { n /= 1024; ++i; }
+  return i === 0 ? `${n} B` : `${n.toFixed(n >= 100 ? 0 : 1)} ${units[i]}`;
+}
+
+function fmtTime(iso, withDate = true) {
+  const d = new Date(iso);
+  if (!iso || Number.isNaN(d.getTime())) return iso || "–";
+  const p = (x, n = 2) => String(x).padStart(n, "0");
+  const t = `${p(d.getHours())}:${p(d.getMinutes())}:${p(d.getSeconds())}`;
+  const today = new Date().toDateString() === d.toDateString();
+  return withDate && !today ? `${d.getFullYear()}-${p(d.getMonth() + 1)}-${p(d.getDate())} ${t}` : t;
+}
+
+function fmtUptime(s) {
+  if (typeof s !== "number") return "–";
+  s = Math.floor(s);
+  const d = Math.floor(s / 86400), h = Math.floor(s / 3600) % 24, m = Math.floor(s / 60) % 60;
+  return d ? `${d} d ${h} h ${m} min` : h ? `${h} h ${m} min` : `${m} min ${s % 60} s`;
+}
+
+const pct = (x) => (typeof x === "number" ? `${(x * 100).toFixed(1)}%` : "–");
+const val = (x) => (x == null || x === "" ? "–" : String(x));
+const reason = (r) => r.body?.error?.reason || (r.status === 0 ? "the box cannot be reached" : `HTTP ${r.status}`);
+const ok = (r) => r.status >= 200 && r.status < 300;
+
+// A log entry's time in ns (the box keeps ns; the JSON has milliseconds).
+const entryNs = (e) => BigInt(Date.parse(e.time) || 0) * 1000000n;
+
+// ------------------------------------------------------------- screen --
+
+export class BoxScreen {
+  constructor(root, ctx) {
+    this.root = root;
+    this.ctx = ctx;
+    this.visible = false;
+    this.timer = 0;
+    this.health = null;
+    // DSP history: one bucket a second (the highest load and peak seen in it).
+    this.hist = { load: new Float32Array(HISTORY_S), peak: new Float32Array(HISTORY_S), n: 0, head: 0 };
+    this.bucket = null;      // {sec, load, peak}
+    this.lastNumbers = 0;
+    this.log = { entries: [], cursor: null, busy: false };
+    this.lastShow = null;
+    this.build();
+  }
+
+  // ----------------------------------------------------------- layout --
+
+  build() {
+    const r = this.root;
+    r.classList.add("boxscreen");
+    this.cards = el("div", { class: "cards" });
+    r.append(this.cards);
+    this.buildShows();
+    this.buildRecovery();
+    this.buildBackups();
+    this.buildHealth();
+    this.buildLog();
+    this.buildFirmware();
+    this.buildDialog();
+  }
+
+  card(id, title) {
+    const c = el("section", { class: "card", id, "aria-labelledby": id + "-h" }, el("h2", { id: id + "-h", text: title }));
+    this.cards.append(c);
+    return c;
+  }
+
+  buildShows() {
+    const c = this.card("box-shows", "Shows");
+    this.showList = el("div", { class: "boxlist", id: "box-showlist" });
+    this.showsErr = el("p", { class: "err", role: "alert" });
+    const newName = el("input", { class: "in", type: "text", id: "box-newshow", placeholder: "Name of a new show", "aria-label": "Name of a new show", maxLength: 200 });
+    newName.dataset.edit = "";
+    const create = btn("New show", () => this.newShow(newName), { edit: true });
+    this.exportLink = el("p", { class: "boxnote", id: "box-exported", hidden: true });
+    // Import: a bundle from this device, streamed with an upload bar.
+    this.impFile = el("input", { type: "file", id: "box-import-file", accept: ".cuebox,application/octet-stream", "aria-label": "Show bundle to import" });
+    this.impName = el("input", { class: "in", type: "text", id: "box-import-name", placeholder: "Name (optional)", "aria-label": "Name of the imported show", maxLength: 200 });
+    this.impBtn = btn("Import", () => this.importBundle(), { edit: true, cls: "primary" });
+    this.impBar = el("progress", { id: "box-import-bar", max: 1, value: 0, hidden: true, "aria-label": "Upload" });
+    this.impText = el("span", { class: "muted", id: "box-import-state", "aria-live": "polite" });
+    for (const x of [this.impFile, this.impName]) x.dataset.edit = "";
+    this.impFile.addEventListener("change", () => {
+      const f = this.impFile.files[0];
+      if (f && !this.impName.value) this.impName.value = f.name.replace(/\.cuebox$/i, "");
+    });
+    this.exportList = el("ul", { class: "boxfiles", id: "box-exports" });
+    this.exportLoc = el("span", { class: "muted" });
+    c.append(
+      this.showList, this.showsErr, this.exportLink,
+      el("form", { class: "row boxform", on: { submit: (e) => { e.preventDefault(); create.click(); } } }, newName, create),
+      el("h3", { text: "Import a show bundle" }),
+      el("div", { class: "row boxform" }, this.impFile),
+      el("div", { class: "row boxform" }, this.impName, this.impBtn),
+      el("div", { class: "row boxprog" }, this.impBar, this.impText),
+      el("h3", {}, "Exported bundles ", this.exportLoc),
+      this.exportList,
+    );
+  }
+
+  buildRecovery() {
+    const c = this.card("box-recovery", "Recovery points");
+    this.recList = el("div", { class: "boxlist", id: "box-reclist" });
+    this.recErr = el("p", { class: "err", role: "alert" });
+    const name = el("input", { class: "in", type: "text", id: "box-recname", placeholder: "Name, e.g. before act 2", "aria-label": "Name of the recovery point", maxLength: 200 });
+    name.dataset.edit = "";
+    const make = btn("Create", () => this.createRecovery(name), { edit: true, cls: "primary", label: "Create recovery point" });
+    make.id = "box-reccreate";
+    c.append(
+      el("p", { class: "muted", text: "The loaded show as it is now; restoring is itself an undoable edit." }),
+      el("form", { class: "row boxform", on: { submit: (e) => { e.preventDefault(); make.click(); } } }, name, make),
+      this.recErr, this.recList,
+    );
+  }
+
+  buildBackups() {
+    const c = this.card("box-backups", "Backups");
+    this.bakList = el("div", { class: "boxlist", id: "box-baklist" });
+    this.bakErr = el("p", { class: "err", role: "alert", id: "box-bakerr" });
+    this.bakLoc = el("p", { class: "muted boxpath" });
+    const make = btn("Back up now", (e) => this.makeBackup(e.currentTarget), { edit: true, cls: "primary" });
+    make.id = "box-bakmake";
+    c.append(this.bakLoc, el("div", { class: "row" }, make), this.bakErr, this.bakList);
+  }
+
+  buildHealth() {
+    const c = this.card("box-health", "System health");
+    this.dspNow = el("strong", { class: "boxbig", id: "box-dspnow", text: "–" });
+    this.dspPeak = el("span", { class: "muted", text: "" });
+    this.canvas = el("canvas", { id: "box-dsphist", width: 600, height: 120, role: "img", "aria-label": "DSP load over the last 5 minutes" });
+    this.facts = el("dl", { class: "boxfacts", id: "box-facts" });
+    this.platform = el("dl", { class: "boxfacts", id: "box-platform" });
+    this.store = el("dl", { class: "boxfacts", id: "box-store" });
+    this.healthErr = el("p", { class: "err", role: "alert" });
+    this.scaleText = el("span");
+    c.append(
+      el("div", { class: "row boxdsp" }, el("span", { text: "DSP load" }), this.dspNow, this.dspPeak),
+      el("div", { class: "boxplot" }, this.canvas,
+        el("div", { class: "boxlegend muted" }, el("span", { class: "k-load", text: "load" }), " ",
+          el("span", { class: "k-peak", text: "peak" }), " · last 5 minutes · ", this.scaleText)),
+      this.healthErr, this.facts,
+      el("h3", { text: "Platform" }), this.platform,
+      el("h3", { text: "Store" }), this.store,
+    );
+  }
+
+  buildLog() {
+    const c = this.card("box-log", "Event log");
+    this.kind = el("select", { class: "in", id: "box-logkind", "aria-label": "Kind of event" });
+    this.kind.append(el("option", { value: "", text: "All kinds" }), ...LOG_KINDS.map((k) => el("option", { value: k, text: k })));
+    this.kind.addEventListener("change", () => { this.renderLog(); this.updateLogLinks(); });
+    const refresh = btn("Refresh", () => this.pollLog());
+    this.logLinks = {};
+    const links = el("span", { class: "row" }, el("span", { class: "muted", text: "Download:" }));
+    for (const f of ["csv", "json", "xml"]) {
+      this.logLinks[f] = el("a", { class: "btn boxlink", id: `box-log-${f}`, text: f.toUpperCase(), "aria-label": `Download the log as ${f.toUpperCase()}` });
+      links.append(this.logLinks[f]);
+    }
+    this.updateLogLinks();
+    this.logBody = el("tbody");
+    this.logCount = el("span", { class: "muted", "aria-live": "polite" });
+    this.logErr = el("p", { class: "err", role: "alert" });
+    const head = el("tr", {}, ...["Time", "Kind", "Source", "Client", "Event"].map((t) => el("th", { scope: "col", text: t })));
+    c.append(
+      el("div", { class: "row boxform" }, el("label", { class: "row" }, el("span", { text: "Kind" }), this.kind), refresh, this.logCount),
+      el("div", { class: "row boxform" }, links),
+      this.logErr,
+      el("div", { class: "tblwrap" }, el("table", { class: "tbl boxlog", id: "box-logtbl" }, el("thead", {}, head), this.logBody)),
+    );
+  }
+
+  buildFirmware() {
+    const c = this.card("box-firmware", "Firmware");
+    this.fw = el("dl", { class: "boxfacts", id: "box-fw" });
+    const upd = el("button", { type: "button", class: "btn", id: "box-fwupdate", disabled: true, text: "Update firmware", "aria-describedby": "box-fwnote" });
+    c.append(this.fw, el("div", { class: "row" }, upd),
+      el("p", { class: "muted", id: "box-fwnote", text: "Signed firmware updates arrive with the update service (not on this build)" }));
+    this.renderFirmware();
+  }
+
+  /** One dialog for every question: confirm, or ask for a name. */
+  buildDialog() {
+    this.dlg = {
+      el: el("div", { class: "modal boxdlg", role: "dialog", "aria-modal": "true", "aria-labelledby": "box-dlgttl", hidden: true, id: "box-dialog" }),
+      title: el("h2", { id: "box-dlgttl" }),
+      text: el("p", { class: "muted" }),
+      input: el("input", { type: "text", class: "in", "aria-label": "Name", maxLength: 200 }),
+      cancel: el("button", { type: "button", class: "btn", id: "box-dlgcancel", text: "Cancel" }),
+      ok: el("button", { type: "submit", class: "btn primary", id: "box-dlgok", text: "OK" }),
+      resolve: null,
+    };
+    const d = this.dlg;
+    const form = el("form", { class: "modalbox" }, d.title, d.text, d.input, el("div", { class: "modalbtns" }, d.cancel, d.ok));
+    d.el.append(form);
+    form.addEventListener("submit", (e) => {
+      e.preventDefault();
+      if (!d.input.hidden && !d.input.value.trim()) { d.input.focus(); return; }
+      this.closeDialog(d.input.hidden ? true : d.input.value.trim());
+    });
+    d.cancel.addEventListener("click", () => this.closeDialog(null));
+    d.el.addEventListener("keydown", (e) => { if (e.key === "Escape") this.closeDialog(null); });
+    this.root.append(d.el);
+  }
+
+  /** Resolves to true (confirmed), the name typed, or null (cancelled). */
+  ask({ title, text = "", ok = "OK", danger = false, input = null }) {
+    const d = this.dlg;
+    if (d.resolve) d.resolve(null);
+    d.title.textContent = title;
+    d.text.textContent = text;
+    d.text.hidden = !text;
+    d.ok.textContent = ok;
+    d.ok.className = `btn ${danger ? "danger" : "primary"}`;
+    d.input.hidden = input == null;
+    d.input.value = input ?? "";
+    d.back = document.activeElement; // focus goes back there afterwards
+    d.el.hidden = false;
+    // A destructive question starts on Cancel; a name starts in the field.
+    (input != null ? d.input : danger ? d.cancel : d.ok).focus();
+    if (input != null) d.input.select();
+    return new Promise((res) => { d.resolve = res; });
+  }
+
+  closeDialog(result) {
+    const d = this.dlg;
+    d.el.hidden = true;
+    if (d.back?.isConnected) d.back.focus();
+    const res = d.resolve;
+    d.resolve = null;
+    res?.(result);
+  }
+
+  // --------------------------------------------------------- contract --
+
+  show() {
+    this.visible = true;
+    this.refreshAll();
+    this.drawHistory();
+    clearInterval(this.timer);
+    this.timer = setInterval(() => this.poll(), POLL_MS);
+  }
+
+  hide() {
+    this.visible = false;
+    clearInterval(this.timer);
+    this.timer = 0;
+    if (this.dlg.resolve) this.closeDialog(null);
+  }
+
+  onShow(show) {
+    // A load or restore comes as a snapshot (a new show object) and changes
+    // what the lists say; audio and settings edits keep the object.
+    const fresh = show !== this.lastShow;
+    this.lastShow = show;
+    if (fresh && this.visible) { this.refreshShows(); this.refreshRecovery(); }
+  }
+
+  /** Every state message: sample the DSP load (cheap; also while hidden). */
+  onLive(live) {
+    const e = live?.engine;
+    if (!e) return;
+    const load = typeof e.dsp_load === "number" ? e.dsp_load : 0;
+    const peak = typeof e.dsp_peak === "number" ? e.dsp_peak : load;
+    const sec = Math.floor(performance.now() / 1000);
+    const b = this.bucket;
+    if (b && b.sec === sec) {
+      b.load = Math.max(b.load, load);
+      b.peak = Math.max(b.peak, peak);
+    } else {
+      if (b) this.pushSample(b, sec - b.sec);
+      this.bucket = { sec, load, peak };
+      if (this.visible) this.drawHistory();
+    }
+    this.live = live;
+    const now = performance.now();
+    if (this.visible && now - this.lastNumbers > 500) {
+      this.lastNumbers = now;
+      this.renderNumbers();
+    }
+  }
+
+  onLock() {
+    this.applyLock();
+  }
+
+  applyLock() {
+    const locked = this.ctx.locked;
+    for (const x of this.root.querySelectorAll("[data-edit]")) x.disabled = locked || x.dataset.busy === "1";
+  }
+
+  // ------------------------------------------------------------ data --
+
+  refreshAll() {
+    this.refreshShows();
+    this.refreshExports();
+    this.refreshRecovery();
+    this.refreshBackups();
+    this.refreshHealth();
+    this.refreshPlatform();
+    this.pollLog();
+  }
+
+  poll() {
+    if (!this.visible) return;
+    this.applyLock(); // cheap; also catches a lock state set before the screen was built
+    this.refreshHealth();
+    this.pollLog();
+  }
+
+  async refreshShows() {
+    const r = await this.ctx.api("GET", "/api/shows");
+    // The error line also tells why an action was refused: only a failed
+    // listing is cleared by a good one.
+    if (!ok(r)) { this.showsErr.textContent = `Shows: ${reason(r)}`; this.showsErr.dataset.list = "1"; return; }
+    if (this.showsErr.dataset.list) { this.showsErr.textContent = ""; delete this.showsErr.dataset.list; }
+    const rows = (r.body.shows || []).map((s) => {
+      const name = el("div", { class: "boxname" }, el("strong", { text: s.name }),
+        el("span", { class: "muted", text: ` · ${s.clips} clip${s.clips === 1 ? "" : "s"}` }),
+        s.loaded ? el("span", { class: "boxtag", text: "loaded" }) : null);
+      const acts = el("div", { class: "row boxacts" },
+        s.loaded ? null : btn("Load", () => this.loadShow(s), { edit: true, cls: "primary", label: `Load ${s.name}` }),
+        btn("Duplicate", () => this.duplicateShow(s), { edit: true, label: `Duplicate ${s.name}` }),
+        btn("Rename", () => this.renameShow(s), { edit: true, label: `Rename ${s.name}` }),
+        btn("Export", (e) => this.exportShow(s, e.currentTarget), { edit: true, label: `Export ${s.name}` }),
+        btn("Delete", () => this.deleteShow(s), { edit: true, cls: "danger", label: `Delete ${s.name}` }));
+      const row = el("div", { class: "boxitem" }, name, acts);
+      row.dataset.show = s.id;
+      if (s.loaded) row.dataset.loaded = "";
+      return row;
+    });
+    this.showList.replaceChildren(...rows);
+    if (!rows.length) this.showList.append(el("p", { class: "muted", text: "No shows" }));
+    this.applyLock();
+  }
+
+  async refreshExports() {
+    const r = await this.ctx.api("GET", "/api/exports");
+    if (!ok(r)) { this.exportList.replaceChildren(el("li", { class: "err", text: `Exports: ${reason(r)}` })); return; }
+    this.exportLoc.textContent = r.body.location ? `(${r.body.location})` : "";
+    const items = (r.body.exports || []).map((x) => el("li", {},
+      el("a", { href: `/api/exports/${encodeURIComponent(x.name)}`, download: x.name, text: x.name, class: "boxfile" }),
+      el("span", { class: "muted", text: ` ${fmtBytes(x.bytes)}` })));
+    this.exportList.replaceChildren(...(items.length ? items : [el("li", { class: "muted", text: "None yet" })]));
+  }
+
+  async refreshRecovery() {
+    const r = await this.ctx.api("GET", "/api/recovery");
+    if (!ok(r)) { this.recErr.textContent = `Recovery points: ${reason(r)}`; return; }
+    this.recErr.textContent = "";
+    const pts = (r.body.points || []).slice().sort((a, b) => String(b.time).localeCompare(String(a.time)));
+    const rows = pts.map((p) => {
+      const row = el("div", { class: "boxitem" },
+        el("div", { class: "boxname" }, el("strong", { text: p.name || "(unnamed)" }),
+          el("span", { class: "boxtag", text: p.kind }),
+          el("div", { class: "muted", text: `${fmtTime(p.time)} · revision ${val(p.revision)}` })),
+        el("div", { class: "row boxacts" },
+          btn("Restore", () => this.restoreRecovery(p), { edit: true, label: `Restore ${p.name}` }),
+          btn("Delete", () => this.deleteRecovery(p), { edit: true, cls: "danger", label: `Delete ${p.name}` })));
+      row.dataset.point = p.id;
+      return row;
+    });
+    this.recList.replaceChildren(...(rows.length ? rows : [el("p", { class: "muted", text: "No recovery points yet" })]));
+    this.applyLock();
+  }
+
+  async refreshBackups() {
+    const r = await this.ctx.api("GET", "/api/backups");
+    if (!ok(r)) { this.bakErr.textContent = `Backups: ${reason(r)}`; return; }
+    this.bakLoc.textContent = r.body.location ? `In ${r.body.location}` : "";
+    const list = (r.body.backups || []).slice().sort((a, b) => String(b.time).localeCompare(String(a.time)));
+    const rows = list.map((b) => {
+      const state = b.valid
+        ? el("span", { class: "boxtag ok", text: "valid" })
+        : el("span", { class: "boxtag bad", text: `damaged: ${b.problem || "unknown problem"}` });
+      const row = el("div", { class: "boxitem" },
+        el("div", { class: "boxname" }, el("strong", { text: fmtTime(b.time) }), state,
+          el("div", { class: "muted", text: `${b.reason || ""} · ${fmtBytes(b.bytes)} · revision ${val(b.revision)}` })),
+        el("div", { class: "row boxacts" },
+          btn("Restore", () => this.restoreBackup(b), { edit: true, cls: b.valid ? "" : "danger", label: `Restore backup ${b.name}` })));
+      row.dataset.backup = b.name;
+      row.dataset.valid = String(!!b.valid);
+      return row;
+    });
+    this.bakList.replaceChildren(...(rows.length ? rows : [el("p", { class: "muted", text: "No backups yet" })]));
+    this.applyLock();
+  }
+
+  async refreshHealth() {
+    const r = await this.ctx.api("GET", "/api/health");
+    if (!ok(r) && !(r.status === 503 && r.body?.status)) {
+      this.healthErr.textContent = `Health: ${reason(r)}`;
+      return;
+    }
+    this.healthErr.textContent = "";
+    this.health = r.body;
+    this.renderNumbers();
+    this.renderFirmware();
+  }
+
+  async refreshPlatform() {
+    const [p, s] = await Promise.all([this.ctx.api("GET", "/api/platform"), this.ctx.api("GET", "/api/store")]);
+    if (ok(p)) {
+      const b = p.body, os = b.os || {}, hw = b.hardware || {}, en = b.engine || {}, sc = en.scheduling || {};
+      this.facts_(this.platform, [
+        ["System", [os.system, os.release].filter(Boolean).join(" ") || "–"],
+        ["Hardware", `${val(hw.machine)}, ${val(hw.cpus)} CPU${hw.cpus === 1 ? "" : "s"}, ${fmtBytes(hw.memory_bytes)}`],
+        ["Engine", en.sample_rate ? `${en.sample_rate} Hz, ${val(en.period)} frames, ${val(sc.policy)}${sc.priority != null ? " " + sc.priority : ""}` : "not connected"],
+      ]);
+    } else this.facts_(this.platform, [["Platform", reason(p)]]);
+    if (ok(s)) {
+      const b = s.body;
+      const mig = (b.migrations || []).map((m) => `${m.from}→${m.to} ${fmtTime(m.time)}${m.backup ? " (backup " + m.backup + ")" : ""}`);
+      this.facts_(this.store, [
+        ["Format", val(b.format_version)],
+        ["Read-only", b.read_only ? `yes${b.read_only_reason ? ": " + b.read_only_reason : ""}` : "no"],
+        ["Migrations", mig.length ? mig.join("; ") : "none"],
+      ]);
+    } else this.facts_(this.store, [["Store", reason(s)]]);
+  }
+
+  // --------------------------------------------------------- actions --
+
+  async newShow(input) {
+    const name = input.value.trim();
+    if (!name) { input.focus(); return; }
+    const r = await this.ctx.edit("POST", "/api/shows", { name });
+    if (!r) return;
+    input.value = "";
+    this.ctx.toast(`Show “${r.body.name}” created`, "info");
+    this.refreshShows();
+  }
+
+  async loadShow(s) {
+    const yes = await this.ask({ title: `Load “${s.name}”?`, text: "This changes what plays on every tablet. A recovery point of the current show is taken first.", ok: "Load", danger: true });
+    if (!yes) return;
+    const r = await this.ctx.edit("POST", `/api/shows/${s.id}/load`);
+    if (r) this.ctx.toast(`“${s.name}” loaded`, "info");
+    this.refreshShows();
+    this.refreshRecovery();
+  }
+
+  async duplicateShow(s) {
+    const name = await this.ask({ title: `Duplicate “${s.name}”`, text: "A full copy: layout, clips, audio, settings, mappings.", ok: "Duplicate", input: `${s.name} copy` });
+    if (!name) return;
+    const r = await this.ctx.edit("POST", `/api/shows/${s.id}/duplicate`, { name });
+    if (r) this.ctx.toast(`“${r.body.name}” created`, "info");
+    this.refreshShows();
+  }
+
+  async renameShow(s) {
+    const name = await this.ask({ title: `Rename “${s.name}”`, ok: "Rename", input: s.name });
+    if (!name || name === s.name) return;
+    if (await this.ctx.edit("PATCH", `/api/shows/${s.id}`, { name })) this.refreshShows();
+  }
+
+  async deleteShow(s) {
+    const yes = await this.ask({ title: `Delete “${s.name}”?`, text: "The show goes with its history and recovery points (the store is backed up first).", ok: "Delete", danger: true });
+    if (!yes) return;
+    this.showsErr.textContent = "";
+    const r = await this.ctx.api("DELETE", `/api/shows/${s.id}`);
+    if (ok(r)) this.ctx.toast(`“${s.name}” deleted`, "info");
+    else {
+      this.showsErr.textContent = `Delete “${s.name}”: ${reason(r)}`;
+      this.ctx.toast(`Delete “${s.name}”: ${reason(r)}`, "error");
+    }
+    this.refreshShows();
+    this.refreshBackups();
+  }
+
+  async busy(button, text, fn) {
+    const old = button.textContent;
+    button.dataset.busy = "1";
+    button.disabled = true;
+    button.textContent = text;
+    try { return await fn(); } finally {
+      delete button.dataset.busy;
+      button.textContent = old;
+      this.applyLock();
+    }
+  }
+
+  async exportShow(s, button) {
+    const r = await this.busy(button, "Exporting…", () => this.ctx.edit("POST", `/api/shows/${s.id}/export`));
+    if (!r) return;
+    const b = r.body;
+    const a = el("a", { href: `/api/exports/${encodeURIComponent(b.name)}`, download: b.name, class: "btn boxlink", id: "box-exportdl", text: `Download ${b.name}` });
+    const miss = b.missing_media ? ` · ${b.missing_media} clip(s) without their file` : "";
+    this.exportLink.replaceChildren(el("span", { text: `Exported “${s.name}”: ${fmtBytes(b.bytes)}, ${val(b.media_files)} media files${miss} ` }), a);
+    this.exportLink.hidden = false;
+    this.refreshExports();
+  }
+
+  /** Streams the chosen bundle with XMLHttpRequest for its upload progress. */
+  importBundle() {
+    const f = this.impFile.files[0];
+    if (!f) { this.impText.textContent = "Choose a .cuebox bundle first"; this.impFile.focus(); return; }
+    const name = this.impName.value.trim();
+    const xhr = new XMLHttpRequest();
+    xhr.open("POST", `/api/shows/import${name ? "?name=" + encodeURIComponent(name) : ""}`);
+    xhr.setRequestHeader("Content-Type", "application/octet-stream");
+    this.impBtn.dataset.busy = "1";
+    this.applyLock();
+    this.impBar.hidden = false;
+    this.impBar.value = 0;
+    this.impText.textContent = "Uploading…";
+    xhr.upload.addEventListener("progress", (e) => {
+      if (!e.lengthComputable) return;
+      this.impBar.value = e.loaded / e.total;
+      this.impText.textContent = e.loaded < e.total ? `Uploading ${fmtBytes(e.loaded)} of ${fmtBytes(e.total)}` : "Checking the bundle…";
+    });
+    const done = (text, kind) => {
+      delete this.impBtn.dataset.busy;
+      this.applyLock();
+      this.impText.textContent = text;
+      this.ctx.toast(text, kind);
+    };
+    xhr.addEventListener("load", () => {
+      let body = null;
+      try { body = JSON.parse(xhr.responseText); } catch { /* not JSON */ }
+      if (xhr.status >= 200 && xhr.status < 300) {
+        this.impBar.value = 1;
+        this.impFile.value = "";
+        this.impName.value = "";
+        done(`Imported as show ${body?.id} with ${body?.media_files ?? 0} media files`, "info");
+        this.refreshShows();
+        this.refreshRecovery(); // the box took a before_import point
+      } else {
+        const e = body?.error || {};
+        done(`Import refused: ${e.reason || "HTTP " + xhr.status}`, "error");
+      }
+    });
+    xhr.addEventListener("error", () => done("Import failed: the box cannot be reached", "error"));
+    xhr.send(f);
+  }
+
+  async createRecovery(input) {
+    const name = input.value.trim();
+    if (!name) { input.focus(); return; }
+    const r = await this.ctx.edit("POST", "/api/recovery", { name });
+    if (!r) return;
+    input.value = "";
+    this.ctx.toast(`Recovery point “${name}” created`, "info");
+    this.refreshRecovery();
+  }
+
+  async restoreRecovery(p) {
+    const yes = await this.ask({ title: `Restore “${p.name}”?`, text: `The show goes back to how it was at ${fmtTime(p.time)}. Undo can bring it back.`, ok: "Restore", danger: true });
+    if (!yes) return;
+    const r = await this.ctx.edit("POST", `/api/recovery/${p.id}/restore`);
+    if (r) this.ctx.toast(`Restored “${p.name}”`, "info");
+  }
+
+  async deleteRecovery(p) {
+    const yes = await this.ask({ title: `Delete recovery point “${p.name}”?`, ok: "Delete", danger: true });
+    if (!yes) return;
+    if (await this.ctx.edit("DELETE", `/api/recovery/${p.id}`)) this.refreshRecovery();
+  }
+
+  async makeBackup(button) {
+    this.bakErr.textContent = "";
+    const r = await this.busy(button, "Backing up…", () => this.ctx.edit("POST", "/api/backups"));
+    if (r) this.ctx.toast(`Backup made: ${fmtBytes(r.body?.bytes)}`, "info");
+    this.refreshBackups();
+  }
+
+  async restoreBackup(b) {
+    const yes = await this.ask({
+      title: "Restore this backup?",
+      text: `Every show on the box goes back to the backup of ${fmtTime(b.time)} (${b.reason || b.name}).`,
+      ok: "Restore", danger: true,
+    });
+    if (!yes) return;
+    this.bakErr.textContent = "";
+    const r = await this.ctx.api("POST", `/api/backups/${encodeURIComponent(b.name)}/restore`);
+    if (ok(r)) {
+      this.ctx.toast("Backup restored", "info");
+    } else {
+      // 409: the backup is damaged (the reason names the damage) or busy.
+      this.bakErr.textContent = `Not restored: ${reason(r)}`;
+      this.ctx.toast(`Backup not restored: ${reason(r)}`, "error");
+    }
+    this.refreshBackups();
+    this.refreshShows();
+  }
+
+  // -------------------------------------------------------------- log --
+
+  /**
+   * Keeps the newest entries. The box answers oldest first (limit counts
+   * from `from_ns`), so this reads forward from where it stopped: the first
+   * time from the start of the log, then only what is new.
+   */
+  async pollLog() {
+    const L = this.log;
+    if (L.busy) return;
+    L.busy = true;
+    try {
+      for (let page = 0; page < 10; ++page) {
+        const from = L.cursor ?? 0n;
+        const r = await this.ctx.api("GET", `/api/log?format=json&limit=${LOG_PAGE}&from_ns=${from}`);
+        if (!ok(r)) { this.logErr.textContent = `Event log: ${reason(r)}`; break; }
+        this.logErr.textContent = "";
+        const got = r.body.entries || [];
+        // from_ns is inclusive and times are in ms: drop what we already hold.
+        let fresh = got;
+        if (L.cursor != null) {
+          const same = L.entries.filter((e) => entryNs(e) === L.cursor).map((e) => JSON.stringify(e));
+          let i = 0;
+          while (i < fresh.length && i < same.length && JSON.stringify(fresh[i]) === same[i]) ++i;
+          fresh = fresh.slice(i);
+        }
+        if (fresh.length) {
+          L.entries.push(...fresh);
+          if (L.entries.length > LOG_KEEP) L.entries.splice(0, L.entries.length - LOG_KEEP);
+          L.cursor = entryNs(L.entries[L.entries.length - 1]);
+          for (const e of fresh) this.addKind(e.kind);
+        }
+        if (got.length < LOG_PAGE || !fresh.length) break;
+      }
+    } finally {
+      L.busy = false;
+    }
+    this.renderLog();
+  }
+
+  addKind(k) {
+    if (!k || [...this.kind.options].some((o) => o.value === k)) return;
+    this.kind.append(el("option", { value: k, text: k }));
+  }
+
+  renderLog() {
+    const kind = this.kind.value;
+    const all = this.log.entries;
+    const rows = [];
+    for (let i = all.length - 1; i >= 0 && rows.length < LOG_SHOWN; --i) {
+      const e = all[i];
+      if (kind && e.kind !== kind) continue;
+      const tr = el("tr", {},
+        el("td", { title: e.time, text: fmtTime(e.time) }),
+        el("td", { text: e.kind }), el("td", { text: e.source }), el("td", { text: e.client || "–" }),
+        el("td", { text: e.detail + (e.time_source ? ` (${e.time_source})` : "") }));
+      tr.dataset.kind = e.kind;
+      rows.push(tr);
+    }
+    this.logBody.replaceChildren(...rows);
+    this.logCount.textContent = `${rows.length} newest shown`;
+  }
+
+  updateLogLinks() {
+    const k = this.kind.value;
+    const stamp = new Date().toISOString().slice(0, 10);
+    for (const [f, a] of Object.entries(this.logLinks)) {
+      a.href = `/api/log?format=${f}&limit=100000${k ? "&kind=" + encodeURIComponent(k) : ""}`;
+      a.download = `cuebox-log${k ? "-" + k : ""}-${stamp}.${f}`;
+    }
+  }
+
+  // ----------------------------------------------------------- health --
+
+  pushSample(b, gap) {
+    // Seconds without a state message (the box sends one at least every
+    // second) are drawn as gaps (NaN).
+    for (let i = 1; i < Math.min(gap, HISTORY_S); ++i) this.put(NaN, NaN);
+    this.put(b.load, b.peak);
+  }
+
+  put(load, peak) {
+    const h = this.hist;
+    h.load[h.head] = load;
+    h.peak[h.head] = peak;
+    h.head = (h.head + 1) % HISTORY_S;
+    h.n = Math.min(HISTORY_S, h.n + 1);
+  }
+
+  drawHistory() {
+    const c = this.canvas;
+    // Match the drawing buffer to the shown size (crisp on any screen).
+    const dpr = window.devicePixelRatio || 1;
+    const w = Math.round(c.clientWidth * dpr), hgt = Math.round(c.clientHeight * dpr);
+    if (w > 0 && hgt > 0 && (c.width !== w || c.height !== hgt)) { c.width = w; c.height = hgt; }
+    const g = c.getContext("2d");
+    const W = c.width, H = c.height;
+    const h = this.hist;
+    const n = h.n;
+    const at = (arr, i) => arr[(h.head - n + i + HISTORY_S) % HISTORY_S];
+    // The scale follows the highest peak (at least 0-25%, at most 0-100%),
+    // so a quiet box still shows its load.
+    let top = 0;
+    for (let i = 0; i < n; ++i) top = Math.max(top, at(h.peak, i) || 0, at(h.load, i) || 0);
+    const scale = [0.25, 0.5, 1].find((x) => top <= x * 0.95) ?? 1;
+    this.scaleText.textContent = `scale 0–${scale * 100}%`;
+    g.fillStyle = "#0a0c0f";
+    g.fillRect(0, 0, W, H);
+    const y = (v) => H - 2 - Math.min(1, Math.max(0, v / scale)) * (H - 4);
+    g.lineWidth = Math.max(1, dpr);
+    g.setLineDash([4 * dpr, 4 * dpr]);
+    for (const [v, col] of [[scale / 2, "#2c343e"], [0.8, "#fbbf24"], [0.9, "#ff4b4b"]]) {
+      if (v > scale) continue;
+      g.strokeStyle = col;
+      g.beginPath(); g.moveTo(0, y(v)); g.lineTo(W, y(v)); g.stroke();
+    }
+    g.setLineDash([]);
+    g.fillStyle = "#aab4bf";
+    g.font = `${13 * dpr}px system-ui, sans-serif`;
+    g.textBaseline = "top";
+    g.fillText(`${scale * 50}%`, 4 * dpr, y(scale / 2) + 2 * dpr);
+    // Newest at the right edge; seconds without a sample are gaps (NaN).
+    const x = (i) => W - 1 - ((n - 1 - i) * (W - 1)) / (HISTORY_S - 1);
+    const series = (arr, colour, fill) => {
+      for (let i = 0; i < n; ++i) {
+        if (Number.isNaN(at(arr, i))) continue;
+        let j = i;  // one run of samples without a gap: i..j
+        while (j + 1 < n && !Number.isNaN(at(arr, j + 1))) ++j;
+        g.beginPath();
+        g.moveTo(x(i), y(at(arr, i)));
+        for (let k = i + 1; k <= j; ++k) g.lineTo(x(k), y(at(arr, k)));
+        g.strokeStyle = colour;
+        g.lineWidth = 2 * dpr;
+        g.stroke();
+        if (fill && j > i) {
+          g.lineTo(x(j), H);
+          g.lineTo(x(i), H);
+          g.fillStyle = fill;
+          g.fill();
+        }
+        i = j;
+      }
+    };
+    series(h.peak, "#aab4bf", null);
+    series(h.load, "#7cc4ff", "rgba(124, 196, 255, 0.25)");
+  }
+
+  facts_(dl, pairs) {
+    const kids = [];
+    for (const [k, v] of pairs) kids.push(el("dt", { text: k }), el("dd", { text: v }));
+    dl.replaceChildren(...kids);
+  }
+
+  renderNumbers() {
+    const h = this.health || {};
+    const e = this.live?.engine || h.engine || {};
+    const v = this.live?.voices || this.ctx.model.voices || {};
+    const web = h.web || {}, sys = h.system || {};
+    const load = e.dsp_load;
+    this.dspNow.textContent = pct(load);
+    this.dspNow.dataset.level = load >= 0.9 ? "bad" : load >= 0.8 ? "warn" : "ok";
+    this.dspPeak.textContent = `peak ${pct(e.dsp_peak)}`;
+    const rel = (free, total, word) => (typeof free === "number" && typeof total === "number" ? `${fmtBytes(free)} ${word} of ${fmtBytes(total)}` : "–");
+    this.facts_(this.facts, [
+      ["Status", val(h.status)],
+      ["Engine", e.connected === false ? "not connected" : e.connected ? "connected" : "–"],
+      ["Xruns", val(e.xruns)],
+      ["Voices", v.pool != null ? `${v.active ?? 0} of ${v.pool}${v.load_state && v.load_state !== "normal" ? " (" + v.load_state + ")" : ""}` : "–"],
+      ["Stream underruns", val(e.stream_underruns)],
+      ["Web uptime", fmtUptime(web.uptime_s)],
+      ["WebSocket clients", val(web.ws_clients)],
+      ["Memory", rel(sys.memory_available_bytes, sys.memory_total_bytes, "available")],
+      ["Web process", fmtBytes(sys.web_rss_bytes)],
+      ["Disk", rel(sys.disk_free_bytes, sys.disk_total_bytes, "free")],
+      ["Data folder", val(sys.data_dir)],
+    ]);
+  }
+
+  renderFirmware() {
+    const f = this.health?.firmware || {};
+    this.facts_(this.fw, [["Version", val(f.version)], ["Commit", val(f.commit)], ["Built", f.built ? fmtTime(f.built) : "–"]]);
+  }
+}
