@@ -316,10 +316,11 @@ function activate(el) {
   const key = `${id}@${pane},${el.dataset.row},${el.dataset.col}`;
   const clip = model.clips.get(id);
   const playing = model.live.has(id);
-  // Double-tap protection: a second start of the same cell within the
-  // configured time is ignored (stopping is never held back).
+  // Double-tap protection: within the configured time after a start, a
+  // second tap on the same cell is ignored (it would start it again, or stop
+  // what was just started). Other cells, group stops and PANIC are not held.
   const now = performance.now();
-  if (!playing && now - (lastStart.get(key) ?? -1e9) < doubleTapMs()) {
+  if (now - (lastStart.get(key) ?? -1e9) < doubleTapMs()) {
     flash(el, "guarded");
     return;
   }
