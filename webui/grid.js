@@ -29,6 +29,7 @@ export class Pane {
     this.cellsByClip = new Map(); // id -> [cell elements]
     this.liveKey = "";
     this.selected = null; // {row, col} in edit mode
+    new ResizeObserver(() => this.sizeClasses()).observe(wrap);
   }
 
   pages() {
@@ -87,6 +88,10 @@ export class Pane {
     this.renderGrid();
   }
 
+  // A tab switch on a grid of the same size reuses the cell elements and
+  // changes only what differs (label, colour, group, state): no elements
+  // are made or dropped and the grid's layout stays, which is what keeps a
+  // 256-cell switch fast on a tablet.
   renderGrid() {
     const grid = this.grid;
     this.cellsByClip = new Map();
@@ -96,53 +101,67 @@ export class Pane {
     this.empty.hidden = rows * cols > 0;
     if (!tab) this.empty.textContent = "This show has no pages.";
     else if (rows * cols === 0) this.empty.textContent = "This tab has no grid.";
-    grid.style.setProperty("--rows", String(rows));
-    grid.style.setProperty("--cols", String(cols));
-    grid.dataset.rows = String(rows);
-    grid.dataset.cols = String(cols);
-    const frag = document.createDocumentFragment();
-    if (tab && rows * cols > 0) {
+    // Back to the top, without forcing a layout when it is there already
+    // (reading sizes before the change is free: layout is clean).
+    const scrolled = this.wrap.scrollTop !== 0 || this.wrap.scrollLeft !== 0;
+    const n = rows * cols;
+    if (grid.dataset.rows !== String(rows) || grid.dataset.cols !== String(cols) || grid.children.length !== n) {
+      grid.style.setProperty("--rows", String(rows));
+      grid.style.setProperty("--cols", String(cols));
+      grid.dataset.rows = String(rows);
+      grid.dataset.cols = String(cols);
+      const frag = document.createDocumentFragment();
+      for (let r = 0; r < rows; r++) for (let c = 0; c < cols; c++) frag.append(makeCell(r, c));
+      grid.replaceChildren(frag);
+    }
+    this.sizeClasses(rows, cols);
+    if (n > 0) {
       const occupied = new Map();
       for (const c of tab.cells || []) {
         if (c.hidden || c.clip == null) continue;
         if (c.row < 0 || c.col < 0 || c.row >= rows || c.col >= cols) continue;
         occupied.set(c.row * cols + c.col, c.clip);
       }
-      for (let r = 0; r < rows; r++) {
-        for (let c = 0; c < cols; c++) {
-          const id = occupied.get(r * cols + c);
-          frag.append(id == null ? this.emptyCell(r, c) : this.clipCell(r, c, id));
-        }
+      const els = grid.children;
+      for (let i = 0; i < n; i++) {
+        const el = els[i];
+        el.classList.remove("selected", "pending", "refused", "guarded");
+        const id = occupied.get(i);
+        if (id == null) this.bindEmpty(el);
+        else this.bindClip(el, id);
       }
     }
-    grid.replaceChildren(frag);
     if (this.selected) this.markSelected();
-    this.wrap.scrollTo(0, 0);
+    if (scrolled) this.wrap.scrollTo(0, 0);
   }
 
-  emptyCell(r, c) {
-    const el = document.createElement("div");
+  bindEmpty(el) {
+    if (el.dataset.state === "empty") return;
     el.className = "cell empty";
     el.dataset.state = "empty";
-    place(el, r, c);
-    return el;
+    delete el.dataset.clip;
+    delete el.dataset.group;
+    el.tabIndex = -1;
+    el.setAttribute("aria-hidden", "true");
+    el.removeAttribute("aria-label");
+    el.removeAttribute("aria-pressed");
+    el.style.removeProperty("--c");
+    el._color = undefined;
+    el._grp.hidden = true;
+    setText(el._lbl, "");
+    setText(el._grp, "");
+    setText(el._tag, "");
+    setText(el._time, "");
+    el._bar.style.transform = "scaleX(0)";
   }
 
-  clipCell(r, c, id) {
-    const el = document.createElement("button");
-    el.type = "button";
-    el.className = "cell";
+  bindClip(el, id) {
+    if (el.dataset.state === "empty") {
+      el.className = "cell";
+      el.removeAttribute("aria-hidden");
+      el.removeAttribute("tabindex");
+    }
     el.dataset.clip = String(id);
-    place(el, r, c);
-    el.innerHTML =
-      '<span class="lbl"></span><span class="grp"></span>' +
-      '<span class="foot"><span class="tag"></span><span class="time"></span></span>' +
-      '<span class="bar"><i></i></span>';
-    el._lbl = el.firstChild;
-    el._grp = el.children[1];
-    el._tag = el.querySelector(".tag");
-    el._time = el.querySelector(".time");
-    el._bar = el.querySelector(".bar > i");
     el._text = "";
     el._frac = -1;
     fillCell(el, this.model.clips.get(id) || { id, label: `Clip ${id}`, status: "missing" });
@@ -150,7 +169,20 @@ export class Pane {
     let list = this.cellsByClip.get(id);
     if (!list) this.cellsByClip.set(id, (list = []));
     list.push(el);
-    return el;
+  }
+
+  /** Text size classes from the size a cell gets (the grid's tracks are
+   *  minmax(84px or 60px, 1fr) by minmax(56px, 1fr), gaps 6px). */
+  sizeClasses(rows = Number(this.grid.dataset.rows), cols = Number(this.grid.dataset.cols)) {
+    if (!rows || !cols) return;
+    const w = this.wrap.clientWidth - 24, h = this.wrap.clientHeight - 20;
+    const minW = document.body.classList.contains("dual") ? 60 : 84;
+    const cw = Math.max(minW, (w - 6 * (cols - 1)) / cols), ch = Math.max(56, (h - 6 * (rows - 1)) / rows);
+    const cl = this.grid.classList;
+    cl.toggle("big", ch >= 96 && cw >= 140);
+    cl.toggle("narrow", cw <= 110);
+    cl.toggle("tall", ch >= 90);
+    cl.toggle("short", ch <= 58);
   }
 
   cells(id) {
@@ -171,20 +203,19 @@ export class Pane {
 
   /** Dynamic state: only called when the state of that clip changed. */
   setCellState(el, state) {
-    el.dataset.state = state;
+    if (el.dataset.state !== state) el.dataset.state = state;
     const active = state === "playing" || state === "fading" || state === "paused";
-    el.setAttribute("aria-pressed", String(active));
+    const pressed = String(active);
+    if (el.getAttribute("aria-pressed") !== pressed) el.setAttribute("aria-pressed", pressed);
     el._text = "";
     el._frac = -1;
     if (active) {
-      el._tag.textContent = state === "fading" ? "STOPPING" : state === "paused" ? "PAUSED"
-        : el._loop ? "↻ LOOP" : "";
+      setText(el._tag, state === "fading" ? "STOPPING" : state === "paused" ? "PAUSED" : el._loop ? "↻ LOOP" : "");
       updateProgress(el, this.model.live.get(Number(el.dataset.clip)), performance.now());
     } else {
-      el._tag.textContent = state === "missing" ? "MISSING" : state === "loading" ? "LOADING"
-        : el._loop ? "↻ LOOP" : "";
-      el._time.textContent = state === "missing" ? "" : fmtDuration(el._dur);
-      el._bar.style.transform = "scaleX(0)";
+      setText(el._tag, state === "missing" ? "MISSING" : state === "loading" ? "LOADING" : el._loop ? "↻ LOOP" : "");
+      setText(el._time, state === "missing" ? "" : fmtDuration(el._dur));
+      if (el._bar.style.transform !== "scaleX(0)") el._bar.style.transform = "scaleX(0)";
     }
   }
 
@@ -234,6 +265,34 @@ export class Pane {
   }
 }
 
+// Every cell has the same parts; an empty one has them blank.
+const CELL = (() => {
+  const t = document.createElement("template");
+  t.innerHTML = '<button type="button" class="cell empty" data-state="empty" tabindex="-1" aria-hidden="true">' +
+    '<span class="lbl"></span><span class="grp" hidden></span>' +
+    '<span class="foot"><span class="tag"></span><span class="time"></span></span>' +
+    '<span class="bar"><i></i></span></button>';
+  return t.content.firstChild;
+})();
+
+function makeCell(r, c) {
+  const el = CELL.cloneNode(true);
+  const k = el.children;
+  el._lbl = k[0];
+  el._grp = k[1];
+  el._tag = k[2].firstChild;
+  el._time = k[2].lastChild;
+  el._bar = k[3].firstChild;
+  el._text = "";
+  el._frac = -1;
+  place(el, r, c);
+  return el;
+}
+
+function setText(el, t) {
+  if (el.textContent !== t) el.textContent = t;
+}
+
 function place(el, r, c) {
   el.dataset.row = String(r);
   el.dataset.col = String(c);
@@ -244,13 +303,16 @@ function place(el, r, c) {
 /** Static clip data: label, group, colour. */
 function fillCell(el, clip) {
   const color = safeColor(clip.color);
-  el.style.setProperty("--c", color);
-  el.dataset.ink = inkFor(color);
-  el._lbl.textContent = clip.label || `Clip ${clip.id}`;
+  if (el._color !== color) {
+    el._color = color;
+    el.style.setProperty("--c", color);
+    el.dataset.ink = inkFor(color);
+  }
+  setText(el._lbl, clip.label || `Clip ${clip.id}`);
   const g = typeof clip.group === "string" ? clip.group.slice(0, 2) : "";
-  el._grp.textContent = g;
-  el._grp.hidden = !g;
-  el.dataset.group = g;
+  setText(el._grp, g);
+  if (el._grp.hidden !== !g) el._grp.hidden = !g;
+  if (el.dataset.group !== g) el.dataset.group = g;
   el._dur = typeof clip.duration_s === "number" ? clip.duration_s : NaN;
   el._loop = !!clip.loop;
   el.classList.toggle("looping", el._loop);
