@@ -8,8 +8,6 @@
 
 const HISTORY_S = 300;       // DSP plot: the last 5 minutes, one sample a second
 const LOG_SHOWN = 200;       // newest entries shown
-const LOG_KEEP = 2000;       // entries kept here (the kind filter looks at these)
-const LOG_PAGE = 2000;       // entries per request while catching up
 const POLL_MS = 2000;
 const LOG_KINDS = ["trigger", "stop", "fault", "engine", "edit", "show", "system", "login"];
 
@@ -67,7 +65,6 @@ const reason = (r) => r.body?.error?.reason || (r.status === 0 ? "the box cannot
 const ok = (r) => r.status >= 200 && r.status < 300;
 
 // A log entry's time in ns (the box keeps ns; the JSON has milliseconds).
-const entryNs = (e) => BigInt(Date.parse(e.time) || 0) * 1000000n;
 
 // ------------------------------------------------------------- screen --
 
@@ -82,7 +79,7 @@ export class BoxScreen {
     this.hist = { load: new Float32Array(HISTORY_S), peak: new Float32Array(HISTORY_S), n: 0, head: 0 };
     this.bucket = null;      // {sec, load, peak}
     this.lastNumbers = 0;
-    this.log = { entries: [], cursor: null, busy: false };
+    this.log = { entries: [], busy: false };
     this.lastShow = null;
     this.build();
   }
@@ -192,7 +189,7 @@ export class BoxScreen {
     const c = this.card("box-log", "Event log");
     this.kind = el("select", { class: "in", id: "box-logkind", "aria-label": "Kind of event" });
     this.kind.append(el("option", { value: "", text: "All kinds" }), ...LOG_KINDS.map((k) => el("option", { value: k, text: k })));
-    this.kind.addEventListener("change", () => { this.renderLog(); this.updateLogLinks(); });
+    this.kind.addEventListener("change", () => { this.renderLog(); this.updateLogLinks(); this.pollLog(); });
     const refresh = btn("Refresh", () => this.pollLog());
     this.logLinks = {};
     const links = el("span", { class: "row" }, el("span", { class: "muted", text: "Download:" }));
@@ -629,38 +626,19 @@ export class BoxScreen {
 
   // -------------------------------------------------------------- log --
 
-  /**
-   * Keeps the newest entries. The box answers oldest first (limit counts
-   * from `from_ns`), so this reads forward from where it stopped: the first
-   * time from the start of the log, then only what is new.
-   */
+  /** The newest entries of the chosen kind, newest first (the box filters
+   *  by kind before it counts the limit). */
   async pollLog() {
     const L = this.log;
     if (L.busy) return;
     L.busy = true;
     try {
-      for (let page = 0; page < 10; ++page) {
-        const from = L.cursor ?? 0n;
-        const r = await this.ctx.api("GET", `/api/log?format=json&limit=${LOG_PAGE}&from_ns=${from}`);
-        if (!ok(r)) { this.logErr.textContent = `Event log: ${reason(r)}`; break; }
-        this.logErr.textContent = "";
-        const got = r.body.entries || [];
-        // from_ns is inclusive and times are in ms: drop what we already hold.
-        let fresh = got;
-        if (L.cursor != null) {
-          const same = L.entries.filter((e) => entryNs(e) === L.cursor).map((e) => JSON.stringify(e));
-          let i = 0;
-          while (i < fresh.length && i < same.length && JSON.stringify(fresh[i]) === same[i]) ++i;
-          fresh = fresh.slice(i);
-        }
-        if (fresh.length) {
-          L.entries.push(...fresh);
-          if (L.entries.length > LOG_KEEP) L.entries.splice(0, L.entries.length - LOG_KEEP);
-          L.cursor = entryNs(L.entries[L.entries.length - 1]);
-          for (const e of fresh) this.addKind(e.kind);
-        }
-        if (got.length < LOG_PAGE || !fresh.length) break;
-      }
+      const k = this.kind.value;
+      const r = await this.ctx.api("GET", `/api/log?format=json&order=newest&limit=${LOG_SHOWN}${k ? "&kind=" + encodeURIComponent(k) : ""}`);
+      if (!ok(r)) { this.logErr.textContent = `Event log: ${reason(r)}`; return; }
+      this.logErr.textContent = "";
+      L.entries = r.body.entries || [];
+      for (const e of L.entries) this.addKind(e.kind);
     } finally {
       L.busy = false;
     }
@@ -674,11 +652,9 @@ export class BoxScreen {
 
   renderLog() {
     const kind = this.kind.value;
-    const all = this.log.entries;
     const rows = [];
-    for (let i = all.length - 1; i >= 0 && rows.length < LOG_SHOWN; --i) {
-      const e = all[i];
-      if (kind && e.kind !== kind) continue;
+    for (const e of this.log.entries) {
+      if (kind && e.kind !== kind) continue; // an answer to the previous filter
       const tr = el("tr", {},
         el("td", { title: e.time, text: fmtTime(e.time) }),
         el("td", { text: e.kind }), el("td", { text: e.source }), el("td", { text: e.client || "–" }),

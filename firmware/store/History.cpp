@@ -475,28 +475,48 @@ Status Store::appendLog(std::vector<LogEntry> entries) {
 }
 
 Result<std::vector<LogEntry>> Store::readLog(std::uint64_t fromNs, std::uint64_t toNs, std::size_t limit) const {
+    return readLog(fromNs, toNs, limit, false, "");
+}
+
+Result<std::vector<LogEntry>> Store::readLog(std::uint64_t fromNs, std::uint64_t toNs, std::size_t limit, bool newestFirst,
+                                             std::string_view kind) const {
     Txn txn(impl_->env, false);
     if (txn.rc()) return mdbError("store: read log", txn.rc());
     std::vector<LogEntry> out;
     MDB_cursor* cur = nullptr;
     int rc = mdb_cursor_open(txn.get(), impl_->log, &cur);
     if (rc) return mdbError("store: read log", rc);
-    const std::string from = Key().u64(fromNs).bytes();
-    MDB_val k = val(from), v{};
-    rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE);
+    MDB_val k{}, v{};
+    std::string start;
+    if (!newestFirst) {
+        start = Key().u64(fromNs).bytes();
+        k = val(start);
+        rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE);
+    } else if (toNs == UINT64_MAX) {
+        rc = mdb_cursor_get(cur, &k, &v, MDB_LAST);
+    } else {
+        // The first entry after `to`, then one back (or the last of all).
+        start = Key().u64(toNs + 1).bytes();
+        k = val(start);
+        rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE);
+        rc = rc == MDB_NOTFOUND ? mdb_cursor_get(cur, &k, &v, MDB_LAST) : rc == 0 ? mdb_cursor_get(cur, &k, &v, MDB_PREV) : rc;
+    }
+    const MDB_cursor_op step = newestFirst ? MDB_PREV : MDB_NEXT;
     while (rc == 0 && out.size() < limit) {
         std::string_view key = view(k);
         if (key.size() != 16) break;
         const std::uint64_t t = Key::readU64(key, 0);
-        if (t > toNs) break;
+        if (newestFirst ? t < fromNs : t > toNs) break;
         boost::system::error_code ec;
         json::value j = json::parse(view(v), ec);
         if (!ec && j.is_object()) {
             const auto& o = j.as_object();
-            out.push_back(LogEntry{t, Key::readU64(key, 8), str(o, "kind"), str(o, "source"),
-                                   str(o, "client"), str(o, "detail"), str(o, "time_source")});
+            std::string entryKind = str(o, "kind");
+            if (kind.empty() || entryKind == kind)
+                out.push_back(LogEntry{t, Key::readU64(key, 8), std::move(entryKind), str(o, "source"), str(o, "client"),
+                                       str(o, "detail"), str(o, "time_source")});
         }
-        rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT);
+        rc = mdb_cursor_get(cur, &k, &v, step);
     }
     mdb_cursor_close(cur);
     if (rc && rc != MDB_NOTFOUND) return mdbError("store: read log", rc);

@@ -15,6 +15,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 
 namespace cuebox::store {
 
@@ -205,6 +206,11 @@ public:
     // --- Event log (all shows), oldest first.
     Status appendLog(std::vector<LogEntry> entries);
     Result<std::vector<LogEntry>> readLog(std::uint64_t fromNs, std::uint64_t toNs, std::size_t limit) const;
+    // The same, newest first when `newestFirst` (the newest `limit` entries
+    // up to `toNs`), only entries of `kind` when it is not empty (filtered
+    // before the limit counts).
+    Result<std::vector<LogEntry>> readLog(std::uint64_t fromNs, std::uint64_t toNs, std::size_t limit, bool newestFirst,
+                                          std::string_view kind) const;
     // Drops entries older than `maxAgeS` and, oldest first, beyond `maxBytes`
     // of records. Returns how many were dropped.
     Result<std::size_t> pruneLog(std::uint64_t maxAgeS, std::uint64_t maxBytes);

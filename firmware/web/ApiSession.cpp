@@ -461,12 +461,12 @@ bool Api::handleSession(const HttpRequest& req, const std::vector<std::string_vi
             }
         }
         if (limit == 0 || limit > 100000) return fail(bad("limit", "must be from 1 to 100000"));
-        auto entries = st.readLog(from, to, limit);
+        const std::string order = queryParam(req.target, "order");
+        if (!order.empty() && order != "oldest" && order != "newest") return fail(bad("order", "must be oldest or newest"));
+        // The kind filter applies before the limit: limit=200&kind=fault is
+        // the last 200 faults, however many other entries there are.
+        auto entries = st.readLog(from, to, limit, order == "newest", queryParam(req.target, "kind"));
         if (!entries) return fail(entries.error());
-        const std::string kind = queryParam(req.target, "kind");
-        if (!kind.empty())
-            entries->erase(std::remove_if(entries->begin(), entries->end(), [&](const auto& e) { return e.kind != kind; }),
-                           entries->end());
         respond(HttpResponse{200, contentType(f), exportLog(*entries, f)});
         return true;
     }

@@ -100,6 +100,29 @@ try {
   const playing = await page.evaluate(() => document.querySelectorAll('#grid [data-state="playing"]').length);
   console.log(`MEASURE ui_frame_ms_while_playing ${fmt(frames.deltas)} frames=${frames.deltas.length} state_msgs_seen=${frames.states} playing_cells=${playing} long_tasks=${frames.long} longest_task_ms=${frames.longMax.toFixed(0)}`);
   await stack.api("POST", "/api/panic");
+
+  // An edit reaching a tablet: from sending PATCH /api/clips/{id} to the
+  // cell's new label in the DOM of a second tablet (the change arrives as
+  // a WebSocket `edit`), timed in that tablet.
+  const other = await ctx.newPage();
+  await other.goto(stack.url + "/#perform");
+  await other.waitForSelector('#conn[data-state="connected"]');
+  await other.waitForFunction(() => document.querySelectorAll("#grid [data-clip]").length === 256);
+  const lat = [];
+  for (let i = 0; i < 20; i++) {
+    lat.push(await other.evaluate(async (i) => {
+      const el = document.querySelector("#grid [data-clip]");
+      const label = `edited ${i}`;
+      const seen = new Promise((res) => {
+        const mo = new MutationObserver(() => { if (el.querySelector(".lbl").textContent === label) { mo.disconnect(); res(performance.now()); } });
+        mo.observe(el, { subtree: true, childList: true, characterData: true });
+      });
+      const t0 = performance.now();
+      fetch(`/api/clips/${el.dataset.clip}`, { method: "PATCH", headers: { "Content-Type": "application/json" }, body: JSON.stringify({ label }) });
+      return (await seen) - t0;
+    }, i));
+  }
+  console.log(`MEASURE ui_edit_seen_by_tablet_ms ${fmt(lat)} (PATCH sent -> label in a tablet's grid; budget < 100)`);
   if (errors.length) console.log(`page errors: ${errors.join("; ")}`);
   await ctx.close();
 } finally {

@@ -280,6 +280,29 @@ TEST(History, theEventLogKeepsEditsAndEntriesAndIsPrunedBySize) {
     LONGS_EQUAL(0, s->readLog(0, UINT64_MAX, 10).value().size());
 }
 
+TEST(History, theNewestLogEntriesComeFirstAndAKindIsFilteredBeforeTheLimit) {
+    std::vector<store::LogEntry> es;
+    for (int i = 0; i < 500; ++i) es.push_back(store::LogEntry{0, 0, "trigger", "engine", "", "t" + std::to_string(i), ""});
+    es.push_back(store::LogEntry{0, 0, "fault", "engine", "", "the only fault", ""});
+    for (int i = 500; i < 1000; ++i) es.push_back(store::LogEntry{0, 0, "trigger", "engine", "", "t" + std::to_string(i), ""});
+    CHECK(s->appendLog(es).ok());
+    auto newest = s->readLog(0, UINT64_MAX, 3, true, "");
+    LONGS_EQUAL(3, newest->size());
+    STRCMP_EQUAL("t999", newest->at(0).detail.c_str());
+    STRCMP_EQUAL("t997", newest->at(2).detail.c_str());
+    // The one fault, found though 500 newer entries come after it.
+    auto faults = s->readLog(0, UINT64_MAX, 10, true, "fault");
+    LONGS_EQUAL(1, faults->size());
+    STRCMP_EQUAL("the only fault", faults->at(0).detail.c_str());
+    // Up to a time: nothing after it.
+    auto upTo = s->readLog(0, faults->at(0).timeNs, 1, true, "trigger");
+    LONGS_EQUAL(1, upTo->size());
+    CHECK(upTo->at(0).timeNs <= faults->at(0).timeNs);
+    // Oldest first with a kind: the first trigger.
+    auto oldest = s->readLog(0, UINT64_MAX, 1, false, "trigger");
+    STRCMP_EQUAL("t0", oldest->at(0).detail.c_str());
+}
+
 // A store written by firmware format 1 (before history and search).
 TEST(History, aFormat1StoreIsMigratedAfterABackupInOneTransaction) {
     const auto before = *s->revision();
