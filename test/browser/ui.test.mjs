@@ -247,7 +247,7 @@ test("show lock: edits are refused on every tablet, performing works, a wrong PI
 });
 
 test("screenshots of every screen at tablet sizes and on a phone; no console errors", async () => {
-  for (const [w, h] of [[1024, 768], [1280, 800], [800, 1280], [390, 844]]) {
+  for (const [w, h] of [[1024, 768], [768, 1024], [1280, 800], [800, 1280], [390, 844]]) {
     const { page, ctx } = await open("#perform", w, h);
     for (const s of ["perform", "edit", "routing", "media", "clocks", "box"]) {
       await page.evaluate((s) => window.cuebox.showScreen(s), s);

@@ -7,6 +7,10 @@ import numpy as np
 
 from stack import judged_unless_disturbed, retry_on_xrun, silence
 
+from stack import CAPTURE_PERIOD  # noqa: E402
+
+JACK_PERIOD = CAPTURE_PERIOD  # compares captured samples: see stack.CAPTURE_PERIOD
+
 RATE = 48000
 CLICK = 0.03  # |second difference| a hard cut would exceed many times over
 

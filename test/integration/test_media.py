@@ -16,6 +16,10 @@ import soundfile as sf
 
 from stack import judged_unless_disturbed, retry_on_xrun
 
+from stack import CAPTURE_PERIOD  # noqa: E402
+
+JACK_PERIOD = CAPTURE_PERIOD  # compares captured samples: see stack.CAPTURE_PERIOD
+
 TONE_HZ = 440.0
 
 

@@ -9,6 +9,10 @@ import signal
 import time
 import xml.etree.ElementTree as ET
 
+from stack import CAPTURE_PERIOD  # noqa: E402
+
+JACK_PERIOD = CAPTURE_PERIOD  # compares captured samples: see stack.CAPTURE_PERIOD
+
 
 def revision(stack):
     return stack.http("GET", "/api/show")[1]["revision"]

@@ -11,6 +11,10 @@ import websocket
 
 from stack import retry_on_xrun, align, in_thread, sample_ns
 
+from stack import CAPTURE_PERIOD  # noqa: E402
+
+JACK_PERIOD = CAPTURE_PERIOD  # compares captured samples: see stack.CAPTURE_PERIOD
+
 RATE = 48000
 
 
