@@ -6,26 +6,14 @@
 // when the show is locked every control that changes something is
 // disabled. Protocol: docs/PROTOCOL.md.
 
+import { el } from "./dom.js";
+
 const HISTORY_S = 300;       // DSP plot: the last 5 minutes, one sample a second
 const LOG_SHOWN = 200;       // newest entries shown
 const POLL_MS = 2000;
 const LOG_KINDS = ["trigger", "stop", "fault", "engine", "edit", "show", "system", "login"];
 
 // ------------------------------------------------------------- helpers --
-
-function el(tag, props = {}, ...kids) {
-  const e = document.createElement(tag);
-  for (const [k, v] of Object.entries(props)) {
-    if (v == null) continue;
-    if (k === "class") e.className = v;
-    else if (k === "text") e.textContent = v;
-    else if (k === "on") for (const [ev, fn] of Object.entries(v)) e.addEventListener(ev, fn);
-    else if (k in e && typeof v !== "string") e[k] = v;
-    else e.setAttribute(k, v);
-  }
-  e.append(...kids.filter((x) => x != null));
-  return e;
-}
 
 function btn(text, onClick, { cls = "", edit = false, label } = {}) {
   const b = el("button", { type: "button", class: `btn ${cls}`.trim(), text, "aria-label": label });

@@ -6,6 +6,8 @@
 // source, and offset, drift and jitter over the last two minutes on a canvas.
 // Without live.clock the screen says so and plots nothing.
 
+import { el } from "./dom.js";
+
 const SOURCES = ["internal", "ptp", "ltc", "mtc", "midi_clock"];
 const NAMES = { internal: "Internal", ptp: "PTP", ltc: "LTC", mtc: "MTC", midi_clock: "MIDI clock" };
 const ABOUT = {
@@ -35,17 +37,6 @@ const PLOTS = [
   { key: "d", title: "Drift (ppb)", color: "#fbbf24", zero: true },
   { key: "j", title: "Jitter (µs)", color: "#34d399", zero: false },
 ];
-
-function el(tag, props = {}, ...kids) {
-  const e = document.createElement(tag);
-  for (const [k, v] of Object.entries(props)) {
-    if (k === "dataset") Object.assign(e.dataset, v);
-    else if (k.startsWith("aria") || k === "role") e.setAttribute(k.replace(/^aria([A-Z])/, (m, c) => "aria-" + c.toLowerCase()), v);
-    else e[k] = v;
-  }
-  e.append(...kids);
-  return e;
-}
 
 function fmtNs(ns) {
   if (typeof ns !== "number" || !Number.isFinite(ns)) return "–";

@@ -10,6 +10,8 @@
 // Every change is one HTTP edit; the box's answer comes back to every tablet
 // as an `edit` or a fresh snapshot, which is what redraws the grid.
 
+import { el } from "./dom.js";
+
 const COLORS = ["#3b82f6", "#22c55e", "#eab308", "#f97316", "#ef4444", "#a855f7", "#ec4899", "#14b8a6", "#64748b", "#f1f5f9"];
 const CURVES = [["", "default"], ["linear", "linear"], ["equal_power", "equal power"], ["exponential", "exponential"], ["s_curve", "S-curve"]];
 const PLAY_MODES = [["toggle", "toggle"], ["one_shot", "one shot"], ["retrigger", "retrigger"], ["gate", "gate (hold)"]];
@@ -25,19 +27,6 @@ export function curveGain(curve, x) {
     case "s_curve": return (1 - Math.cos(x * Math.PI)) / 2;
     default: return x;
   }
-}
-
-function el(tag, props = {}, ...kids) {
-  const e = document.createElement(tag);
-  for (const [k, v] of Object.entries(props)) {
-    if (k === "class") e.className = v;
-    else if (k === "text") e.textContent = v;
-    else if (k.startsWith("on")) e.addEventListener(k.slice(2), v);
-    else if (v === true) e.setAttribute(k, "");
-    else if (v !== false && v != null) e.setAttribute(k, v);
-  }
-  e.append(...kids);
-  return e;
 }
 
 export class Editor {

@@ -6,6 +6,8 @@
 // /api/audio/... (docs/PROTOCOL.md); every tablet follows through the `edit`
 // message (onShow). Meters are updated from onLive only while visible.
 
+import { el } from "./dom.js";
+
 const BUSSES = ["A", "B", "C", "D", "audition"];
 const CHANNELS = ["L", "R"];
 const OFF_DB = -90;            // the box's "off" level
@@ -19,17 +21,6 @@ const TOUCHED_MS = 1000;       // a control just moved by the user ignores echoe
 
 const busName = (b) => (b === "audition" ? "Audition" : `Bus ${b}`);
 const busShort = (b) => (b === "audition" ? "Aud" : b);
-
-function el(tag, props = {}, ...kids) {
-  const e = document.createElement(tag);
-  for (const [k, v] of Object.entries(props)) {
-    if (k === "dataset") Object.assign(e.dataset, v);
-    else if (k.startsWith("aria") || k === "role") e.setAttribute(k.replace(/^aria([A-Z])/, (m, c) => "aria-" + c.toLowerCase()), v);
-    else e[k] = v;
-  }
-  e.append(...kids);
-  return e;
-}
 
 function fmtDb(db) {
   if (typeof db !== "number" || db <= OFF_DB + 0.01) return "off";
