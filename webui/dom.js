@@ -25,3 +25,21 @@ export function el(tag, props = {}, ...kids) {
   e.append(...kids.filter((x) => x != null));
   return e;
 }
+
+/**
+ * An in-page confirmation with big buttons (tablets; never window.confirm).
+ * Resolves true when `ok` is chosen. Cancel has the focus first.
+ */
+export function confirmDialog({ title, text, ok = "OK", danger = false }) {
+  return new Promise((resolve) => {
+    const done = (v) => { dlg.remove(); resolve(v); };
+    const cancel = el("button", { type: "button", class: "confirm-cancel", onclick: () => done(false) }, "Cancel");
+    const dlg = el("div", { class: "modal", role: "dialog", "aria-modal": "true", "aria-label": title },
+      el("div", { class: "modalbox" }, el("h2", { text: title }), el("p", { text }),
+        el("div", { class: "modalbtns" }, cancel,
+          el("button", { type: "button", class: danger ? "confirm-ok danger" : "confirm-ok primary", onclick: () => done(true) }, ok))));
+    dlg.addEventListener("keydown", (e) => { if (e.key === "Escape") done(false); });
+    document.body.append(dlg);
+    cancel.focus();
+  });
+}

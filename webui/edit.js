@@ -10,7 +10,7 @@
 // Every change is one HTTP edit; the box's answer comes back to every tablet
 // as an `edit` or a fresh snapshot, which is what redraws the grid.
 
-import { el } from "./dom.js";
+import { el, confirmDialog } from "./dom.js";
 
 const COLORS = ["#3b82f6", "#22c55e", "#eab308", "#f97316", "#ef4444", "#a855f7", "#ec4899", "#14b8a6", "#64748b", "#f1f5f9"];
 const CURVES = [["", "default"], ["linear", "linear"], ["equal_power", "equal power"], ["exponential", "exponential"], ["s_curve", "S-curve"]];
@@ -363,16 +363,11 @@ export class Editor {
   }
 
   async deleteClip(c) {
-    const dlg = el("div", { class: "modal", role: "dialog", "aria-modal": "true" },
-      el("div", { class: "modalbox" }, el("h2", { text: "Delete clip?" }),
-        el("p", { text: `“${c.label}” goes from every cell it sits in (undo brings it back).` }),
-        el("div", { class: "modalbtns" },
-          el("button", { type: "button", onclick: () => dlg.remove() }, "Cancel"),
-          el("button", { type: "button", class: "danger", onclick: async () => {
-            dlg.remove();
-            const r = await this.ctx.edit("DELETE", `/api/clips/${c.id}`);
-            if (r) { this.sel = { ...this.sel, clip: null }; this.render(); }
-          } }, "Delete"))));
-    document.body.append(dlg);
+    const yes = await confirmDialog({
+      title: "Delete clip?", text: `“${c.label}” goes from every cell it sits in (undo brings it back).`, ok: "Delete", danger: true,
+    });
+    if (!yes) return;
+    const r = await this.ctx.edit("DELETE", `/api/clips/${c.id}`);
+    if (r) { this.sel = { ...this.sel, clip: null }; this.render(); }
   }
 }

@@ -4,6 +4,8 @@
 // media: check the show, see the candidates the box found with their scores
 // and confirm one. Protocol: docs/PROTOCOL.md ("Media").
 
+import { confirmDialog } from "./dom.js";
+
 const $ = (id) => document.getElementById(id);
 
 export class MediaPanel {
@@ -283,7 +285,14 @@ export class MediaPanel {
         const use = document.createElement("button");
         use.type = "button";
         use.textContent = "Use this file";
-        use.addEventListener("click", () => this.relink(m.clip, c.path));
+        use.addEventListener("click", async () => {
+          const yes = await confirmDialog({
+            title: "Use this file?",
+            text: `“${m.label || `Clip ${m.clip}`}” will play ${c.path} (${Math.round(c.score * 100)}%${c.hash_match ? ", the same content" : ""}; ${(c.reasons || []).join(", ")}). Undo brings the old path back.`,
+            ok: "Use this file",
+          });
+          if (yes) this.relink(m.clip, c.path);
+        });
         ci.append(score, path, why, use);
         cands.append(ci);
       }

@@ -119,6 +119,11 @@ test("files import with a bar each and overall, bad ones refused, missing media 
   assert.ok(scores.slice(2).every((x) => x < 60), JSON.stringify(scores));
   await page.screenshot({ path: join(OUTPUT, "media-missing-1024x768.png") });
   await page.locator("#media-missing .cand button").nth(1).tap();
+  // A confirmation first: it names the clip and the file.
+  const dlg = page.locator('.modal[aria-label="Use this file?"]');
+  await dlg.waitFor();
+  assert.match(await dlg.locator("p").textContent(), /will play .*100%, the same content/);
+  await dlg.locator(".confirm-ok").tap();
   await page.waitForFunction(() => document.querySelectorAll("#media-missing .miss").length === 0, null, { timeout: 5000 });
   const { body: after } = await stack.api("GET", "/api/show");
   const relinked = after.show.clips.find((c) => c.id === knock.id);

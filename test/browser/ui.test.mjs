@@ -126,6 +126,16 @@ test("edit: a library file goes into an empty cell, the inspector edits the clip
   // Undo brings the swap back.
   await page.locator("#undo").tap();
   await page.waitForFunction((id) => document.querySelector('#grid .cell[data-row="1"][data-col="1"]')?.dataset.clip === String(id), id, { timeout: 3000 });
+  // Delete the copy (back in 0,0): a dialog first; cancelling keeps it.
+  await cell(page, 0, 0).tap();
+  await page.locator("#inspector button", { hasText: "Delete clip" }).tap();
+  const dlg = page.locator('.modal[aria-label="Delete clip?"]');
+  await dlg.locator(".confirm-cancel").tap();
+  assert.equal((await stack.api("GET", `/api/clips/${copy.id}`)).status, 200);
+  await page.locator("#inspector button", { hasText: "Delete clip" }).tap();
+  await dlg.locator(".confirm-ok").tap();
+  await page.waitForFunction(() => !document.querySelector('#grid .cell[data-row="0"][data-col="0"]')?.dataset.clip, null, { timeout: 3000 });
+  assert.equal((await stack.api("GET", `/api/clips/${copy.id}`)).status, 404);
   await a.ctx.close();
   await b.ctx.close();
 });
