@@ -105,14 +105,24 @@ export class Pane {
     // (reading sizes before the change is free: layout is clean).
     const scrolled = this.wrap.scrollTop !== 0 || this.wrap.scrollLeft !== 0;
     const n = rows * cols;
-    if (grid.dataset.rows !== String(rows) || grid.dataset.cols !== String(cols) || grid.children.length !== n) {
+    if (grid.dataset.rows !== String(rows) || grid.dataset.cols !== String(cols)) {
+      // Another size: the elements there are are kept (those beyond the
+      // size hidden, for the next big tab), missing ones made, and all
+      // placed anew.
       grid.style.setProperty("--rows", String(rows));
       grid.style.setProperty("--cols", String(cols));
       grid.dataset.rows = String(rows);
       grid.dataset.cols = String(cols);
       const frag = document.createDocumentFragment();
-      for (let r = 0; r < rows; r++) for (let c = 0; c < cols; c++) frag.append(makeCell(r, c));
-      grid.replaceChildren(frag);
+      for (let i = grid.children.length; i < n; i++) frag.append(makeCell(0, 0));
+      grid.append(frag);
+      const els = grid.children;
+      for (let i = 0; i < els.length; i++) {
+        const inside = i < n;
+        if (els[i].hidden === inside) els[i].hidden = !inside;
+        if (inside) place(els[i], Math.floor(i / cols), i % cols);
+        else this.bindEmpty(els[i]);
+      }
     }
     this.sizeClasses(rows, cols);
     if (n > 0) {
@@ -294,6 +304,9 @@ function setText(el, t) {
 }
 
 function place(el, r, c) {
+  if (el._r === r && el._c === c) return;
+  el._r = r;
+  el._c = c;
   el.dataset.row = String(r);
   el.dataset.col = String(c);
   el.style.gridRow = String(r + 1);
