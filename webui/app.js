@@ -697,7 +697,7 @@ function cellTapped(pi, el) {
 // fires on release unless the browser took it over as a scroll.
 panes.forEach((pane, pi) => {
   let touch = null;
-  const sel = view.screen === "edit" ? ".cell" : ".cell";
+  const sel = ".cell";
   pane.grid.addEventListener("pointerdown", (e) => {
     if (e.button !== 0) return;
     const el = e.target.closest(sel);
