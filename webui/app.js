@@ -80,7 +80,10 @@ function onMessage(msg) {
     case "edit": if (model.synced) applyEdit(msg); break;
     case "state": if (model.synced && msg.live) applyLive(msg.live); break;
     case "event": if (model.synced) applyEvent(msg); break;
-    case "ack": settle(msg.req, false); break;
+    case "ack":
+      if (msg.action === "none") settle(msg.req, false, true);
+      else settle(msg.req, false);
+      break;
     case "error": onError(msg); break;
     case "media_job":
       if (msg.job) {
@@ -229,10 +232,14 @@ function num(v, dflt) {
   return typeof v === "number" && Number.isFinite(v) ? v : dflt;
 }
 
-let rendersBusy = false;
+let rendersBusy = false, rendersAgain = false;
 async function refreshRenders() {
-  if (rendersBusy) return;
+  if (rendersBusy) {
+    rendersAgain = true; // a render changed while asking: ask again after
+    return;
+  }
   rendersBusy = true;
+  rendersAgain = false;
   try {
     const r = await api("GET", "/api/media/renders");
     const next = new Set();
@@ -243,6 +250,7 @@ async function refreshRenders() {
   } finally {
     rendersBusy = false;
   }
+  if (rendersAgain) refreshRenders();
 }
 
 // ------------------------------------------------------------ commands --
@@ -277,7 +285,7 @@ function sendCmd(obj) {
   return conn.send({ ...obj, req }) ? req : 0;
 }
 
-function settle(req, failed) {
+function settle(req, failed, nothing = false) {
   const p = pending.get(req);
   if (!p) return;
   pending.delete(req);
@@ -285,6 +293,7 @@ function settle(req, failed) {
   forCells(p.id, (el) => {
     el.classList.remove("pending");
     if (failed) flash(el, "refused");
+    else if (nothing) flash(el, "guarded"); // the clip's second press does nothing
   });
 }
 
@@ -310,6 +319,10 @@ function doubleTapMs() {
   return typeof v === "number" ? v : 300;
 }
 
+// A tap is a press (and, when the finger lifts, a release): the box acts by
+// the clip's play mode and second-press action (toggle, one-shot, retrigger,
+// gate). Returns the request number when a press was sent (its release
+// follows), 0 otherwise.
 function activate(el) {
   const id = Number(el.dataset.clip);
   const pane = el.closest(".pane")?.dataset.pane ?? "0";
@@ -322,24 +335,24 @@ function activate(el) {
   const now = performance.now();
   if (now - (lastStart.get(key) ?? -1e9) < doubleTapMs()) {
     flash(el, "guarded");
-    return;
+    return 0;
   }
   if (!playing && (!clip || clip.status === "missing")) {
     const name = clip ? clip.label || `Clip ${id}` : `Clip ${id}`;
     const file = clip && clip.file ? ` (${clip.file})` : "";
     toast(`${name}: media file missing${file} — cannot play`, "warn");
     flash(el, "refused");
-    return;
+    return 0;
   }
   if (!view.connected) {
     toast("Not connected to the box — nothing was sent", "error");
     flash(el, "refused");
-    return;
+    return 0;
   }
-  const req = sendCmd({ cmd: "toggle", clip: id });
+  const req = sendCmd({ cmd: "press", clip: id });
   if (!req) {
     toast("Not connected to the box — nothing was sent", "error");
-    return;
+    return 0;
   }
   if (!playing) lastStart.set(key, now);
   el.classList.add("pending");
@@ -348,6 +361,12 @@ function activate(el) {
     forCells(id, (c) => c.classList.remove("pending"));
   }, PENDING_MS);
   pending.set(req, { id, timer });
+  return req;
+}
+
+/** The end of a tap that sent a press (a gate clip fades out). */
+function release(id) {
+  if (view.connected) sendCmd({ cmd: "release", clip: id });
 }
 
 function panic() {
@@ -407,6 +426,7 @@ function selectPage(pi, p) {
   if (!(p >= 0 && p < ps.length)) return;
   pane.page = p;
   pane.tab = -1;
+  pane.selected = null;
   pane.clamp(p);
   pane.render();
   remember();
@@ -473,7 +493,7 @@ function renderPanes() {
   ui.viewmode.setAttribute("aria-pressed", String(view.dual));
   panes[0].render();
   if (view.dual) panes[1].render();
-  else { panes[1].grid.replaceChildren(); panes[1].cellsByClip = new Map(); }
+  else panes[1].clear();
   setFocus(view.dual ? view.focus : 0);
   updateLiveMarks();
   kick();
@@ -548,12 +568,16 @@ function applyLock() {
   if (locked && view.screen !== "perform") showScreen("perform");
   for (const s of Object.values(screens)) s.onLock?.(locked);
   editor.onLock(locked);
+  lockDlg.changed();
 }
 
 const lockDlg = {
   el: $("lockdlg"), form: $("lockform"), pin: $("lockpin"), err: $("lockerr"),
+  mode: "lock",
+  busy: false,
   open() {
     const locked = !!model.lock?.locked;
+    this.mode = locked ? "unlock" : "lock";
     $("lockttl").textContent = locked ? "Unlock the show" : "Lock the show";
     $("lockhint").textContent = locked
       ? "Enter the PIN to allow editing again."
@@ -565,14 +589,28 @@ const lockDlg = {
     this.pin.focus();
   },
   close() { this.el.hidden = true; },
+  /** The lock changed elsewhere while the dialog is open: it follows. */
+  changed() {
+    if (!this.el.hidden && (this.mode === "unlock") !== !!model.lock?.locked) this.open();
+  },
   async submit() {
+    if (this.busy) return;
     const pin = this.pin.value.trim();
     if (!/^[0-9]{4,8}$/.test(pin)) {
       this.err.textContent = "The PIN is 4 to 8 digits.";
       return;
     }
-    const locked = !!model.lock?.locked;
-    const r = await api("POST", locked ? "/api/unlock" : "/api/lock", { pin });
+    // What the dialog was opened for, not what the show is now.
+    const locked = this.mode === "unlock";
+    this.busy = true;
+    $("lockok").disabled = true;
+    let r;
+    try {
+      r = await api("POST", locked ? "/api/unlock" : "/api/lock", { pin });
+    } finally {
+      this.busy = false;
+      $("lockok").disabled = false;
+    }
     if (r.status === 200) {
       model.lock = r.body.lock || { locked: !locked };
       applyLock();
@@ -586,6 +624,7 @@ const lockDlg = {
 };
 ui.lockbtn.addEventListener("click", () => lockDlg.open());
 $("lockcancel").addEventListener("click", () => lockDlg.close());
+lockDlg.el.addEventListener("keydown", (e) => { if (e.key === "Escape") lockDlg.close(); });
 lockDlg.form.addEventListener("submit", (e) => { e.preventDefault(); lockDlg.submit(); });
 
 // -------------------------------------------------------------- screens --
@@ -687,9 +726,9 @@ function cellTapped(pi, el) {
   setFocus(pi);
   if (view.screen === "edit") {
     editor.cellTapped(pi, Number(el.dataset.row), Number(el.dataset.col));
-    return;
+    return 0;
   }
-  if (el.dataset.clip) activate(el);
+  return el.dataset.clip ? activate(el) : 0;
 }
 
 // Fire on press (no waiting for release) with mouse and pen, and with touch
@@ -697,7 +736,15 @@ function cellTapped(pi, el) {
 // fires on release unless the browser took it over as a scroll.
 panes.forEach((pane, pi) => {
   let touch = null;
+  const held = new Map(); // pointerId -> clip id pressed (its release is due)
   const sel = ".cell";
+  const up = (e) => {
+    const id = held.get(e.pointerId);
+    if (id != null) {
+      held.delete(e.pointerId);
+      release(id);
+    }
+  };
   pane.grid.addEventListener("pointerdown", (e) => {
     if (e.button !== 0) return;
     const el = e.target.closest(sel);
@@ -707,22 +754,24 @@ panes.forEach((pane, pi) => {
       return;
     }
     touch = null;
-    cellTapped(pi, el);
+    if (cellTapped(pi, el)) held.set(e.pointerId, Number(el.dataset.clip));
   });
   pane.grid.addEventListener("pointerup", (e) => {
+    up(e);
     const t = touch;
     touch = null;
     if (!t || t.id !== e.pointerId) return;
     if (Math.hypot(e.clientX - t.x, e.clientY - t.y) > 12) return;
-    if (e.target.closest(sel) === t.el) cellTapped(pi, t.el);
+    // A scrolling grid fires on release: press and release at once.
+    if (e.target.closest(sel) === t.el && cellTapped(pi, t.el)) release(Number(t.el.dataset.clip));
   });
-  pane.grid.addEventListener("pointercancel", () => { touch = null; });
+  pane.grid.addEventListener("pointercancel", (e) => { up(e); touch = null; });
   // Keyboard (Enter/Space) and programmatic clicks have detail 0; pointer
   // clicks were already handled on pointerdown/up.
   pane.grid.addEventListener("click", (e) => {
     if (e.detail !== 0) return;
     const el = e.target.closest(sel);
-    if (el && (el.dataset.clip || view.screen === "edit")) cellTapped(pi, el);
+    if (el && (el.dataset.clip || view.screen === "edit") && cellTapped(pi, el)) release(Number(el.dataset.clip));
   });
   pane.grid.addEventListener("contextmenu", (e) => e.preventDefault());
   pane.tabsEl.addEventListener("click", (e) => {

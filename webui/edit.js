@@ -75,7 +75,7 @@ export class Editor {
   }
 
   paneChanged(pi) {
-    if (this.sel && this.sel.pane === pi) this.sel = null;
+    if (this.sel && this.sel.pane === pi) this.setSel(null);
     this.syncGridSize();
     if (this.active) this.render();
   }
@@ -99,9 +99,7 @@ export class Editor {
       else await this.copy(op.from, target);
       return;
     }
-    for (const p of this.ctx.panes) p.select(null);
-    pane.select(row, col);
-    this.sel = target;
+    this.setSel(target);
     this.syncGridSize();
     this.render();
   }
@@ -115,7 +113,7 @@ export class Editor {
     const r = await this.ctx.edit("POST", "/api/cells/move", { from: this.cellOf(from), to: this.cellOf(to) });
     if (r) {
       this.ctx.toast(to.clip != null ? "Swapped" : "Moved", "info");
-      this.sel = { ...to, clip: from.clip };
+      this.setSel({ ...to, clip: from.clip });
     }
     this.render();
   }
@@ -143,6 +141,16 @@ export class Editor {
     const r = await this.ctx.edit("POST", "/api/clips", { media: mediaId, cell: this.cellOf(target) });
     if (r && this.sel === target) this.sel = { ...target, clip: r.body.clip?.id ?? null };
     this.render();
+  }
+
+  /** Selects a cell (its pane shows the highlight), or nothing. */
+  setSel(s) {
+    for (const p of this.ctx.panes) p.select(null);
+    this.sel = s;
+    if (s) {
+      const pane = this.ctx.panes[s.pane];
+      if (pane.page === s.page && pane.tab === s.tab) pane.select(s.row, s.col);
+    }
   }
 
   async patch(member, value) {
@@ -251,8 +259,7 @@ export class Editor {
         this.ctx.toast("Drop on an empty cell", "warn");
         return;
       }
-      this.sel = target;
-      pane.select(row, col);
+      this.setSel(target);
       this.assign(m.id, target);
     };
     window.addEventListener("pointermove", move);
@@ -358,7 +365,7 @@ export class Editor {
     const s = this.sel;
     if (!s) return;
     const r = await this.ctx.edit("PUT", `/api/pages/${s.page}/tabs/${s.tab}/cells/${s.row}/${s.col}`, { clip: null });
-    if (r) this.sel = { ...s, clip: null };
+    if (r && this.sel === s) this.sel = { ...s, clip: null }; // unless another cell was chosen meanwhile
     this.render();
   }
 
@@ -367,7 +374,9 @@ export class Editor {
       title: "Delete clip?", text: `“${c.label}” goes from every cell it sits in (undo brings it back).`, ok: "Delete", danger: true,
     });
     if (!yes) return;
+    const s = this.sel;
     const r = await this.ctx.edit("DELETE", `/api/clips/${c.id}`);
-    if (r) { this.sel = { ...this.sel, clip: null }; this.render(); }
+    if (r && s && this.sel === s) this.sel = { ...s, clip: null }; // unless another cell was chosen meanwhile
+    this.render();
   }
 }

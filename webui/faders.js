@@ -1,8 +1,8 @@
 // Master and group faders on the perform screen: master_db and the levels of
 // busses A-D (PATCH /api/audio, /api/audio/busses/{A-D}). They stay usable
 // while the show is locked (riding levels is performing). A drag sends at
-// most ~12 edits a second and always the final value; a fader being touched
-// ignores the box's echo of its own earlier values.
+// most ~12 edits a second, one at a time, and always the final value; a
+// fader being touched ignores the box's echo of its own earlier values.
 
 const MIN_DB = -60; // the bottom of the travel: sent as -90 (silence)
 const MAX_DB = 10;
@@ -68,10 +68,25 @@ export class Faders {
     s.timer = setTimeout(() => this.send(s), wait);
   }
 
+  // One request in flight per fader: a move made meanwhile is sent when it
+  // is answered, so the box always ends on the last value, in order.
   async send(s) {
+    if (s.inFlight) {
+      s.again = true;
+      return;
+    }
+    s.inFlight = true;
+    s.again = false;
     s.last = performance.now();
     const v = Number(s.input.value);
     const r = await this.ctx.edit("PATCH", s.path, { [s.member]: v <= MIN_DB ? OFF_DB : v });
-    if (!r) s.busyUntil = 0; // refused: the next snapshot or edit puts it back
+    s.inFlight = false;
+    if (!r) {
+      // Refused: back to what the box has.
+      s.busyUntil = 0;
+      this.render(this.ctx.model.show?.audio);
+      return;
+    }
+    if (s.again) this.send(s);
   }
 }

@@ -195,6 +195,15 @@ export class Pane {
     cl.toggle("short", ch <= 58);
   }
 
+  /** Drops the grid (a pane that is not shown); the next render builds it. */
+  clear() {
+    this.grid.replaceChildren();
+    delete this.grid.dataset.rows;
+    delete this.grid.dataset.cols;
+    this.cellsByClip = new Map();
+    this.selected = null;
+  }
+
   cells(id) {
     return this.cellsByClip.get(id) || [];
   }
@@ -214,6 +223,8 @@ export class Pane {
   /** Dynamic state: only called when the state of that clip changed. */
   setCellState(el, state) {
     if (el.dataset.state !== state) el.dataset.state = state;
+    const label = `${el._name}${state === "idle" ? "" : ", " + state}`;
+    if (el.getAttribute("aria-label") !== label) el.setAttribute("aria-label", label);
     const active = state === "playing" || state === "fading" || state === "paused";
     const pressed = String(active);
     if (el.getAttribute("aria-pressed") !== pressed) el.setAttribute("aria-pressed", pressed);
@@ -329,7 +340,7 @@ function fillCell(el, clip) {
   el._dur = typeof clip.duration_s === "number" ? clip.duration_s : NaN;
   el._loop = !!clip.loop;
   el.classList.toggle("looping", el._loop);
-  el.setAttribute("aria-label", `${el._lbl.textContent}${g ? ", group " + g : ""}`);
+  el._name = `${el._lbl.textContent}${g ? ", group " + g : ""}`;
 }
 
 export function cellState(model, id) {

@@ -11,6 +11,7 @@
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
+#include <optional>
 
 #include <fcntl.h>
 #include <unistd.h>
@@ -1139,6 +1140,14 @@ Result<std::uint64_t> Store::replaceFrom(const std::string& otherDir, const Orig
         tables.emplace_back(src.impl_->history, impl_->history);
         tables.emplace_back(src.impl_->recovery, impl_->recovery);
         tables.emplace_back(src.impl_->meta, impl_->meta);
+        // The show lock is the box's state now, not the backup's: a restore
+        // neither locks the box with an old PIN nor unlocks it.
+        std::optional<std::string> lock;
+        if (rc == 0) {
+            auto cur = impl_->get(t, impl_->meta, "ui_lock");
+            if (!cur) return EIO;
+            lock = *cur;
+        }
         for (auto [sd, d] : tables) {
             if (rc == 0) rc = mdb_drop(t, d, 0);
             if (rc == 0)
@@ -1146,6 +1155,7 @@ Result<std::uint64_t> Store::replaceFrom(const std::string& otherDir, const Orig
                     return impl_->put(t, d, k, v) == 0;
                 });
         }
+        if (rc == 0) rc = lock ? impl_->put(t, impl_->meta, "ui_lock", *lock) : impl_->del(t, impl_->meta, "ui_lock");
         // The revision only ever grows, so every reader sees the restore as new.
         if (rc == 0) rc = impl_->putMetaU64(t, "revision", revision);
         LogEntry e{0, 0, "system", "web", origin.client, origin.what.empty() ? "restored the store from a backup" : origin.what, ""};

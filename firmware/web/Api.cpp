@@ -135,6 +135,12 @@ bool Api::allowedWhileLocked(const HttpRequest& req, const std::vector<std::stri
     return false;
 }
 
+Status Api::uploadAllowed() const {
+    if (show_.lock().locked())
+        return makeError(Errc::locked, "lock", "the show is locked for performing: unlock it with the PIN to import");
+    return {};
+}
+
 void Api::lockRequest(const HttpRequest& req, std::string_view which, Respond& respond) {
     if (req.method == "GET" && which == "lock") return respond(jsonResponse(200, {{"lock", show_.lock().json()}}));
     if (req.method != "POST")
@@ -143,6 +149,9 @@ void Api::lockRequest(const HttpRequest& req, std::string_view which, Respond& r
     if (!body) return respond(errorResponse(body.error()));
     const auto* pin = body->if_contains("pin");
     if (!pin || !pin->is_string()) return respond(errorResponse(bad("pin", "a PIN of 4 to 8 digits is required")));
+    // An import running now would go on adding clips to a locked show.
+    if (which == "lock" && jobs_.busy(MediaJobs::Lane::imports))
+        return respond(errorResponse(makeError(Errc::conflict, "lock", "media imports are running: wait for them or cancel them, then lock")));
     const store::Origin origin{req.client, ""};
     Status st = which == "lock" ? show_.lock().lock(std::string(pin->as_string()), origin)
                                 : show_.lock().unlock(std::string(pin->as_string()), origin);

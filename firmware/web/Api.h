@@ -62,6 +62,9 @@ public:
     // upload is written to, an uploaded bundle to import (`target` carries
     // ?name=), and the file of GET /api/exports/{name}.
     Result<std::string> uploadDir() const;
+    // Whether an upload may start now (refused before its body is read while
+    // the show is locked).
+    Status uploadAllowed() const;
     void importUploaded(const std::string& file, const std::string& target, const std::string& client, Respond respond);
     Result<std::string> exportFile(std::string_view name) const;
     void setClientCounter(std::function<std::size_t()> f) { wsClients_ = std::move(f); }

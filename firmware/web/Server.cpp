@@ -208,6 +208,10 @@ private:
 
     void readUpload(const std::string& target) {
         client_ = clientOf(header_->get());
+        if (auto ok = api_.uploadAllowed(); !ok) {
+            keepAlive_ = false;  // the body is not read: the connection cannot carry another request
+            return sendString(errorResponse(ok.error()), true);
+        }
         auto dir = api_.uploadDir();
         if (!dir) {
             keepAlive_ = false;  // the body is not read: the connection cannot carry another request

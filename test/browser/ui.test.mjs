@@ -171,6 +171,12 @@ test("perform: dual view, group stop with a fade, faders stored, double taps gua
   await page.screenshot({ path: join(OUTPUT, "perform-dual-1024x768.png") });
   await page.locator("#viewmode").tap();
   await page.waitForSelector('.pane[data-pane="1"][hidden]', { state: "attached" });
+  // On again: the second pane is built anew, then off.
+  await page.locator("#viewmode").tap();
+  await page.waitForSelector('.pane[data-pane="1"]:not([hidden]) #grid2 .cell');
+  assert.ok(await page.locator("#grid2 .cell").count() > 0);
+  await page.locator("#viewmode").tap();
+  await page.waitForSelector('.pane[data-pane="1"][hidden]', { state: "attached" });
 
   // Group stop A fades the tone out (heard through JACK).
   await cell(page, 0, 0).tap();
@@ -198,6 +204,29 @@ test("perform: dual view, group stop with a fade, faders stored, double taps gua
   await page.waitForTimeout(600);
   assert.equal(await page.locator(`#grid [data-clip="${tone.id}"]`).getAttribute("data-state"), "playing", "the second tap did not stop it");
   await stack.api("POST", "/api/panic");
+
+  // Play modes act on a tap: a gate clip plays while held and stops when
+  // the finger lifts; a one-shot with "nothing" as second press keeps playing.
+  const bell = s.show.clips.find((c) => c.label === "Bell");
+  assert.equal((await stack.api("PATCH", `/api/clips/${bell.id}`, { play_mode: "gate" })).status, 200);
+  const bellCell = page.locator(`#grid [data-clip="${bell.id}"]`);
+  const box = await bellCell.boundingBox();
+  await page.mouse.move(box.x + box.width / 2, box.y + box.height / 2);
+  await page.mouse.down();
+  await page.waitForSelector(`#grid [data-clip="${bell.id}"][data-state="playing"]`, { timeout: 3000 });
+  await page.waitForTimeout(300);
+  assert.equal(await bellCell.getAttribute("data-state"), "playing", "held: still playing");
+  await page.mouse.up();
+  await page.waitForSelector(`#grid [data-clip="${bell.id}"]:is([data-state="fading"],[data-state="idle"])`, { timeout: 3000 });
+  assert.equal((await stack.api("PATCH", `/api/clips/${bell.id}`, { play_mode: "one_shot", second_press: "nothing" })).status, 200);
+  await bellCell.tap();
+  await page.waitForSelector(`#grid [data-clip="${bell.id}"][data-state="playing"]`, { timeout: 3000 });
+  await page.waitForTimeout(400); // past the double-tap guard
+  await bellCell.tap();
+  await page.waitForTimeout(400);
+  assert.equal(await bellCell.getAttribute("data-state"), "playing", "a second press that does nothing");
+  await stack.api("POST", "/api/panic");
+  await stack.api("PATCH", `/api/clips/${bell.id}`, { play_mode: "toggle", second_press: "stop" });
 
   // Faders: the master and group B are stored.
   const master = page.locator('.fader[data-fader="master"] input');

@@ -209,6 +209,23 @@ TEST(History, aRecoveryPointRestoresTheShowAndTheRestoreCanBeUndone) {
     LONGS_EQUAL(3, std::count_if(all->begin(), all->end(), [](auto& r) { return r.kind == "auto"; }));
 }
 
+TEST(History, restoringABackupKeepsTheBoxsShowLockNotTheBackups) {
+    const std::string root = d.dir + "/bk";
+    // A backup taken while locked, restored after unlocking: still unlocked.
+    CHECK(s->putLockRecord(R"({"locked":true,"hash":"h1"})", "locked").ok());
+    auto locked = store::createBackup(*s, root, "locked", 10);
+    CHECK(locked.ok());
+    CHECK(s->putLockRecord(R"({"locked":false})", "unlocked").ok());
+    CHECK(store::restoreBackup(*s, root, locked->name, {}).ok());
+    STRCMP_EQUAL(R"({"locked":false})", s->lockRecord()->c_str());
+    // A backup with no lock restored while locked: still locked.
+    CHECK(s->putLockRecord("", "cleared").ok());
+    auto none = store::createBackup(*s, root, "none", 10);
+    CHECK(s->putLockRecord(R"({"locked":true,"hash":"h2"})", "locked").ok());
+    CHECK(store::restoreBackup(*s, root, none->name, {}).ok());
+    STRCMP_EQUAL(R"({"locked":true,"hash":"h2"})", s->lockRecord()->c_str());
+}
+
 TEST(History, aBackupWithAFlippedByteOrTruncatedIsRefusedAndAGoodOneRestores) {
     CHECK(s->updateClip(id, clip, patch(R"({"label":"backed up"})")).ok());
     const std::string root = d.dir + "/bk";

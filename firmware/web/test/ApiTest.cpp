@@ -407,8 +407,10 @@ TEST(Api, aLockedShowRefusesEditsWith423ChangesNothingAndStillPlays) {
     // Performing still works: a start, a fader.
     LONGS_EQUAL(202, call("POST", "/api/clips/" + std::to_string(clip) + "/start").status);
     LONGS_EQUAL(200, call("PATCH", "/api/audio", R"({"master_db":-3})").status);
-    // The snapshot says it is locked.
+    // The snapshot says it is locked; uploads are refused before their body is read.
     CHECK(json::parse(call("GET", "/api/show").body).at("lock").at("locked").as_bool());
+    CHECK(!api->uploadAllowed().ok());
+    LONGS_EQUAL(423, httpStatus(api->uploadAllowed().error().code));
 }
 
 TEST(Api, onlyTheRightPinUnlocksAndFiveWrongOnesHoldOffFurtherTries) {
