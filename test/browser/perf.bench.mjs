@@ -123,6 +123,30 @@ try {
     }, i));
   }
   console.log(`MEASURE ui_edit_seen_by_tablet_ms ${fmt(lat)} (PATCH sent -> label in a tablet's grid; budget < 100)`);
+
+  // A layout edit (a cell emptied and filled again) reaches tablets as a
+  // whole new snapshot of the 4096-clip show: from the PUT to the cell
+  // changing in the tablet's grid.
+  const lay = [];
+  for (let i = 0; i < 10; i++) {
+    lay.push(await other.evaluate(async () => {
+      const el = document.querySelector('#grid .cell[data-row="15"][data-col="15"]');
+      const id = el.dataset.clip;
+      const { page, tab } = { page: window.cuebox.panes[0].page, tab: window.cuebox.panes[0].tab };
+      const changed = (want) => new Promise((res) => {
+        const t = () => (document.querySelector('#grid .cell[data-row="15"][data-col="15"]')?.dataset.clip === want ? res(performance.now()) : requestAnimationFrame(t));
+        t();
+      });
+      const put = (clip) => fetch(`/api/pages/${page}/tabs/${tab}/cells/15/15`, { method: "PUT", headers: { "Content-Type": "application/json" }, body: JSON.stringify({ clip }) });
+      const t0 = performance.now();
+      put(null);
+      const t1 = (await changed(undefined)) - t0;
+      await put(Number(id));
+      await changed(id);
+      return t1;
+    }));
+  }
+  console.log(`MEASURE ui_layout_edit_seen_by_tablet_ms ${fmt(lay)} (PUT cell -> the tablet's grid, via a 4096-clip snapshot)`);
   if (errors.length) console.log(`page errors: ${errors.join("; ")}`);
   await ctx.close();
 } finally {
