@@ -134,6 +134,20 @@ function applyEdit(msg) {
     for (const [k, v] of Object.entries(msg.settings)) model.settings[k] = v;
     renderClock();
   }
+  if (msg.page && typeof msg.page.index === "number" && model.show.pages?.[msg.page.index]) {
+    // A tab or cell edit: that page anew; the panes showing it re-render.
+    model.show.pages[msg.page.index] = msg.page;
+    indexClipTabs();
+    for (const p of panes) {
+      if (p.page !== msg.page.index || (p === panes[1] && !view.dual)) continue;
+      p.clamp(p.page);
+      p.render(true);
+    }
+    view.pagesKey = "";
+    updateLiveMarks();
+    editor.snapshot();
+    kick();
+  }
   if (msg.audio || msg.settings) for (const s of Object.values(screens)) s.onShow?.(model.show);
 }
 

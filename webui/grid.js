@@ -54,9 +54,10 @@ export class Pane {
     }
   }
 
-  render() {
+  /** keepScroll: an edit of what is shown (not another tab): stay put. */
+  render(keepScroll = false) {
     this.renderTabs();
-    this.renderGrid();
+    this.renderGrid(keepScroll);
   }
 
   renderTabs() {
@@ -92,7 +93,7 @@ export class Pane {
   // changes only what differs (label, colour, group, state): no elements
   // are made or dropped and the grid's layout stays, which is what keeps a
   // 256-cell switch fast on a tablet.
-  renderGrid() {
+  renderGrid(keepScroll = false) {
     const grid = this.grid;
     this.cellsByClip = new Map();
     const tab = this.tabData();
@@ -103,7 +104,7 @@ export class Pane {
     else if (rows * cols === 0) this.empty.textContent = "This tab has no grid.";
     // Back to the top, without forcing a layout when it is there already
     // (reading sizes before the change is free: layout is clean).
-    const scrolled = this.wrap.scrollTop !== 0 || this.wrap.scrollLeft !== 0;
+    const scrolled = !keepScroll && (this.wrap.scrollTop !== 0 || this.wrap.scrollLeft !== 0);
     const n = rows * cols;
     if (grid.dataset.rows !== String(rows) || grid.dataset.cols !== String(cols)) {
       // Another size: the elements there are are kept (those beyond the

@@ -202,12 +202,12 @@ void Api::handle(const HttpRequest& req, Respond respond) {
         }
         if (seg.size() == 5 && seg[3] == "tabs") {
             if (req.method != "PATCH") return methodNotAllowed("PATCH");
-            return layoutEdit(req, respond, [this, &ix](const json::value& b) { return show_.editTab(ix[0], ix[1], b); });
+            return layoutEdit(req, respond, [this, &ix](const json::value& b) { return show_.editTab(ix[0], ix[1], b); }, ix[0]);
         }
         if (seg.size() == 8 && seg[3] == "tabs" && seg[5] == "cells") {
             ix.push_back(std::stoi(std::string(seg[7])));
             if (req.method != "PUT") return methodNotAllowed("PUT");
-            return layoutEdit(req, respond, [this, &ix](const json::value& b) { return show_.setCell(ix[0], ix[1], ix[2], ix[3], b); });
+            return layoutEdit(req, respond, [this, &ix](const json::value& b) { return show_.setCell(ix[0], ix[1], ix[2], ix[3], b); }, ix[0]);
         }
         return notFound();
     }
@@ -339,14 +339,20 @@ void Api::engineCommand(const std::string& op, const json::value& target, const 
 }
 
 void Api::layoutEdit(const HttpRequest& req, Respond respond,
-                     const std::function<Result<std::uint64_t>(const json::value&)>& edit) {
+                     const std::function<Result<std::uint64_t>(const json::value&)>& edit, int page) {
     if (req.body.empty()) return respond(errorResponse(bad("body", "names nothing to change")));
     auto body = parseBody(req, false);
     if (!body) return respond(errorResponse(body.error()));
     auto rev = edit(json::value(*body));
     if (!rev) return respond(errorResponse(rev.error()));
     respond(jsonResponse(200, {{"revision", *rev}}));
-    if (resync_) resync_();  // layout changes reach clients as a fresh snapshot
+    // An edit inside one page (a tab, a cell) reaches clients as that page;
+    // anything else as a fresh snapshot.
+    const auto pages = page >= 0 ? model::pagesToJson(show_.show()) : json::array{};
+    if (page >= 0 && static_cast<std::size_t>(page) < pages.size())
+        broadcast_({{"type", "edit"}, {"revision", *rev}, {"page", pages[static_cast<std::size_t>(page)]}});
+    else if (resync_)
+        resync_();
     engine_.reload(*rev);
 }
 

@@ -147,8 +147,10 @@ private:
     std::set<std::string> renderFailed_;  // io: renders that failed (not retried until a restart)
     model::ShowId checkedShow_ = 0;    // io: the show whose media was checked on load
     int lastRate_ = 0;                 // io: the engine's rate when last reported
+    // A layout edit; `page` >= 0: it changed only that page (clients get it
+    // as an `edit` with the page instead of a fresh snapshot).
     void layoutEdit(const HttpRequest& req, Respond respond,
-                    const std::function<Result<std::uint64_t>(const boost::json::value&)>& edit);
+                    const std::function<Result<std::uint64_t>(const boost::json::value&)>& edit, int page = -1);
 };
 
 // A request's JSON object body (application/json). An empty body is an

@@ -124,9 +124,9 @@ try {
   }
   console.log(`MEASURE ui_edit_seen_by_tablet_ms ${fmt(lat)} (PATCH sent -> label in a tablet's grid; budget < 100)`);
 
-  // A layout edit (a cell emptied and filled again) reaches tablets as a
-  // whole new snapshot of the 4096-clip show: from the PUT to the cell
-  // changing in the tablet's grid.
+  // A layout edit (a cell emptied and filled again) reaches tablets as an
+  // `edit` carrying the page: from the PUT to the cell changing in the
+  // tablet's grid.
   const lay = [];
   for (let i = 0; i < 10; i++) {
     lay.push(await other.evaluate(async () => {
@@ -146,7 +146,7 @@ try {
       return t1;
     }));
   }
-  console.log(`MEASURE ui_layout_edit_seen_by_tablet_ms ${fmt(lay)} (PUT cell -> the tablet's grid, via a 4096-clip snapshot)`);
+  console.log(`MEASURE ui_layout_edit_seen_by_tablet_ms ${fmt(lay)} (PUT cell -> the tablet's grid; budget < 100)`);
   if (errors.length) console.log(`page errors: ${errors.join("; ")}`);
   await ctx.close();
 } finally {

@@ -231,15 +231,28 @@ def test_engine_reports_its_real_scheduling(stack):
         assert sched["policy"] == "SCHED_FIFO" and sched["priority"] > 0
 
 
-def test_a_layout_edit_reaches_every_client_as_a_fresh_snapshot(stack):
+def test_a_layout_edit_reaches_every_client_as_its_page_or_a_fresh_snapshot(stack):
     ws, snap = ws_connect(stack)
     try:
+        # A tab edit: an `edit` carrying the whole page it is on.
         status, body = stack.http("PATCH", "/api/pages/0/tabs/1", body={"name": "Act 2 cues", "rows": 6, "cols": 5})
         assert status == 200, body
-        m = ws_until(ws, lambda m: m["type"] == "snapshot")
-        tab = m["show"]["pages"][0]["tabs"][1]
+        m = ws_until(ws, lambda m: m["type"] in ("edit", "snapshot") and "clip" not in m)
+        assert m["type"] == "edit" and m["revision"] == body["revision"]
+        assert m["page"]["index"] == 0 and len(m["page"]["tabs"]) == 8
+        tab = m["page"]["tabs"][1]
         assert tab["name"] == "Act 2 cues"
         assert (tab["grid"]["rows"], tab["grid"]["cols"], tab["grid"]["prev_rows"]) == (6, 5, 4)
-        assert m["revision"] == body["revision"]
+        # A cell: the same.
+        clip = snap["show"]["clips"][0]["id"]
+        status, body = stack.http("PUT", "/api/pages/0/tabs/1/cells/5/4", body={"clip": clip})
+        assert status == 200, body
+        m = ws_until(ws, lambda m: m["type"] in ("edit", "snapshot") and "clip" not in m)
+        assert m["type"] == "edit" and {"row": 5, "col": 4, "clip": clip}.items() <= m["page"]["tabs"][1]["cells"][0].items()
+        # The show's own data (its name): a fresh snapshot.
+        status, body = stack.http("PATCH", "/api/show", body={"name": "Renamed"})
+        assert status == 200, body
+        m = ws_until(ws, lambda m: m["type"] == "snapshot")
+        assert m["show"]["name"] == "Renamed" and m["revision"] == body["revision"]
     finally:
         ws.close()
