@@ -1,48 +1,45 @@
 // Master and group faders on the perform screen: master_db and the levels of
 // busses A-D (PATCH /api/audio, /api/audio/busses/{A-D}). They stay usable
-// while the show is locked (riding levels is performing). A drag sends at
-// most ~12 edits a second, one at a time, and always the final value; a
-// fader being touched ignores the box's echo of its own earlier values.
+// while the show is locked (riding levels is performing). A drag goes out
+// through levels.js's throttle (a few edits, one at a time, always the final
+// value); a fader being touched ignores the box's echo of its earlier values.
 
-const MIN_DB = -60; // the bottom of the travel: sent as -90 (silence)
+import { el } from "./dom.js";
+import { FADER_MIN_DB, fmtDb, faderDb, throttled } from "./levels.js";
+
 const MAX_DB = 10;
 const SEND_MS = 80;
-const OFF_DB = -90;
-
-function fmtDb(db) {
-  if (db <= MIN_DB) return "off";
-  return `${db > 0 ? "+" : ""}${db.toFixed(1)} dB`;
-}
+const TOUCHED_MS = 1000;
 
 export class Faders {
   constructor(root, ctx) {
     this.root = root;
     this.ctx = ctx;
-    this.strips = new Map(); // key -> {input, val, path, member, busyUntil, timer, last}
+    this.strips = new Map(); // key -> {input, val, touched}
     for (const [key, label] of [["master", "Master"], ["A", "A"], ["B", "B"], ["C", "C"], ["D", "D"]]) {
-      const box = document.createElement("label");
-      box.className = "fader";
-      box.dataset.fader = key;
-      const name = document.createElement("span");
-      name.className = "fname";
-      name.textContent = label;
-      const input = document.createElement("input");
-      input.type = "range";
-      input.min = String(MIN_DB);
-      input.max = String(MAX_DB);
-      input.step = "0.5";
-      input.setAttribute("aria-label", key === "master" ? "Master level" : `Group ${key} level`);
-      const val = document.createElement("span");
-      val.className = "fval";
-      box.append(name, input, val);
-      root.append(box);
-      const s = {
-        input, val, busyUntil: 0, timer: 0, last: 0,
-        path: key === "master" ? "/api/audio" : `/api/audio/busses/${key}`,
-        member: key === "master" ? "master_db" : "level_db",
+      const input = el("input", {
+        type: "range", min: FADER_MIN_DB, max: MAX_DB, step: 0.5,
+        "aria-label": key === "master" ? "Master level" : `Group ${key} level`,
+      });
+      const val = el("span", { class: "fval" });
+      root.append(el("label", { class: "fader", dataset: { fader: key } }, el("span", { class: "fname", text: label }), input, val));
+      const s = { input, val, touched: 0 };
+      const path = key === "master" ? "/api/audio" : `/api/audio/busses/${key}`;
+      const member = key === "master" ? "master_db" : "level_db";
+      const push = throttled(async (db) => {
+        if (!(await this.ctx.edit("PATCH", path, { [member]: db }))) {
+          // Refused: back to what the box has.
+          s.touched = 0;
+          this.render(this.ctx.model.show?.audio);
+        }
+      }, SEND_MS);
+      const moved = () => {
+        s.touched = performance.now();
+        s.val.textContent = fmtDb(faderDb(Number(input.value)));
+        push(faderDb(Number(input.value)));
       };
-      input.addEventListener("input", () => this.moved(s));
-      input.addEventListener("change", () => this.moved(s, true));
+      input.addEventListener("input", moved);
+      input.addEventListener("change", moved);
       this.strips.set(key, s);
     }
   }
@@ -53,40 +50,9 @@ export class Faders {
     const now = performance.now();
     for (const [key, s] of this.strips) {
       const db = key === "master" ? audio.master_db : audio.busses?.[key]?.level_db;
-      if (typeof db !== "number" || now < s.busyUntil) continue;
-      s.input.value = String(Math.max(MIN_DB, Math.min(MAX_DB, db)));
+      if (typeof db !== "number" || now - s.touched < TOUCHED_MS) continue;
+      s.input.value = String(Math.max(FADER_MIN_DB, Math.min(MAX_DB, db)));
       s.val.textContent = fmtDb(db);
     }
-  }
-
-  moved(s, final = false) {
-    const v = Number(s.input.value);
-    s.val.textContent = fmtDb(v);
-    s.busyUntil = performance.now() + 1000;
-    clearTimeout(s.timer);
-    const wait = final ? 0 : Math.max(0, s.last + SEND_MS - performance.now());
-    s.timer = setTimeout(() => this.send(s), wait);
-  }
-
-  // One request in flight per fader: a move made meanwhile is sent when it
-  // is answered, so the box always ends on the last value, in order.
-  async send(s) {
-    if (s.inFlight) {
-      s.again = true;
-      return;
-    }
-    s.inFlight = true;
-    s.again = false;
-    s.last = performance.now();
-    const v = Number(s.input.value);
-    const r = await this.ctx.edit("PATCH", s.path, { [s.member]: v <= MIN_DB ? OFF_DB : v });
-    s.inFlight = false;
-    if (!r) {
-      // Refused: back to what the box has.
-      s.busyUntil = 0;
-      this.render(this.ctx.model.show?.audio);
-      return;
-    }
-    if (s.again) this.send(s);
   }
 }

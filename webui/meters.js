@@ -3,13 +3,9 @@
 // dBFS since the previous state). Bars show RMS, a tick shows the peak, and
 // the peak tick holds for a second. Only transforms change per frame.
 
-const FLOOR_DB = -60;
-const HOLD_MS = 1000;
+import { meterFraction as frac } from "./levels.js";
 
-function frac(db) {
-  if (typeof db !== "number" || db <= FLOOR_DB) return 0;
-  return Math.min(1, (db - FLOOR_DB) / -FLOOR_DB);
-}
+const HOLD_MS = 1000;
 
 export class Meters {
   constructor(root) {

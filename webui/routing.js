@@ -7,55 +7,18 @@
 // message (onShow). Meters are updated from onLive only while visible.
 
 import { el } from "./dom.js";
+import { FADER_MIN_DB as FADER_MIN, fmtDb, meterFraction as meterFrac, throttled, faderDb } from "./levels.js";
 
 const BUSSES = ["A", "B", "C", "D", "audition"];
 const CHANNELS = ["L", "R"];
-const OFF_DB = -90;            // the box's "off" level
-const FADER_MIN = -60;         // the bottom of a level fader sends OFF_DB
 const LEVEL_MAX = 12;
 const GAIN_MIN = -60;          // crosspoint gains
 const GAIN_MAX = 12;
-const METER_FLOOR_DB = -60;
 const SEND_MS = 100;           // at most ~10 PATCHes a second while dragging
 const TOUCHED_MS = 1000;       // a control just moved by the user ignores echoes this long
 
 const busName = (b) => (b === "audition" ? "Audition" : `Bus ${b}`);
 const busShort = (b) => (b === "audition" ? "Aud" : b);
-
-function fmtDb(db) {
-  if (typeof db !== "number" || db <= OFF_DB + 0.01) return "off";
-  return `${db > 0 ? "+" : ""}${db.toFixed(1)} dB`;
-}
-
-function meterFrac(db) {
-  if (typeof db !== "number" || db <= METER_FLOOR_DB) return 0;
-  return Math.min(1, (db - METER_FLOOR_DB) / -METER_FLOOR_DB);
-}
-
-/**
- * Sends the newest value at most every SEND_MS, one request at a time, and
- * always the last one: a drag becomes a few PATCHes, never a flood.
- */
-function throttled(send) {
-  let pending, has = false, busy = false, last = -1e9, timer = 0;
-  async function run() {
-    timer = 0;
-    if (!has || busy) return;
-    const wait = last + SEND_MS - performance.now();
-    if (wait > 0) { timer = setTimeout(run, wait); return; }
-    const v = pending;
-    has = false;
-    busy = true;
-    last = performance.now();
-    try { await send(v); } finally { busy = false; }
-    if (has && !timer) run();
-  }
-  return (v) => {
-    pending = v;
-    has = true;
-    if (!timer && !busy) run();
-  };
-}
 
 /** A horizontal meter with one bar per channel: RMS bar, peak tick; transforms only. */
 class Meter {
@@ -245,8 +208,8 @@ export class RoutingScreen {
   levelControl(label, send) {
     const range = el("input", { type: "range", min: FADER_MIN, max: LEVEL_MAX, step: 0.5, ariaLabel: label });
     const val = el("output", { className: "rt-val" });
-    const push = throttled(send);
-    const db = () => (Number(range.value) <= FADER_MIN ? OFF_DB : Number(range.value));
+    const push = throttled(send, SEND_MS);
+    const db = () => faderDb(Number(range.value));
     range.addEventListener("input", () => {
       range._touched = performance.now();
       val.textContent = fmtDb(db());
