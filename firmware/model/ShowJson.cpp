@@ -2,6 +2,8 @@
 
 #include <boost/json.hpp>
 
+#include <algorithm>
+
 namespace cuebox::model {
 namespace json = boost::json;
 
@@ -51,31 +53,35 @@ json::object toJson(const Grid& g) {
     };
 }
 
+json::object pageToJson(const Show& s, std::size_t pi) {
+    const Page& p = s.pages.at(pi);
+    const int page = static_cast<int>(pi);
+    // Cells are ordered by (page, tab, row, col): find the page's first one,
+    // then walk them once.
+    std::size_t ci = static_cast<std::size_t>(
+        std::lower_bound(s.cells.begin(), s.cells.end(), page, [](const Cell& c, int pg) { return c.page < pg; }) -
+        s.cells.begin());
+    json::array tabs;
+    tabs.reserve(kTabsPerPage);
+    for (int ti = 0; ti < kTabsPerPage; ++ti) {
+        const Tab& t = p.tabs[static_cast<std::size_t>(ti)];
+        json::array cells;
+        while (ci < s.cells.size() && s.cells[ci].page == page && s.cells[ci].tab < ti) ++ci;
+        for (; ci < s.cells.size() && s.cells[ci].page == page && s.cells[ci].tab == ti; ++ci) {
+            const Cell& c = s.cells[ci];
+            json::object cell{{"row", c.row}, {"col", c.col}, {"clip", c.clip}};
+            if (c.row >= t.grid.rows || c.col >= t.grid.cols) cell["hidden"] = true;
+            cells.push_back(std::move(cell));
+        }
+        tabs.push_back(json::object{{"index", ti}, {"name", t.name}, {"grid", toJson(t.grid)}, {"cells", std::move(cells)}});
+    }
+    return json::object{{"index", pi}, {"name", p.name}, {"active_tab", p.activeTab}, {"tabs", std::move(tabs)}};
+}
+
 json::array pagesToJson(const Show& s) {
     json::array pages;
     pages.reserve(s.pages.size());
-    // Cells are ordered by (page, tab, row, col): walk them once.
-    std::size_t ci = 0;
-    for (std::size_t pi = 0; pi < s.pages.size(); ++pi) {
-        const Page& p = s.pages[pi];
-        json::array tabs;
-        tabs.reserve(kTabsPerPage);
-        for (int ti = 0; ti < kTabsPerPage; ++ti) {
-            const Tab& t = p.tabs[static_cast<std::size_t>(ti)];
-            json::array cells;
-            while (ci < s.cells.size() && (s.cells[ci].page < static_cast<int>(pi) ||
-                                           (s.cells[ci].page == static_cast<int>(pi) && s.cells[ci].tab < ti)))
-                ++ci;
-            for (; ci < s.cells.size() && s.cells[ci].page == static_cast<int>(pi) && s.cells[ci].tab == ti; ++ci) {
-                const Cell& c = s.cells[ci];
-                json::object cell{{"row", c.row}, {"col", c.col}, {"clip", c.clip}};
-                if (c.row >= t.grid.rows || c.col >= t.grid.cols) cell["hidden"] = true;
-                cells.push_back(std::move(cell));
-            }
-            tabs.push_back(json::object{{"index", ti}, {"name", t.name}, {"grid", toJson(t.grid)}, {"cells", std::move(cells)}});
-        }
-        pages.push_back(json::object{{"index", pi}, {"name", p.name}, {"active_tab", p.activeTab}, {"tabs", std::move(tabs)}});
-    }
+    for (std::size_t pi = 0; pi < s.pages.size(); ++pi) pages.push_back(pageToJson(s, pi));
     return pages;
 }
 

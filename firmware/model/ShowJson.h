@@ -19,8 +19,10 @@ boost::json::object toJson(const Show& s, MissingFn missing);
 Result<Clip> clipFromJson(const boost::json::value& v);
 Result<Grid> gridFromJson(const boost::json::value& v);
 
-// The pages with their 8 tabs, grids and cells (the "pages" member).
+// The pages with their 8 tabs, grids and cells (the "pages" member), and
+// one of them (`page` < s.pages.size()).
 boost::json::array pagesToJson(const Show& s);
+boost::json::object pageToJson(const Show& s, std::size_t page);
 // Implementation detail of toJson(Show).
 boost::json::object showToJson(const Show& s, const std::vector<bool>& missingByClipIndex);
 

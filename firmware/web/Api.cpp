@@ -348,9 +348,8 @@ void Api::layoutEdit(const HttpRequest& req, Respond respond,
     respond(jsonResponse(200, {{"revision", *rev}}));
     // An edit inside one page (a tab, a cell) reaches clients as that page;
     // anything else as a fresh snapshot.
-    const auto pages = page >= 0 ? model::pagesToJson(show_.show()) : json::array{};
-    if (page >= 0 && static_cast<std::size_t>(page) < pages.size())
-        broadcast_({{"type", "edit"}, {"revision", *rev}, {"page", pages[static_cast<std::size_t>(page)]}});
+    if (page >= 0 && static_cast<std::size_t>(page) < show_.show().pages.size())
+        broadcast_({{"type", "edit"}, {"revision", *rev}, {"page", model::pageToJson(show_.show(), static_cast<std::size_t>(page))}});
     else if (resync_)
         resync_();
     engine_.reload(*rev);
