@@ -26,8 +26,9 @@ OUTPUT = os.environ.get("CUEBOX_TEST_OUTPUT", os.path.join(ROOT, "test-output"))
 # cycles and the capture no longer shows what the engine rendered (measured:
 # 50-340 skipped cycles per 4 s capture in a bad hour, none at 1024). What
 # these modules check does not depend on the period; the 64-frame
-# behaviour (load guard, RT checker, crash recovery, recording) is tested at
-# 64 in test_overload, test_engine_rt, test_crash and test_record, and the
+# behaviour (RT checker, crash recovery, recording) is tested at 64 in
+# test_engine_rt, test_crash and test_record (test_overload runs at 1024 for
+# its own reason, given there), and the
 # 64-frame trigger latency is measured by scripts/bench (bench/latency.py).
 CAPTURE_PERIOD = 1024
 

@@ -13,6 +13,19 @@ import websocket
 from stack import align
 
 
+def wait_event(ws, want, timeout):
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        ws.settimeout(max(0.1, deadline - time.time()))
+        try:
+            m = json.loads(ws.recv())
+        except websocket.WebSocketTimeoutException:
+            break
+        if m["type"] == "event" and want(m):
+            return m
+    return None
+
+
 def test_record_a_captures_its_inputs_into_a_clip_ready_file(stack):
     env = stack.env
     for a, b in (("cuebox:out_1", "cuebox:rec_a_1"), ("cuebox:out_2", "cuebox:rec_a_2")):
@@ -23,15 +36,15 @@ def test_record_a_captures_its_inputs_into_a_clip_ready_file(stack):
         assert status == 202, body
         assert stack.http("POST", "/api/record/A/start")[0] == 409  # already recording
         clip, path = stack.clip_id("Noise bursts")
-        stack.http("POST", f"/api/clips/{clip}/start")
-        time.sleep(4.5)
+        assert stack.http("POST", f"/api/clips/{clip}/start")[0] == 202
+        # Stop when the clip has ended in JACK time, not after a wall-clock
+        # sleep: on this VM the dummy server can lose a second of cycles to
+        # stalls, and a clip 4 s long then takes longer than 4 s to play.
+        stopped = wait_event(ws, lambda m: m.get("event") == "clip_stopped" and m.get("clip") == clip, 15)
+        assert stopped, "the clip ended"
+        time.sleep(0.3)  # its last period passes out_1/2 -> rec_a_1/2
         assert stack.http("POST", "/api/record/A/stop")[0] == 202
-        done = None
-        deadline = time.time() + 5
-        while time.time() < deadline and done is None:
-            m = json.loads(ws.recv())
-            if m["type"] == "event" and m.get("event") == "recording_done":
-                done = m
+        done = wait_event(ws, lambda m: m.get("event") == "recording_done", 5)
         assert done and done["bus"] == "A" and done["overruns"] == 0, done
     finally:
         ws.close()
