@@ -20,9 +20,10 @@ int main(int argc, char** argv) {
         else if (a == "--bind") o.bind = next();
         else if (a == "--port") o.port = static_cast<unsigned short>(std::stoi(next()));
         else if (a == "--demo") o.demo = true;
+        else if (a == "--osc-port") o.oscPort = std::stoi(next());
         else {
             std::fprintf(stderr,
-                         "usage: cuebox-web --data DIR --webui DIR [--socket PATH] [--bind ADDR] [--port N] [--demo]\n");
+                         "usage: cuebox-web --data DIR --webui DIR [--socket PATH] [--bind ADDR] [--port N] [--osc-port N] [--demo]\n");
             return 2;
         }
     }

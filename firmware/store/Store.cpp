@@ -8,6 +8,7 @@
 #include <lmdb.h>
 
 #include <algorithm>
+#include <array>
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
@@ -836,24 +837,39 @@ Result<std::uint64_t> Store::setLoadedShow(ShowId show, const Origin& origin) {
     return revision;
 }
 
-Result<std::string> Store::lockRecord() const {
+namespace {
+// The box's own records in the meta table: kept as they are when a backup is
+// restored (they belong to the box, not to the show data).
+constexpr std::array<std::string_view, 3> kBoxRecords = {"ui_lock", "control", "access"};
+}  // namespace
+
+Result<std::string> Store::boxRecord(std::string_view key) const {
     Txn txn(impl_->env, false);
-    if (txn.rc()) return mdbError("store: lock", txn.rc());
-    auto rec = impl_->get(txn.get(), impl_->meta, "ui_lock");
+    if (txn.rc()) return mdbError("store: box record", txn.rc());
+    auto rec = impl_->get(txn.get(), impl_->meta, key);
     if (!rec) return rec.error();
     return rec->value_or(std::string{});
 }
 
-Status Store::putLockRecord(const std::string& record, const std::string& what, const Origin& origin) {
-    const std::string where = "store: lock";
+Status Store::putBoxRecord(std::string_view key, const std::string& record, const std::string& kind,
+                           const std::string& what, const Origin& origin) {
+    const std::string where = "store: " + std::string(key);
+    if (std::find(kBoxRecords.begin(), kBoxRecords.end(), key) == kBoxRecords.end())
+        return makeError(Errc::internal, where, "not a box record");
     if (auto st = impl_->writable(where); !st) return st.error();
     Txn txn(impl_->env, true);
     if (txn.rc()) return mdbError(where, txn.rc());
-    int rc = impl_->put(txn.get(), impl_->meta, "ui_lock", record);
-    LogEntry e{0, 0, "lock", "web", origin.client, what, ""};
-    if (rc == 0) rc = appendLogIn(*impl_, txn.get(), e);
+    int rc = impl_->put(txn.get(), impl_->meta, key, record);
+    LogEntry e{0, 0, kind, "web", origin.client, what, ""};
+    if (rc == 0 && !what.empty()) rc = appendLogIn(*impl_, txn.get(), e);
     if (rc == 0) rc = txn.commit();
     return rcStatus(rc, where);
+}
+
+Result<std::string> Store::lockRecord() const { return boxRecord("ui_lock"); }
+
+Status Store::putLockRecord(const std::string& record, const std::string& what, const Origin& origin) {
+    return putBoxRecord("ui_lock", record, "lock", what, origin);
 }
 
 Result<std::vector<model::ClipId>> Store::search(ShowId show, const std::string& query, std::size_t limit) const {
@@ -1140,13 +1156,15 @@ Result<std::uint64_t> Store::replaceFrom(const std::string& otherDir, const Orig
         tables.emplace_back(src.impl_->history, impl_->history);
         tables.emplace_back(src.impl_->recovery, impl_->recovery);
         tables.emplace_back(src.impl_->meta, impl_->meta);
-        // The show lock is the box's state now, not the backup's: a restore
-        // neither locks the box with an old PIN nor unlocks it.
-        std::optional<std::string> lock;
-        if (rc == 0) {
-            auto cur = impl_->get(t, impl_->meta, "ui_lock");
+        // The box's records (the show lock, control access, users) are the
+        // box's state now, not the backup's: a restore neither locks the box
+        // with an old PIN nor unlocks it, nor brings back old passwords.
+        std::vector<std::pair<std::string_view, std::optional<std::string>>> box;
+        for (auto key : kBoxRecords) {
+            if (rc != 0) break;
+            auto cur = impl_->get(t, impl_->meta, key);
             if (!cur) return EIO;
-            lock = *cur;
+            box.emplace_back(key, *cur);
         }
         for (auto [sd, d] : tables) {
             if (rc == 0) rc = mdb_drop(t, d, 0);
@@ -1155,7 +1173,11 @@ Result<std::uint64_t> Store::replaceFrom(const std::string& otherDir, const Orig
                     return impl_->put(t, d, k, v) == 0;
                 });
         }
-        if (rc == 0) rc = lock ? impl_->put(t, impl_->meta, "ui_lock", *lock) : impl_->del(t, impl_->meta, "ui_lock");
+        for (const auto& [key, rec] : box) {
+            if (rc != 0) break;
+            rc = rec ? impl_->put(t, impl_->meta, key, *rec) : impl_->del(t, impl_->meta, key);
+            if (rc == MDB_NOTFOUND) rc = 0;
+        }
         // The revision only ever grows, so every reader sees the restore as new.
         if (rc == 0) rc = impl_->putMetaU64(t, "revision", revision);
         LogEntry e{0, 0, "system", "web", origin.client, origin.what.empty() ? "restored the store from a backup" : origin.what, ""};

@@ -223,6 +223,13 @@ public:
     // the show (never in its undo history).
     Result<std::string> lockRecord() const;
     Status putLockRecord(const std::string& record, const std::string& what, const Origin& origin = {});
+    // The box's records in general: "ui_lock" (above), "control" (OSC and
+    // MIDI access), "access" (users and sessions). Writing one is logged as
+    // `kind` with `what` (not logged when `what` is empty). A backup restore
+    // keeps the box's records as they are.
+    Result<std::string> boxRecord(std::string_view key) const;
+    Status putBoxRecord(std::string_view key, const std::string& record, const std::string& kind, const std::string& what,
+                        const Origin& origin = {});
     Result<std::vector<model::ClipId>> search(model::ShowId show, const std::string& query, std::size_t limit) const;
 
     // --- Show bundles (Bundle.h builds on these): a show's records as one

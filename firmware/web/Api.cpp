@@ -161,6 +161,37 @@ void Api::lockRequest(const HttpRequest& req, std::string_view which, Respond& r
     respond(jsonResponse(200, {{"lock", show_.lock().json()}}));
 }
 
+void Api::controlRequest(const HttpRequest& req, const std::vector<std::string_view>& seg, Respond& respond) {
+    auto answer = [this](int status) {
+        json::object o = control_.toJson();
+        if (controlStats_) o["osc"].as_object()["stats"] = controlStats_();
+        return jsonResponse(status, {{"control", std::move(o)}});
+    };
+    if (seg.size() == 2) {
+        if (req.method != "GET")
+            return respond(errorResponse(makeError(Errc::method_not_allowed, "method", req.method + " is not allowed here (use GET)")));
+        return respond(answer(200));
+    }
+    if (seg.size() != 3 || seg[2] != "osc")
+        return respond(errorResponse(makeError(Errc::not_found, "path", "no API at " + req.target)));
+    if (req.method != "PATCH")
+        return respond(errorResponse(makeError(Errc::method_not_allowed, "method", req.method + " is not allowed here (use PATCH)")));
+    auto body = parseBody(req, true);
+    if (!body) return respond(errorResponse(body.error()));
+    const ControlAccess before = control_;
+    const store::Origin origin{req.client, ""};
+    if (auto st = control_.patchOsc(*body, origin); !st) return respond(errorResponse(st.error()));
+    if (controlChanged_)
+        if (auto st = controlChanged_(); !st) {
+            // Nothing changes on error: the old settings go back, and the
+            // server reopens on them.
+            (void)control_.restore(before, origin);
+            (void)controlChanged_();
+            return respond(errorResponse(makeError(Errc::conflict, st.error().field, st.error().reason)));
+        }
+    respond(answer(200));
+}
+
 void Api::handle(const HttpRequest& req, Respond respond) {
     std::string_view path = req.target;
     if (auto q = path.find('?'); q != std::string_view::npos) path = path.substr(0, q);
@@ -175,6 +206,8 @@ void Api::handle(const HttpRequest& req, Respond respond) {
 
     show_.setOrigin(store::Origin{req.client, ""});
     if (seg.size() == 2 && (seg[1] == "lock" || seg[1] == "unlock")) return lockRequest(req, seg[1], respond);
+    // Box settings, not the show's: the show lock does not cover them.
+    if (seg.size() >= 2 && seg[1] == "control") return controlRequest(req, seg, respond);
     if (show_.lock().locked() && !allowedWhileLocked(req, seg))
         return respond(errorResponse(makeError(Errc::locked, "lock",
                                                "the show is locked for performing: unlock it with the PIN to edit")));

@@ -4,6 +4,7 @@
 #pragma once
 
 #include "media/Reconcile.h"
+#include "web/ControlAccess.h"
 #include "web/Http.h"
 #include "web/MediaJobs.h"
 #include "web/ShowService.h"
@@ -35,7 +36,7 @@ class Api {
 public:
     using Broadcast = std::function<void(boost::json::object)>;
     Api(ShowService& show, CommandSink& engine, Broadcast broadcast)
-        : show_(show), engine_(engine), broadcast_(std::move(broadcast)) {
+        : show_(show), engine_(engine), broadcast_(std::move(broadcast)), control_(show.store()) {
         jobs_.setBroadcast(broadcast_);
         show_.setOnLoad([this] { showLoaded(); });
     }
@@ -68,6 +69,15 @@ public:
     void importUploaded(const std::string& file, const std::string& target, const std::string& client, Respond respond);
     Result<std::string> exportFile(std::string_view name) const;
     void setClientCounter(std::function<std::size_t()> f) { wsClients_ = std::move(f); }
+    // Who may drive the box by OSC (GET /api/control, PATCH
+    // /api/control/osc). `changed` applies new settings to the OSC server
+    // (an error, e.g. a port in use, puts the old settings back); `stats`
+    // gives its counters.
+    ControlAccess& control() { return control_; }
+    void setControlHooks(std::function<Status()> changed, std::function<boost::json::object()> stats) {
+        controlChanged_ = std::move(changed);
+        controlStats_ = std::move(stats);
+    }
     // Called after a layout edit: clients get a fresh snapshot.
     void setResync(std::function<void()> f) { resync_ = std::move(f); }
 
@@ -87,6 +97,7 @@ private:
     // The show lock: GET/POST /api/lock, POST /api/unlock, and what a
     // locked show still allows.
     void lockRequest(const HttpRequest& req, std::string_view which, Respond& respond);
+    void controlRequest(const HttpRequest& req, const std::vector<std::string_view>& seg, Respond& respond);
     bool allowedWhileLocked(const HttpRequest& req, const std::vector<std::string_view>& seg) const;
 
     // Validates and sends one engine command. `target` is the clip id, or the
@@ -137,6 +148,9 @@ private:
     CommandSink& engine_;
     Broadcast broadcast_;
     std::function<std::size_t()> wsClients_;
+    ControlAccess control_;
+    std::function<Status()> controlChanged_;
+    std::function<boost::json::object()> controlStats_;
     std::function<void()> resync_;
     std::function<void(std::function<void()>)> post_;
     std::thread worker_;

@@ -129,6 +129,7 @@ private:
 };
 
 void Hub::broadcast(const json::object& msg, bool coalesce) {
+    if (tap) tap(msg);
     if (sessions_.empty()) return;
     auto rest = std::make_shared<const std::string>(json::serialize(msg).substr(1));
     // Copy: a session may leave (and erase itself) while we iterate.

@@ -27,6 +27,8 @@ public:
     Api* api = nullptr;
     // A client connected (its address), for the event log.
     std::function<void(const std::string& peer)> onJoin;
+    // Sees every broadcast message too (the OSC subscribers).
+    std::function<void(const boost::json::object&)> tap;
 
     // Sends to every client; `coalesce` for state frames that a newer one
     // replaces.

@@ -4,6 +4,7 @@
 #include "media/DemoMedia.h"
 #include "web/EngineLink.h"
 #include "web/Housekeeping.h"
+#include "web/OscServer.h"
 #include "web/Server.h"
 #include "web/ShowService.h"
 
@@ -74,6 +75,10 @@ Status runWeb(const WebOptions& o) {
     api.setPoster([&io](std::function<void()> f) { net::post(io, std::move(f)); });
     api.setResync([&hub] { hub.resyncAll(); });
     hub.api = &api;
+    if (auto s = api.control().load(); !s) log::warn("web", "control settings: " + s.error().reason + " (defaults used)");
+    OscServer osc(io, api, show, api.control(), [&house](store::LogEntry e) { house.log(std::move(e)); });
+    api.setControlHooks([&osc] { return osc.reconfigure(); }, [&osc] { return osc.stats(); });
+    hub.tap = [&osc](const json::object& msg) { osc.publish(msg); };
     api.sweepUploads();
     api.showLoaded();  // the show loaded before the API existed: its renders and media check
     hub.onJoin = [&house](const std::string& peer) {
@@ -121,6 +126,14 @@ Status runWeb(const WebOptions& o) {
 
     Server server(io, ServerOptions{o.bind, o.port, o.webuiDir}, api, hub);
     if (auto s = server.start(); !s) return s.error();
+    // Without OSC the box still plays and serves the tablets: a port in use
+    // is a fault in the event log, not a reason to stop.
+    if (auto s = osc.start(o.bind, o.oscPort); !s) {
+        log::warn("web", "OSC: " + s.error().reason);
+        house.log(store::LogEntry{0, 0, "fault", "osc", "", "OSC is not listening: " + s.error().reason, ""});
+    } else if (osc.port()) {
+        std::printf("cuebox-web OSC on udp/tcp port %u\n", osc.port());
+    }
     link.start();
 
     net::signal_set signals(io, SIGINT, SIGTERM);

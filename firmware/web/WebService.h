@@ -15,6 +15,7 @@ struct WebOptions {
     std::string bind = "0.0.0.0";
     unsigned short port = 8080;
     bool demo = false;  // create the demo show when the store has none
+    int oscPort = 0;    // OSC UDP and TCP port; 0: the box's setting (GET /api/control)
 };
 
 // Runs until SIGINT/SIGTERM. Prints "cuebox-web listening on http://HOST:PORT/".

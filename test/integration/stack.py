@@ -43,12 +43,14 @@ class Stack:
     def __init__(self, name, env=None):
         self.server = f"cbt-{name}-{os.getpid()}"
         self.port = free_port()
+        self.osc_port = free_port()
         self.tmp = tempfile.TemporaryDirectory(prefix="cuebox-it-")
         self.data = self.tmp.name
         self.env = dict(os.environ, JACK_DEFAULT_SERVER=self.server, JACK_NO_START_SERVER="1", **(env or {}))
         self.log = open(os.path.join(self.data, "run.log"), "w")
         self.proc = subprocess.Popen(
-            [os.path.join(ROOT, "scripts", "run"), "--port", str(self.port), "--data", self.data],
+            [os.path.join(ROOT, "scripts", "run"), "--port", str(self.port), "--data", self.data,
+             "--osc-port", str(self.osc_port)],
             env=self.env, stdout=self.log, stderr=subprocess.STDOUT, start_new_session=True)
         self.wait_ready()
         self._probe = None
