@@ -271,7 +271,13 @@ private:
         version_ = req.version();
         std::string target(req.target());
         std::string path = target.substr(0, target.find('?'));
+        ++hub_.counters.requests[std::string(req.method_string()).substr(0, 16)];
 
+        if (path == "/metrics") {
+            if (req.method() != http::verb::get)
+                return sendJson(405, errorJson(405, makeError(Errc::method_not_allowed, "method", "/metrics answers GET")));
+            return sendString(HttpResponse{200, "text/plain; version=0.0.4; charset=utf-8", hub_.metrics ? hub_.metrics() : ""}, true);
+        }
         if (path == "/api/ws") {
             if (!websocket::is_upgrade(req))
                 return sendJson(400, errorJson(400, makeError(Errc::bad_request, "upgrade", "/api/ws is a WebSocket endpoint")));
@@ -317,6 +323,7 @@ private:
             res.content_length(size);
             res.keep_alive(keepAlive_);
         };
+        ++hub_.counters.responses[200];
         if (method == http::verb::head) {
             auto head = std::make_shared<http::response<http::empty_body>>(http::status::ok, version_);
             setHeaders(*head);
@@ -331,6 +338,7 @@ private:
     void sendJson(int status, const json::object& body) { sendString(jsonResponse(status, body), true); }
 
     void sendString(HttpResponse r, bool noStore) {
+        ++hub_.counters.responses[r.status];
         auto res = std::make_shared<http::response<http::string_body>>(static_cast<http::status>(r.status), version_);
         res->set(http::field::server, "cuebox");
         res->set(http::field::content_type, r.contentType);

@@ -6,6 +6,7 @@
 #pragma once
 
 #include "web/Api.h"
+#include "web/Metrics.h"
 
 #include <boost/asio/io_context.hpp>
 #include <boost/json/object.hpp>
@@ -29,6 +30,9 @@ public:
     std::function<void(const std::string& peer)> onJoin;
     // Sees every broadcast message too (the OSC subscribers).
     std::function<void(const boost::json::object&)> tap;
+    // GET /metrics (Prometheus text) and the HTTP counters it reports.
+    std::function<std::string()> metrics;
+    HttpCounters counters;
 
     // Sends to every client; `coalesce` for state frames that a newer one
     // replaces.

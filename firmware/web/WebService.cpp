@@ -79,6 +79,7 @@ Status runWeb(const WebOptions& o) {
     OscServer osc(io, api, show, api.control(), [&house](store::LogEntry e) { house.log(std::move(e)); });
     api.setControlHooks([&osc] { return osc.reconfigure(); }, [&osc] { return osc.stats(); });
     hub.tap = [&osc](const json::object& msg) { osc.publish(msg); };
+    hub.metrics = [&] { return metricsText(show.live(), osc.stats(), hub.counters, hub.size()); };
     api.sweepUploads();
     api.showLoaded();  // the show loaded before the API existed: its renders and media check
     hub.onJoin = [&house](const std::string& peer) {
