@@ -1,6 +1,7 @@
 // cuebox-web: HTTP, WebSocket and every edit; unprivileged. Talks to
 // cuebox-engine over a UNIX socket. See ARCHITECTURE.md.
 #include "base/Log.h"
+#include "web/OpenApi.h"
 #include "web/WebService.h"
 
 #include <csignal>
@@ -21,9 +22,14 @@ int main(int argc, char** argv) {
         else if (a == "--port") o.port = static_cast<unsigned short>(std::stoi(next()));
         else if (a == "--demo") o.demo = true;
         else if (a == "--osc-port") o.oscPort = std::stoi(next());
+        else if (a == "--routes") {
+            // The HTTP route table as JSON (test/integration/test_openapi.py).
+            std::printf("%s\n", web::routesJson().c_str());
+            return 0;
+        }
         else {
             std::fprintf(stderr,
-                         "usage: cuebox-web --data DIR --webui DIR [--socket PATH] [--bind ADDR] [--port N] [--osc-port N] [--demo]\n");
+                         "usage: cuebox-web --data DIR --webui DIR [--socket PATH] [--bind ADDR] [--port N] [--osc-port N] [--demo] | --routes\n");
             return 2;
         }
     }

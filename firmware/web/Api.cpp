@@ -1,5 +1,8 @@
 #include "web/Api.h"
 
+#include "web/Command.h"
+#include "web/OpenApi.h"
+
 #include "model/ShowJson.h"
 
 #include <boost/json.hpp>
@@ -28,9 +31,6 @@ Errc codeFromName(std::string_view s) {
     return Errc::internal;
 }
 
-// Commands that act on one clip.
-constexpr std::array<std::string_view, 8> kClipOps = {"start", "stop", "toggle", "press", "release", "pause", "resume", "audition"};
-bool isClipOp(std::string_view op) { return std::find(kClipOps.begin(), kClipOps.end(), op) != kClipOps.end(); }
 
 std::vector<std::string_view> segments(std::string_view path) {
     std::vector<std::string_view> out;
@@ -238,11 +238,20 @@ void Api::handle(const HttpRequest& req, Respond respond) {
             return layoutEdit(req, respond, [this, &ix](const json::value& b) { return show_.editTab(ix[0], ix[1], b); }, ix[0]);
         }
         if (seg.size() == 8 && seg[3] == "tabs" && seg[5] == "cells") {
-            ix.push_back(std::stoi(std::string(seg[7])));
+            // The column is the one odd segment the loop above does not check
+            // (a "Z" here once threw out of std::stoi and ended the process).
+            const auto& cv = seg[7];
+            if (cv.empty() || cv.size() > 4 || !std::all_of(cv.begin(), cv.end(), [](char c) { return c >= '0' && c <= '9'; }))
+                return respond(errorResponse(bad("col", "must be a whole number from 0")));
+            ix.push_back(std::stoi(std::string(cv)));
             if (req.method != "PUT") return methodNotAllowed("PUT");
             return layoutEdit(req, respond, [this, &ix](const json::value& b) { return show_.setCell(ix[0], ix[1], ix[2], ix[3], b); }, ix[0]);
         }
         return notFound();
+    }
+    if (seg.size() == 2 && seg[1] == "openapi.yaml") {
+        if (req.method != "GET") return methodNotAllowed("GET");
+        return respond(HttpResponse{200, "application/yaml", std::string(openApiYaml())});
     }
     if (seg.size() == 3 && seg[1] == "show" && seg[2] == "stats") {
         if (req.method != "GET") return methodNotAllowed("GET");
@@ -330,23 +339,9 @@ void Api::engineCommand(const std::string& op, const json::value& target, const 
     } else if (op == "record_start" || op == "record_stop") {
         cmd["bus"] = target;
     }
-    for (const auto& [k, v] : args) {
-        if (op == "start" && k == "at_frame") {
-            if (!v.is_uint64() && !(v.is_int64() && v.as_int64() >= 0))
-                return fail(bad("at_frame", "must be a frame time (a whole number >= 0)"));
-            cmd["at_frame"] = v;
-        } else if (op == "record_start" && k == "level_db") {
-            if (!v.is_number() || v.to_number<double>() < model::kLevelMinDb || v.to_number<double>() > model::kLevelMaxDb)
-                return fail(bad("level_db", "must be from -90 to +12 dB"));
-            cmd["level_db"] = v;
-        } else if ((op == "stop" || op == "panic" || op == "toggle" || op == "stop_group") && k == "fade_ms") {
-            if (!v.is_number() || v.to_number<double>() < 0 || v.to_number<double>() > 3000)
-                return fail(bad("fade_ms", "must be from 0 to 3000 ms"));
-            cmd["fade_ms"] = v;
-        } else {
-            return fail(bad(std::string(k), "is not an argument of " + op));
-        }
-    }
+    auto checked = engineArgs(op, args);
+    if (!checked) return fail(checked.error());
+    for (auto& [k, v] : *checked) cmd[k] = std::move(v);
     // A panic without its own fade uses the show's emergency setting.
     if (op == "panic" && !cmd.contains("fade_ms"))
         cmd["fade_ms"] = show_.show().settings.at("emergency").at("panic_fade_ms");
@@ -428,36 +423,13 @@ void Api::command(const json::value& msg, std::function<void(json::object)> repl
         json::object o = errorJson(httpStatus(e.code), e);
         reply({{"type", "error"}, {"req", req}, {"error", o.at("error")}});
     };
-    if (!msg.is_object()) return fail(bad("body", "a command must be a JSON object"));
-    const json::object& m = msg.as_object();
-    if (auto* r = m.if_contains("req")) req = *r;
-    const json::value* cmd = m.if_contains("cmd");
-    if (!cmd || !cmd->is_string()) return fail(bad("cmd", "missing command name"));
-    const std::string op(cmd->as_string());
-    json::object args;
-    model::ClipId id = 0;
-    for (const auto& [k, v] : m) {
-        if (k == "cmd" || k == "req") continue;
-        if (k == "clip") {
-            if (!(v.is_uint64() || (v.is_int64() && v.as_int64() > 0))) return fail(bad("clip", "must be a clip id"));
-            id = v.to_number<model::ClipId>();
-        } else {
-            args[k] = v;
-        }
-    }
-    json::value target = nullptr;
-    if (isClipOp(op)) {
-        if (id == 0) return fail(bad("clip", "missing clip id"));
-        target = id;
-    } else if (op == "stop_group") {
-        const json::value* g = args.if_contains("group");
-        const int bus = g && g->is_string() ? model::parseBus(std::string(g->as_string())) : -1;
-        if (bus < 0 || bus == model::kAuditionBusIndex) return fail(bad("group", "must be one of A, B, C, D"));
-        target = *g;
-        args.erase("group");
-    } else if (op != "panic" && op != "stop_audition") {
-        return fail(bad("cmd", "unknown command '" + op + "'"));
-    }
+    if (msg.is_object())
+        if (auto* r = msg.as_object().if_contains("req")) req = *r;
+    auto parsed = parseWsCommand(msg);
+    if (!parsed) return fail(parsed.error());
+    const std::string& op = parsed->op;
+    const json::value& target = parsed->target;
+    const json::object& args = parsed->args;
     engineCommand(op, target, args, [reply, req](int status, json::object o) {
         if (status >= 400) return reply({{"type", "error"}, {"req", req}, {"error", o.at("error")}});
         json::object ack{{"type", "ack"}, {"req", req}, {"action", o.at("action")}};

@@ -38,22 +38,29 @@ Status parseMessage(std::span<const std::uint8_t> d, std::vector<OscMessage>& ou
     lo_arg** argv = lo_message_get_argv(m.get());
     const int argc = lo_message_get_argc(m.get());
     for (int i = 0; i < argc; ++i) {
-        const lo_arg* a = argv[i];
+        // liblo's argument pointers point into the packed message, 4-byte
+        // aligned at best: read the values by copying, never through the
+        // 8-byte-aligned lo_arg union (found by test/fuzz under UBSan).
+        const char* a = reinterpret_cast<const char*>(argv[i]);
+        auto as = [a](auto v) {
+            std::memcpy(&v, a, sizeof v);
+            return v;
+        };
         switch (types[i]) {
-        case LO_INT32: msg.args.push_back(OscArg::integer(a->i)); break;
-        case LO_INT64: msg.args.push_back(OscArg::integer(a->h)); break;
+        case LO_INT32: msg.args.push_back(OscArg::integer(as(std::int32_t{}))); break;
+        case LO_INT64: msg.args.push_back(OscArg::integer(as(std::int64_t{}))); break;
         case LO_TRUE: msg.args.push_back(OscArg::integer(1)); break;
         case LO_FALSE: msg.args.push_back(OscArg::integer(0)); break;
-        case LO_FLOAT: msg.args.push_back(OscArg::number(a->f)); break;
-        case LO_DOUBLE: msg.args.push_back(OscArg::number(a->d)); break;
-        case LO_STRING: msg.args.push_back(OscArg::text(&a->s)); break;
-        case LO_SYMBOL: msg.args.push_back(OscArg::text(&a->S)); break;
-        case LO_CHAR: msg.args.push_back(OscArg::text(std::string(1, static_cast<char>(a->c)))); break;
+        case LO_FLOAT: msg.args.push_back(OscArg::number(as(float{}))); break;
+        case LO_DOUBLE: msg.args.push_back(OscArg::number(as(double{}))); break;
+        case LO_STRING:
+        case LO_SYMBOL: msg.args.push_back(OscArg::text(a)); break;
+        case LO_CHAR: msg.args.push_back(OscArg::text(std::string(1, static_cast<char>(as(std::int32_t{}) & 0xff)))); break;
         case LO_BLOB: {
             OscArg b;
             b.type = 'b';
-            b.s.assign(static_cast<const char*>(lo_blob_dataptr(const_cast<lo_arg*>(a))),
-                       lo_blob_datasize(const_cast<lo_arg*>(a)));
+            lo_blob blob = reinterpret_cast<lo_blob>(argv[i]);
+            b.s.assign(static_cast<const char*>(lo_blob_dataptr(blob)), lo_blob_datasize(blob));
             msg.args.push_back(std::move(b));
             break;
         }
@@ -236,7 +243,12 @@ std::string encodeOsc(const std::string& address, const std::vector<OscArg>& arg
             break;
         case 'f': lo_message_add_float(m.get(), static_cast<float>(a.f)); break;
         case 'b': {
-            lo_blob b = lo_blob_new(static_cast<std::int32_t>(a.s.size()), a.s.data());
+            // liblo cannot make an empty blob (lo_blob_new gives NULL: found by test/fuzz).
+            lo_blob b = a.s.empty() ? nullptr : lo_blob_new(static_cast<std::int32_t>(a.s.size()), a.s.data());
+            if (!b) {
+                lo_message_add_nil(m.get());
+                break;
+            }
             lo_message_add_blob(m.get(), b);
             lo_blob_free(b);
             break;
