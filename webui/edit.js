@@ -326,8 +326,32 @@ export class Editor {
     out.push(field("Pitch (semitones)", el("input", { type: "number", min: "-24", max: "24", step: "1", value: c.pitch_semitones ?? 0, onchange: commit("pitch_semitones", Number) })));
     out.push(field("Tempo (BPM)", el("input", { type: "number", min: "20", max: "300", step: "0.1", value: c.bpm ?? "", placeholder: "analysed", onchange: commit("bpm", num) })));
     out.push(field("Normalize", el("input", { type: "checkbox", checked: !!c.normalize, onchange: commit("normalize") })));
+    out.push(this.controls(c));
     out.push(el("div", { class: "row" }, el("button", { class: "btn danger", type: "button", onclick: () => this.deleteClip(c) }, "Delete clip")));
     return out;
+  }
+
+  /** The MIDI/MSC/OSC mappings that fire this clip, and MIDI learn. */
+  controls(c) {
+    const maps = (this.ctx.model.show?.mappings || []).filter((m) => m.clip === c.id);
+    const list = el("ul", { class: "maps" }, ...maps.map((m) => el("li", {},
+      el("span", { text: `${m.source} ${m.address} → ${m.action}${m.velocity === "level" ? " (velocity)" : ""}${m.page != null ? ` · page ${m.page + 1}${m.tab != null ? ` tab ${m.tab + 1}` : ""}` : ""}` }),
+      el("button", { class: "btn", type: "button", "aria-label": `Remove mapping ${m.address}`, onclick: async () => {
+        const r = await this.ctx.api("DELETE", `/api/mappings/${m.id}`);
+        if (r.status !== 200) this.ctx.toast(`Mapping: ${r.body?.error?.reason || "HTTP " + r.status}`, "error");
+      } }, "Remove"))));
+    const action = el("select", { "aria-label": "Action for the learned message" },
+      ...["toggle", "start", "stop", "press"].map((a) => el("option", { value: a, text: a })));
+    const learn = el("button", { class: "btn", type: "button", onclick: async () => {
+      learn.disabled = true;
+      learn.textContent = "Waiting for MIDI…";
+      const r = await this.ctx.api("POST", "/api/mappings/learn", { action: action.value, clip: c.id, timeout_ms: 10000 });
+      learn.disabled = false;
+      learn.textContent = "Learn MIDI";
+      if (r.status === 201) this.ctx.toast(`Mapped ${r.body.mapping.source} ${r.body.mapping.address} → ${r.body.mapping.action}`, "info");
+      else this.ctx.toast(`Learn: ${r.body?.error?.reason || "HTTP " + r.status}`, r.status === 503 ? "warn" : "error");
+    } }, "Learn MIDI");
+    return el("div", { class: "field" }, el("span", { text: "Control" }), list, el("div", { class: "row" }, action, learn));
   }
 
   /** The clip's level over its length: fade in, hold, fade out (drawn). */

@@ -13,6 +13,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <array>
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
@@ -157,7 +158,9 @@ Status EngineService::run(const std::atomic<bool>& stop) {
         for (auto& c : clients_) fds.push_back({c->conn.fd(), POLLIN, 0});
         // Short waits while replies are owed (events come from the RT
         // thread, which must not make system calls to wake us).
-        const int timeout = pending_.empty() && !unpublished_ && !unpublishedMix_ ? 10 : 1;
+        // With a MIDI controller connected, 2 ms: its events wait in a
+        // ring until this thread looks.
+        const int timeout = pending_.empty() && !unpublished_ && !unpublishedMix_ ? (jack_.midiConnected() ? 2 : 10) : 1;
         ::poll(fds.data(), fds.size(), timeout);
         if (fds[0].revents & POLLIN) accept();
         for (std::size_t i = 1; i < fds.size(); ++i)
@@ -166,6 +169,11 @@ Status EngineService::run(const std::atomic<bool>& stop) {
                        clients_.end());
 
         drainEvents();
+        for (engine::MidiEvent m; engine_.midi().next(m);) {
+            json::array bytes;
+            for (std::size_t i = 0; i < m.size; ++i) bytes.emplace_back(m.bytes[i]);
+            broadcast(ipc::MsgType::event, {{"event", "midi"}, {"bytes", std::move(bytes)}, {"frame", m.frame}});
+        }
         {
             std::vector<Take> takes;
             {
@@ -288,6 +296,21 @@ void EngineService::handleCommand(Client& c, const json::object& body) {
             return refuse("conflict", "bus", std::string("record ") + (r ? "B" : "A") + " is already recording");
         return reply(c.conn.fd(), {{"req", webReq}, {"ok", true}, {"action", op}});
     }
+    if (op == "midi_out") {
+        // Feedback to a controller: the bytes of one MIDI message, written
+        // to cuebox:midi_out in the next cycle.
+        const json::value* b = body.if_contains("bytes");
+        if (!b || !b->is_array() || b->as_array().empty() || b->as_array().size() > engine::kMaxMidiEvent)
+            return refuse("bad_request", "bytes", "bytes must be a MIDI message of 1 to 128 bytes");
+        std::array<std::uint8_t, engine::kMaxMidiEvent> msg{};
+        std::size_t n = 0;
+        for (const auto& x : b->as_array()) {
+            if (!x.is_int64() || x.as_int64() < 0 || x.as_int64() > 255) return refuse("bad_request", "bytes", "each byte is 0-255");
+            msg[n++] = static_cast<std::uint8_t>(x.as_int64());
+        }
+        if (!engine_.midi().send(msg.data(), n)) return refuse("unavailable", "midi", "the MIDI output queue is full");
+        return reply(c.conn.fd(), {{"req", webReq}, {"ok", true}, {"action", op}});
+    }
     if (op == "test_stall_disk") {
         if (!testHooks_) return refuse("bad_request", "op", "test hooks are not enabled in this engine");
         const json::value* on = body.if_contains("on");
@@ -326,6 +349,8 @@ void EngineService::handleCommand(Client& c, const json::object& body) {
     }
     if (const json::value* at = body.if_contains("at_frame"); at && at->is_number())
         cmd.atFrame = at->to_number<std::uint64_t>();
+    if (const json::value* g = body.if_contains("gain_db"); g && g->is_number() && cmd.type == Command::Type::start)
+        cmd.gain = static_cast<float>(std::pow(10.0, std::clamp(g->to_number<double>(), -90.0, 0.0) / 20.0));
     if (const json::value* fade = body.if_contains("fade_ms"); fade && fade->is_number()) {
         const double ms = std::clamp(fade->to_number<double>(), 0.0, 3000.0);
         cmd.fadeFrames = static_cast<std::uint32_t>(ms * engine_.config().sampleRate / 1000.0);

@@ -27,6 +27,7 @@ struct Command {
     std::uint32_t req = 0;          // caller's request number, echoed in the event
     std::uint64_t atFrame = 0;      // start: absolute frame time, 0 = as soon as possible
     std::uint32_t fadeFrames = 0;   // stop/panic: fade length, 0 = the clip's / default
+    float gain = 1.0f;              // start: on top of the clip's level (a MIDI velocity mapped to level)
     std::uint64_t queuedFrame = 0;  // frame time when the command reached the engine
     // Stamps for measuring the pick-up without JACK's time estimate: the
     // frame time of the last cycle that had begun when the command was

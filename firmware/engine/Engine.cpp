@@ -391,7 +391,8 @@ Engine::Voice* Engine::start(const Command& c, std::uint64_t blockFrame, bool au
     v.pickedUpBlock = blockFrame;
     v.slots = slots;
     v.bus = audition ? static_cast<std::uint8_t>(kAuditionBus) : entry->group;
-    v.clipGain = entry->gain;
+    v.startGain = audition ? 1.0f : std::clamp(c.gain, 0.0f, 1.0f);
+    v.clipGain = entry->gain * v.startGain;
     v.stream = stream;
     if (entry->fadeIn.frames > 0) v.env.fadeIn(entry->fadeIn.frames, entry->fadeIn.curve);
     else v.env.setHold(1.0f);
@@ -494,7 +495,7 @@ void Engine::render(Voice& v, std::uint32_t nframes, std::uint64_t blockFrame) {
     float* busL = mixer_.bus(v.bus, 0);
     float* busR = mixer_.bus(v.bus, 1);
     // Clip level changes glide: at most full scale per 10 ms.
-    const float target = v.clip->gain;
+    const float target = v.clip->gain * v.startGain;
     const float maxStep = static_cast<float>(nframes) / (0.010f * static_cast<float>(cfg_.sampleRate));
     const float g0 = v.clipGain;
     const float g1 = g0 + std::clamp(target - g0, -maxStep, maxStep);

@@ -23,6 +23,7 @@
 #include "engine/Command.h"
 #include "engine/Envelope.h"
 #include "engine/LoadMeter.h"
+#include "engine/Midi.h"
 #include "engine/Mixer.h"
 #include "engine/OverloadGuard.h"
 #include "engine/Recorder.h"
@@ -112,6 +113,7 @@ public:
     Mixer& mixer() { return mixer_; }  // [control] meters only
     Streamer& streamer() { return streamer_; }  // the disk thread services it
     Recorder& recorder() { return recorder_; }  // control starts/stops, the disk thread drains
+    MidiIo& midi() { return midi_; }            // the JACK adapter and the control thread
     // [control] tests drive the overload states through this.
     OverloadGuard& overloadGuard() { return overload_; }
     // [control] Test hook: process() busy-waits until this many ns after its
@@ -141,7 +143,8 @@ private:
         std::uint32_t loopsDone = 0;
         std::uint8_t bus = 0;
         int slots = 1;
-        float clipGain = 1.0f;  // smoothed towards clip->gain
+        float clipGain = 1.0f;  // smoothed towards clip->gain * startGain
+        float startGain = 1.0f; // the start command's own gain (MIDI velocity)
         Envelope env;
         int stream = -1;        // streamer ring of a long clip
         float gate = 1.0f;      // data gate: fades out when the stream runs dry
@@ -179,6 +182,7 @@ private:
     Mixer mixer_;
     Streamer streamer_;
     Recorder recorder_;
+    MidiIo midi_;
     std::array<Voice, kMaxVoices> voices_{};
     std::array<VoiceView, kMaxVoices> views_{};
     std::uint64_t nextSeq_ = 1;

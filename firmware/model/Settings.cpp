@@ -113,6 +113,22 @@ constexpr Member k_platform[] = {
 constexpr Member k_perform[] = {
     {"double_tap_ms", Kind::whole, 0, 2000, "", "300"},
 };
+// MIDI control (notes, CC, program change on cuebox:midi_in; 0 = any
+// channel), MIDI Show Control (the box's device id 0-111, an optional group
+// id 112-126 (0 = none), the command format it answers besides all-types:
+// 16 = sound general; GO/STOP/RESUME with a cue number act on the clip of
+// that id when no mapping says otherwise), and feedback notes on
+// cuebox:midi_out that light a grid controller's pads with the cell state.
+constexpr Member k_control[] = {
+    {"midi_enabled", Kind::flag, 0, 0, "", "true"},
+    {"midi_channel", Kind::whole, 0, 16, "", "0"},
+    {"midi_feedback", Kind::flag, 0, 0, "", "true"},
+    {"msc_enabled", Kind::flag, 0, 0, "", "true"},
+    {"msc_device_id", Kind::whole, 0, 111, "", "1"},
+    {"msc_group", Kind::whole, 0, 126, "", "0"},
+    {"msc_format", Kind::whole, 1, 127, "", "16"},
+    {"msc_cue_is_clip", Kind::flag, 0, 0, "", "true"},
+};
 constexpr Section kSections[] = {
     {"transport", k_transport, std::size(k_transport)},
     {"time_sources", k_time_sources, std::size(k_time_sources)},
@@ -124,6 +140,7 @@ constexpr Section kSections[] = {
     {"recovery", k_recovery, std::size(k_recovery)},
     {"platform", k_platform, std::size(k_platform)},
     {"perform", k_perform, std::size(k_perform)},
+    {"control", k_control, std::size(k_control)},
 };
 
 const Section* findSection(const std::string& name) {
@@ -325,12 +342,60 @@ json::object settingsSchema() {
     return out;
 }
 
+namespace {
+bool wholeText(std::string_view s, int lo, int hi) {
+    if (s.empty() || s.size() > 3) return false;
+    int v = 0;
+    for (char c : s) {
+        if (c < '0' || c > '9') return false;
+        v = v * 10 + (c - '0');
+    }
+    return v >= lo && v <= hi;
+}
+
+// The address forms each source accepts (docs/CONTROL.md): MIDI
+// note/<channel 1-16>/<note 0-127>, cc/<ch>/<n>, pc/<ch>/<n>; MSC go, stop,
+// resume with an optional /<cue> (digits and '.'), fire/<macro 0-127>,
+// all_off; OSC any address starting with '/'; key: a key name.
+Status checkAddress(const std::string& source, const std::string& a) {
+    std::vector<std::string_view> part;
+    for (std::size_t i = 0; i <= a.size();) {
+        const std::size_t j = std::min(a.find('/', i), a.size());
+        part.emplace_back(std::string_view(a).substr(i, j - i));
+        i = j + 1;
+    }
+    if (source == "midi") {
+        if (part.size() == 3 && (part[0] == "note" || part[0] == "cc" || part[0] == "pc") && wholeText(part[1], 1, 16) &&
+            wholeText(part[2], 0, 127))
+            return {};
+        return bad("address", "a MIDI address is note/<channel 1-16>/<0-127>, cc/<channel>/<0-127> or pc/<channel>/<0-127>");
+    }
+    if (source == "msc") {
+        auto cue = [](std::string_view c) {
+            return !c.empty() && c.size() <= 16 && c.find_first_not_of("0123456789.") == std::string_view::npos;
+        };
+        if (part.size() == 1 && (part[0] == "go" || part[0] == "stop" || part[0] == "all_off")) return {};
+        if (part.size() == 2 && (part[0] == "go" || part[0] == "stop" || part[0] == "resume") && cue(part[1])) return {};
+        if (part.size() == 2 && part[0] == "fire" && wholeText(part[1], 0, 127)) return {};
+        return bad("address", "an MSC address is go, stop, all_off, go/<cue>, stop/<cue>, resume/<cue> or fire/<macro 0-127>");
+    }
+    if (source == "osc") {
+        if (a.size() < 2 || a[0] != '/' || a.size() > 256) return bad("address", "an OSC address starts with '/'");
+        for (unsigned char c : a)
+            if (c < 0x21 || c > 0x7e) return bad("address", "an OSC address is printable ASCII without spaces");
+        return {};
+    }
+    return {};
+}
+}  // namespace
+
 Result<json::object> parseMapping(const json::value& body) {
     if (!body.is_object()) return bad("body", "a mapping must be a JSON object");
     const auto& o = body.as_object();
     static constexpr std::array<const char*, 4> sources = {"osc", "midi", "msc", "key"};
-    static constexpr std::array<const char*, 11> actions = {"start", "stop",   "toggle",     "press", "release", "pause",
-                                                            "resume", "stop_group", "panic", "page",  "tab"};
+    static constexpr std::array<const char*, 14> actions = {"start",  "stop",       "toggle", "press",      "release",
+                                                            "pause",  "resume",     "stop_group", "panic", "page",
+                                                            "tab",    "clip_level", "group_level", "master_level"};
     json::object out;
     auto oneOf = [](const json::value* v, std::span<const char* const> list) -> const char* {
         if (!v || !v->is_string()) return nullptr;
@@ -345,30 +410,33 @@ Result<json::object> parseMapping(const json::value& body) {
     };
     for (const auto& [k, v] : o)
         if (k != "source" && k != "address" && k != "action" && k != "clip" && k != "group" && k != "value" &&
-            k != "enabled")
-            return bad(std::string(k), "is not a mapping member (source, address, action, clip, group, value, enabled)");
+            k != "enabled" && k != "page" && k != "tab" && k != "velocity")
+            return bad(std::string(k).substr(0, 64),
+                       "is not a mapping member (source, address, action, clip, group, value, page, tab, velocity, enabled)");
     const char* source = oneOf(o.if_contains("source"), sources);
     if (!source) return bad("source", "must be one of " + joined(sources));
     out["source"] = source;
     const json::value* addr = o.if_contains("address");
     auto a = addr ? field::text(*addr, "address", 1) : Result<std::string>(bad("address", "is required"));
     if (!a) return a.error();
+    if (auto st = checkAddress(source, *a); !st) return st.error();
     out["address"] = *a;
     const char* action = oneOf(o.if_contains("action"), actions);
     if (!action) return bad("action", "must be one of " + joined(actions));
     out["action"] = action;
     const std::string act(action);
-    const bool clipAction = act != "stop_group" && act != "panic" && act != "page" && act != "tab";
+    const bool clipAction = act != "stop_group" && act != "panic" && act != "page" && act != "tab" && act != "group_level" &&
+                            act != "master_level";
     if (clipAction) {
         const json::value* c = o.if_contains("clip");
         if (!c || !(c->is_uint64() || (c->is_int64() && c->as_int64() > 0)))
             return bad("clip", "must be a clip id for action " + act);
         out["clip"] = c->to_number<std::uint64_t>();
     }
-    if (act == "stop_group") {
+    if (act == "stop_group" || act == "group_level") {
         const json::value* g = o.if_contains("group");
         if (!g || !g->is_string() || g->as_string().size() != 1 || g->as_string()[0] < 'A' || g->as_string()[0] > 'D')
-            return bad("group", "must be one of A, B, C, D for action stop_group");
+            return bad("group", "must be one of A, B, C, D for action " + act);
         out["group"] = *g;
     }
     if (act == "page" || act == "tab") {
@@ -376,6 +444,29 @@ Result<json::object> parseMapping(const json::value& body) {
         auto v = n ? field::wholeNumber(*n, "value", 0, act == "tab" ? 7 : 255) : Result<int>(bad("value", "is required for action " + act));
         if (!v) return v.error();
         out["value"] = *v;
+    }
+    // The levels follow a controller's value (CC 0-127): only from MIDI CC.
+    if ((act == "clip_level" || act == "group_level" || act == "master_level") &&
+        !(std::string(source) == "midi" && a->rfind("cc/", 0) == 0))
+        return bad("action", act + " follows a MIDI controller: its address is cc/<channel>/<number>");
+    // Scope: the mapping acts only while this page (and tab) is the show's active one.
+    if (const json::value* p = o.if_contains("page"); p && !p->is_null()) {
+        auto v = field::wholeNumber(*p, "page", 0, 255);
+        if (!v) return v.error();
+        out["page"] = *v;
+    }
+    if (const json::value* t = o.if_contains("tab"); t && !t->is_null()) {
+        if (!out.contains("page")) return bad("tab", "a tab scope needs a page");
+        auto v = field::wholeNumber(*t, "tab", 0, 7);
+        if (!v) return v.error();
+        out["tab"] = *v;
+    }
+    if (const json::value* vel = o.if_contains("velocity"); vel && !vel->is_null()) {
+        if (!vel->is_string() || (vel->as_string() != "ignore" && vel->as_string() != "level"))
+            return bad("velocity", "must be ignore or level");
+        if (vel->as_string() == "level" && (std::string(source) != "midi" || a->rfind("note/", 0) != 0 || act != "start"))
+            return bad("velocity", "level applies to a MIDI note that starts a clip");
+        out["velocity"] = *vel;
     }
     bool enabled = true;
     if (const json::value* e = o.if_contains("enabled")) {

@@ -165,6 +165,7 @@ void Api::controlRequest(const HttpRequest& req, const std::vector<std::string_v
     auto answer = [this](int status) {
         json::object o = control_.toJson();
         if (controlStats_) o["osc"].as_object()["stats"] = controlStats_();
+        if (midiStats_) o["midi"] = json::object{{"stats", midiStats_()}};
         return jsonResponse(status, {{"control", std::move(o)}});
     };
     if (seg.size() == 2) {

@@ -11,6 +11,7 @@
 
 #include <boost/json/object.hpp>
 
+#include <chrono>
 #include <functional>
 #include <memory>
 #include <optional>
@@ -74,6 +75,13 @@ public:
     // (an error, e.g. a port in use, puts the old settings back); `stats`
     // gives its counters.
     ControlAccess& control() { return control_; }
+    // MIDI learn (POST /api/mappings/learn): `learn` waits for the next MIDI
+    // or MSC message and answers with its (source, address).
+    using Learned = std::function<void(Result<std::pair<std::string, std::string>>)>;
+    void setMidiLearn(std::function<void(std::chrono::milliseconds, Learned)> learn) { midiLearn_ = std::move(learn); }
+    // After a mapping changed: the feedback notes follow.
+    void setMappingsChanged(std::function<void()> f) { mappingsChanged_ = std::move(f); }
+    void setMidiStats(std::function<boost::json::object()> f) { midiStats_ = std::move(f); }
     void setControlHooks(std::function<Status()> changed, std::function<boost::json::object()> stats) {
         controlChanged_ = std::move(changed);
         controlStats_ = std::move(stats);
@@ -150,6 +158,9 @@ private:
     std::function<std::size_t()> wsClients_;
     ControlAccess control_;
     std::function<Status()> controlChanged_;
+    std::function<void(std::chrono::milliseconds, Learned)> midiLearn_;
+    std::function<void()> mappingsChanged_;
+    std::function<boost::json::object()> midiStats_;
     std::function<boost::json::object()> controlStats_;
     std::function<void()> resync_;
     std::function<void(std::function<void()>)> post_;

@@ -502,6 +502,46 @@ bool Api::handleSession(const HttpRequest& req, const std::vector<std::string_vi
             respond(jsonResponse(200, {{"revision", show_.revision()}, {"mappings", std::move(a)}}));
             return true;
         }
+        if (seg.size() == 3 && seg[2] == "learn") {
+            // The mapping as for POST, without source and address: those come
+            // from the next MIDI or MSC message (within timeout_ms, 10 s).
+            if (req.method != "POST") return method("POST");
+            auto b = parseBody(req, true);
+            if (!b) return fail(b.error());
+            int timeoutMs = 10000;
+            if (const json::value* t = b->if_contains("timeout_ms")) {
+                if (!t->is_int64() || t->as_int64() < 500 || t->as_int64() > 60000) return fail(bad("timeout_ms", "must be 500 to 60000"));
+                timeoutMs = static_cast<int>(t->as_int64());
+                b->erase("timeout_ms");
+            }
+            if (b->contains("source") || b->contains("address"))
+                return fail(bad("source", "learn takes source and address from the next MIDI message: leave them out"));
+            // Check the rest now, with a stand-in address of the kind the action needs.
+            json::object probe = *b;
+            const json::value* act = b->if_contains("action");
+            const bool level = act && act->is_string() && act->as_string().ends_with("_level");
+            probe["source"] = "midi";
+            probe["address"] = level ? "cc/1/1" : "note/1/1";
+            auto m = model::parseMapping(probe);
+            if (!m) return fail(m.error());
+            if (const json::value* c = m->if_contains("clip"); c && !show_.show().findClip(c->to_number<model::ClipId>()))
+                return fail(makeError(Errc::not_found, "clip", "no clip with id " + std::to_string(c->to_number<model::ClipId>())));
+            if (!midiLearn_) return fail(makeError(Errc::unavailable, "learn", "MIDI is not available"));
+            midiLearn_(std::chrono::milliseconds(timeoutMs), [this, body = *b, respond](Result<std::pair<std::string, std::string>> got) {
+                if (!got) return respond(errorResponse(got.error()));
+                json::object m = body;
+                m["source"] = got->first;
+                m["address"] = got->second;
+                show_.setOrigin(store::Origin{"", "learned mapping " + got->first + " " + got->second});
+                auto r = show_.putMapping(0, json::value(m));
+                if (!r) return respond(errorResponse(r.error()));
+                m["id"] = r->first;
+                respond(jsonResponse(201, {{"revision", r->second}, {"id", r->first}, {"mapping", m}}));
+                if (resync_) resync_();
+                if (mappingsChanged_) mappingsChanged_();
+            });
+            return true;
+        }
         std::uint64_t id = 0;
         if (seg.size() == 3) {
             auto n = number(seg[2], "id");
@@ -513,6 +553,7 @@ bool Api::handleSession(const HttpRequest& req, const std::vector<std::string_vi
                 if (!rev) return fail(rev.error());
                 respond(jsonResponse(200, {{"revision", *rev}, {"deleted", id}}));
                 if (resync_) resync_();
+                if (mappingsChanged_) mappingsChanged_();
                 return true;
             }
             if (req.method != "PUT") return method("PUT or DELETE");
@@ -526,6 +567,7 @@ bool Api::handleSession(const HttpRequest& req, const std::vector<std::string_vi
         if (!r) return fail(r.error());
         respond(jsonResponse(id ? 200 : 201, {{"revision", r->second}, {"id", r->first}}));
         if (resync_) resync_();
+        if (mappingsChanged_) mappingsChanged_();
         return true;
     }
     if (top == "pages" && seg.size() == 2) {

@@ -55,6 +55,11 @@ Result<json::object> engineArgs(const std::string& op, const json::object& args)
             if (!v.is_uint64() && !(v.is_int64() && v.as_int64() >= 0))
                 return bad("at_frame", "must be a frame time (a whole number >= 0)");
             cmd["at_frame"] = v;
+        } else if (op == "start" && k == "gain_db") {
+            // On top of the clip's level for this start only (a MIDI velocity mapped to level).
+            if (!v.is_number() || !(v.to_number<double>() >= -90) || !(v.to_number<double>() <= 0))
+                return bad("gain_db", "must be from -90 to 0 dB");
+            cmd["gain_db"] = v;
         } else if (op == "record_start" && k == "level_db") {
             if (!v.is_number() || !(v.to_number<double>() >= model::kLevelMinDb) || !(v.to_number<double>() <= model::kLevelMaxDb))
                 return bad("level_db", "must be from -90 to +12 dB");

@@ -28,7 +28,7 @@ struct EngineRequest {
 // "cmd", "clip" or "group".
 Result<EngineRequest> parseWsCommand(const boost::json::value& msg);
 
-// Checks a command's arguments (at_frame for start, level_db for
+// Checks a command's arguments (at_frame and gain_db for start, level_db for
 // record_start, fade_ms 0-3000 for stop, toggle, panic and stop_group) and
 // returns them as the engine command's members; an unknown argument is an
 // error naming it.

@@ -207,7 +207,6 @@ Result<ControlRequest> qlab(const OscMessage& m, std::vector<std::string_view> s
         if (op == "start" || op == "go") r.op = "start";
         else if (op == "stop" || op == "panic") r.op = "stop";
         else if (op == "pause" || op == "resume" || op == "toggle") r.op = std::string(op);
-        else if (op == "togglePause") r.op = "toggle";
         else if (op == "level" || op == "sliderLevel") r.op = "level";
         else return bad("address", "cue action '" + std::string(op) + "' is not supported (start, go, stop, panic, pause, resume, toggle, level)");
         if (r.op == "level") {
@@ -370,7 +369,7 @@ Result<ControlRequest> parseOscCommand(const OscMessage& m) {
     if (head == "ping" && seg.size() == 1) {
         r.kind = ControlRequest::Kind::query;
         r.what = "ping";
-        return r;  // arguments are echoed
+        return r;
     }
     if (head == "query" && seg.size() >= 2) {
         r.kind = ControlRequest::Kind::query;

@@ -7,6 +7,7 @@
 #include "base/Error.h"
 
 #include <cstdint>
+#include <optional>
 #include <span>
 #include <string>
 #include <vector>
@@ -71,6 +72,7 @@ struct ControlRequest {
     char group = 0;     // 'A'..'D'
     double levelDb = 0;
     int fadeMs = -1;    // -1: the clip's or the show's own fade
+    std::optional<double> gainDb;  // start: a gain for this start only (MIDI velocity mapped to level)
     int value = 0;
     std::string what;   // query name
     std::string passcode;

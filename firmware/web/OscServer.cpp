@@ -2,6 +2,7 @@
 
 #include "web/Api.h"
 #include "web/ControlAccess.h"
+#include "web/ControlExec.h"
 #include "web/ShowService.h"
 
 #include <boost/asio.hpp>
@@ -60,13 +61,13 @@ struct TcpClient : std::enable_shared_from_this<TcpClient> {
 };
 
 struct OscServer::Impl : std::enable_shared_from_this<OscServer::Impl> {
-    Impl(net::io_context& io, Api& api, ShowService& show, ControlAccess& access, Log log)
-        : io(io), api(api), show(show), access(access), log(std::move(log)) {}
+    Impl(net::io_context& io, ShowService& show, ControlAccess& access, ControlExec& exec, Log log)
+        : io(io), show(show), access(access), exec(exec), log(std::move(log)) {}
 
     net::io_context& io;
-    Api& api;
     ShowService& show;
     ControlAccess& access;
+    ControlExec& exec;
     Log log;
     std::string bind = "0.0.0.0";
     int portOverride = 0;
@@ -77,9 +78,11 @@ struct OscServer::Impl : std::enable_shared_from_this<OscServer::Impl> {
     std::set<std::shared_ptr<TcpClient>> clients;
     std::map<net::ip::address, Clock::time_point> udpAuthorised;  // until
     std::map<udp::endpoint, Clock::time_point> udpSubscribers;    // until
-    std::set<udp::endpoint> udpReplies;
+    std::map<udp::endpoint, Clock::time_point> udpReplies;  // until (renewed by each message let in)
+    // Wrong passcodes per source address: after 5 in a row, /connect is
+    // refused for 30 s (as the show lock's PIN).
+    std::map<net::ip::address, std::pair<int, Clock::time_point>> wrongPasscodes;
     std::uint64_t received = 0, refused = 0, errors = 0, commands = 0;
-    model::ClipId playhead = 0;  // QLab /go: the next clip to start (0: the first)
     std::map<std::string, std::pair<std::uint64_t, Clock::time_point>> refusalLog;
     Clock::time_point lastProgress{};
     bool progressWasEmpty = true;
@@ -133,8 +136,7 @@ struct OscServer::Impl : std::enable_shared_from_this<OscServer::Impl> {
                 p.ep = s->from;
                 p.addr = s->from.address();
                 p.name = "osc udp " + addrText(p.addr) + ":" + std::to_string(s->from.port());
-                if (n > kOscMaxPacket) s->fail(p, "", makeError(Errc::payload_too_large, "packet", "packet larger than 64 KiB"));
-                else s->packet(p, std::span<const std::uint8_t>(s->udpBuf.data(), n));
+                s->packet(p, std::span<const std::uint8_t>(s->udpBuf.data(), n));
             }
             s->receive();
         });
@@ -290,7 +292,11 @@ struct OscServer::Impl : std::enable_shared_from_this<OscServer::Impl> {
     }
 
     // ------------------------------------------------------------ replies
-    bool wantsReplies(const Peer& p) const { return p.tcp || udpReplies.count(p.ep); }
+    bool wantsReplies(const Peer& p) const {
+        if (p.tcp) return true;
+        auto it = udpReplies.find(p.ep);
+        return it != udpReplies.end() && it->second >= Clock::now();
+    }
 
     // cuebox: /cuebox/reply<address> ,ss status json. QLab style: /reply<address>
     // ,s {"address","status","data"} as QLab answers.
@@ -314,9 +320,26 @@ struct OscServer::Impl : std::enable_shared_from_this<OscServer::Impl> {
 
     void fail(const Peer& p, const std::string& address, const Error& e, bool qlab = false) {
         ++errors;
-        log({0, 0, "control", "osc", p.name,
-             "OSC " + (address.empty() ? std::string("packet") : address) + ": " + (e.field.empty() ? "" : e.field + ": ") + e.reason, ""});
+        logLimited(p, "OSC " + (address.empty() ? std::string("packet") : address) + ": " + (e.field.empty() ? "" : e.field + ": ") + e.reason,
+                   "error " + e.field);
         if (wantsReplies(p)) reply(p, address, "error", json::serialize(errorJson(httpStatus(e.code), e)), qlab);
+    }
+
+    // At most one entry per source and kind every 10 s, so that a flood of
+    // bad packets cannot flood the event log; the entry after a quiet spell
+    // says how many were left out.
+    void logLimited(const Peer& p, const std::string& detail, const std::string& kind) {
+        const std::string key = addrText(p.addr) + "|" + kind;
+        auto& [count, last] = refusalLog[key];
+        ++count;
+        const auto now = Clock::now();
+        if (count == 1 || now - last >= kRefusalLogEvery) {
+            log({0, 0, "control", "osc", p.name,
+                 detail + (count > 1 ? " (and " + std::to_string(count - 1) + " more from " + addrText(p.addr) + " not logged)" : ""), ""});
+            count = 0;
+            last = now;
+        }
+        if (refusalLog.size() > 1024) refusalLog.clear();
     }
 
     // Not acted on: counted, logged (once per source and reason every 10 s,
@@ -324,19 +347,7 @@ struct OscServer::Impl : std::enable_shared_from_this<OscServer::Impl> {
     // that is let in but lacks the passcode.
     void refuse(const Peer& p, const std::string& address, const std::string& why) {
         ++refused;
-        const std::string key = addrText(p.addr) + "|" + why;
-        auto& [count, last] = refusalLog[key];
-        ++count;
-        const auto now = Clock::now();
-        if (count == 1 || now - last >= kRefusalLogEvery) {
-            log({0, 0, "control", "osc", p.name,
-                 "OSC refused" + (address.empty() ? std::string() : " " + address) + ": " + why +
-                     (count > 1 ? " (" + std::to_string(count) + " packets from " + addrText(p.addr) + " since the last entry)" : ""),
-                 ""});
-            count = 0;
-            last = now;
-        }
-        if (refusalLog.size() > 1024) refusalLog.clear();
+        logLimited(p, "OSC refused" + (address.empty() ? std::string() : " " + address) + ": " + why, why);
     }
 
     // ------------------------------------------------------------ messages
@@ -344,9 +355,6 @@ struct OscServer::Impl : std::enable_shared_from_this<OscServer::Impl> {
         ++received;
         const auto now = Clock::now();
         if (!access.allowed(p.addr)) return refuse(p, "", "not on the OSC allow-list");
-        if (!p.tcp) {
-            if (auto it = udpSubscribers.find(p.ep); it != udpSubscribers.end()) it->second = now + kUdpLease;
-        }
         auto msgs = parseOscPacket(data);
         if (!msgs) return fail(p, "", msgs.error());
         for (const auto& m : *msgs) message(p, m, now);
@@ -368,11 +376,21 @@ struct OscServer::Impl : std::enable_shared_from_this<OscServer::Impl> {
         auto r = parseOscCommand(m);
         if (!r) return fail(p, m.address, r.error(), m.address.rfind("/cuebox", 0) != 0);
         if (r->kind == ControlRequest::Kind::connect) {
+            auto& [wrong, since] = wrongPasscodes[p.addr];
+            if (wrong >= 5 && now - since < std::chrono::seconds(30)) {
+                refuse(p, m.address, "5 wrong passcodes: /connect refused for 30 s");
+                return reply(p, m.address, r->qlab ? "denied" : "error",
+                             R"({"error":{"status":409,"code":"conflict","field":"passcode","reason":"5 wrong passcodes: try again in 30 s"}})", r->qlab);
+            }
             if (!access.passcodeOk(r->passcode)) {
+                if (wrong >= 5) wrong = 0;
+                if (++wrong == 5) since = now;
+                if (wrongPasscodes.size() > 1024) wrongPasscodes.clear();
                 refuse(p, m.address, "wrong passcode");
                 return reply(p, m.address, r->qlab ? "denied" : "error",
                              R"({"error":{"status":403,"code":"forbidden","field":"passcode","reason":"wrong passcode"}})", r->qlab);
             }
+            wrongPasscodes.erase(p.addr);
             if (p.tcp) {
                 if (auto c = p.conn.lock()) c->authorised = true;
             } else if (access.passcodeRequired()) {
@@ -387,109 +405,17 @@ struct OscServer::Impl : std::enable_shared_from_this<OscServer::Impl> {
                          R"({"error":{"status":403,"code":"forbidden","field":"passcode","reason":"send /connect with the passcode first"}})",
                          r->qlab);
         }
+        if (!p.tcp) {  // leases run on while the client is let in and talks
+            if (auto it = udpSubscribers.find(p.ep); it != udpSubscribers.end()) it->second = now + kUdpLease;
+            if (auto it = udpReplies.find(p.ep); it != udpReplies.end()) it->second = now + kUdpLease;
+        }
         carryOut(p, m.address, *r);
-    }
-
-    // The request as the tablets' API call; the answer goes back as a reply.
-    void call(const Peer& p, const std::string& address, bool qlab, std::string method, std::string target, json::object body) {
-        HttpRequest req;
-        req.method = std::move(method);
-        req.target = std::move(target);
-        req.contentType = "application/json";
-        if (!body.empty()) req.body = json::serialize(body);
-        req.client = p.name;
-        ++commands;
-        api.handle(req, [self = weak_from_this(), p, address, qlab](HttpResponse res) {
-            auto s = self.lock();
-            if (!s) return;
-            if (res.status >= 400) {
-                Error e{Errc::bad_request, "", ""};
-                boost::system::error_code ec;
-                json::value v = json::parse(res.body, ec);
-                if (!ec && v.is_object())
-                    if (auto* err = v.as_object().if_contains("error"); err && err->is_object()) {
-                        const auto& o = err->as_object();
-                        if (auto* f = o.if_contains("field"); f && f->is_string()) e.field = std::string(f->as_string());
-                        if (auto* x = o.if_contains("reason"); x && x->is_string()) e.reason = std::string(x->as_string());
-                    }
-                ++s->errors;
-                s->log({0, 0, "control", "osc", p.name,
-                        "OSC " + address + ": " + std::to_string(res.status) + " " + (e.field.empty() ? "" : e.field + ": ") + e.reason, ""});
-                if (s->wantsReplies(p)) s->reply(p, address, "error", res.body, qlab);
-                return;
-            }
-            if (s->wantsReplies(p)) s->reply(p, address, "ok", res.body, qlab);
-        });
-    }
-
-    const model::Cell* cellAt(int page, int tab, int row, int col) const {
-        for (const auto& c : show.show().cells)
-            if (c.page == page && c.tab == tab && c.row == row && c.col == col) return &c;
-        return nullptr;
     }
 
     void carryOut(const Peer& p, const std::string& address, const ControlRequest& r) {
         using K = ControlRequest::Kind;
-        const model::Show& sh = show.show();
-        auto clipCall = [&](model::ClipId id) {
-            if (r.op == "level") return call(p, address, r.qlab, "PATCH", "/api/clips/" + std::to_string(id), {{"level_db", r.levelDb}});
-            json::object body;
-            if (r.fadeMs >= 0) body["fade_ms"] = r.fadeMs;
-            call(p, address, r.qlab, "POST", "/api/clips/" + std::to_string(id) + "/" + r.op, std::move(body));
-        };
-        switch (r.kind) {
-        case K::clip: return clipCall(r.clip);
-        case K::cell: {
-            const model::Cell* c = cellAt(r.page, r.tab, r.row, r.col);
-            if (!c) {
-                return fail(p, address,
-                            makeError(Errc::not_found, "cell",
-                                      "no clip in page " + std::to_string(r.page + 1) + ", tab " + std::to_string(r.tab + 1) + ", row " +
-                                          std::to_string(r.row + 1) + ", column " + std::to_string(r.col + 1)));
-            }
-            const auto& grid = sh.pages[static_cast<std::size_t>(r.page)].tabs[static_cast<std::size_t>(r.tab)].grid;
-            if (r.row >= grid.rows || r.col >= grid.cols)
-                return fail(p, address, makeError(Errc::not_found, "cell", "the cell is outside the tab's grid (hidden)"));
-            return clipCall(c->clip);
-        }
-        case K::group: {
-            const std::string g(1, r.group);
-            if (r.op == "level") return call(p, address, r.qlab, "PATCH", "/api/audio/busses/" + g, {{"level_db", r.levelDb}});
-            json::object body;
-            if (r.fadeMs >= 0) body["fade_ms"] = r.fadeMs;
-            return call(p, address, r.qlab, "POST", "/api/groups/" + g + "/stop", std::move(body));
-        }
-        case K::master: return call(p, address, r.qlab, "PATCH", "/api/audio", {{"master_db", r.levelDb}});
-        case K::panic: {
-            json::object body;
-            if (r.fadeMs >= 0) body["fade_ms"] = r.fadeMs;
-            return call(p, address, r.qlab, "POST", "/api/panic", std::move(body));
-        }
-        case K::stopAudition: return call(p, address, r.qlab, "POST", "/api/audition/stop", {});
-        case K::page: return call(p, address, r.qlab, "PATCH", "/api/show", {{"active_page", r.value}});
-        case K::tab: {
-            const int page = r.page >= 0 ? r.page : sh.activePage;
-            return call(p, address, r.qlab, "PATCH", "/api/pages/" + std::to_string(page), {{"active_tab", r.value}});
-        }
-        case K::go: {
-            const model::Clip* next = nullptr;
-            for (const auto& c : sh.clips)
-                if (c.id >= playhead) {
-                    next = &c;
-                    break;
-                }
-            if (!next) return fail(p, address, makeError(Errc::conflict, "playhead", "the playhead is past the last clip"), r.qlab);
-            const model::ClipId id = next->id;
-            playhead = id + 1;
-            return call(p, address, r.qlab, "POST", "/api/clips/" + std::to_string(id) + "/start", {});
-        }
-        case K::select: {
-            if (!sh.findClip(r.clip)) return fail(p, address, makeError(Errc::not_found, "clip", "no clip " + std::to_string(r.clip)), r.qlab);
-            playhead = r.clip;
-            return reply(p, address, "ok", json::serialize(json::object{{"playhead", playhead}}), r.qlab);
-        }
-        case K::query: return query(p, address, r);
-        case K::subscribe: {
+        if (r.kind == K::query) return query(p, address, r);
+        if (r.kind == K::subscribe) {
             if (p.tcp) {
                 if (auto c = p.conn.lock()) c->subscribed = r.value == 1;
             } else if (r.value == 1) {
@@ -499,21 +425,48 @@ struct OscServer::Impl : std::enable_shared_from_this<OscServer::Impl> {
             } else {
                 udpSubscribers.erase(p.ep);
             }
-            reply(p, address, "ok", json::serialize(json::object{{"subscribed", r.value == 1}, {"lease_s", p.tcp ? 0 : 61}}), false);
+            reply(p, address, "ok", json::serialize(json::object{{"subscribed", r.value == 1}, {"lease_s", p.tcp || r.value != 1 ? 0 : 61}}), false);
             if (r.value == 1) send(p, levelsMessage());
             return;
         }
-        case K::replies:
+        if (r.kind == K::replies) {
             if (!p.tcp) {
+                const auto now = Clock::now();
+                std::erase_if(udpReplies, [now](const auto& e) { return e.second < now; });
                 if (r.value == 1) {
-                    if (udpReplies.size() < 256) udpReplies.insert(p.ep);
+                    if (udpReplies.size() >= 256 && !udpReplies.count(p.ep))
+                        return fail(p, address, makeError(Errc::conflict, "replies", "256 UDP clients with replies already"));
+                    udpReplies[p.ep] = now + kUdpLease;
                 } else {
                     udpReplies.erase(p.ep);
                 }
             }
             return reply(p, address, "ok", json::serialize(json::object{{"replies", r.value == 1 || p.tcp}}), false);
-        case K::connect: return;  // handled before
         }
+        ++commands;
+        exec.run(r, p.name, [self = weak_from_this(), p, address, qlab = r.qlab](int status, std::string body) {
+            auto s = self.lock();
+            if (!s) return;
+            if (status >= 400) {
+                std::string field, reason;
+                boost::system::error_code ec;
+                json::value v = json::parse(body, ec);
+                if (!ec && v.is_object())
+                    if (auto* err = v.as_object().if_contains("error"); err && err->is_object()) {
+                        const auto& o = err->as_object();
+                        if (auto* f = o.if_contains("field"); f && f->is_string()) field = std::string(f->as_string());
+                        if (auto* x = o.if_contains("reason"); x && x->is_string()) reason = std::string(x->as_string());
+                    }
+                ++s->errors;
+                s->logLimited(p, "OSC " + address + ": " + std::to_string(status) + " " + (field.empty() ? "" : field + ": ") + reason,
+                              "api " + std::to_string(status) + " " + field);
+                if (s->wantsReplies(p)) s->reply(p, address, "error", body, qlab);
+                return;
+            }
+            // /select answers whether replies are on or not: it is a query of sorts.
+            if (s->wantsReplies(p) || address.find("/select/") != std::string::npos || address.find("/playhead/") != std::string::npos)
+                s->reply(p, address, "ok", body, qlab);
+        });
     }
 
     void query(const Peer& p, const std::string& address, const ControlRequest& r) {
@@ -640,8 +593,8 @@ struct OscServer::Impl : std::enable_shared_from_this<OscServer::Impl> {
     }
 };
 
-OscServer::OscServer(net::io_context& io, Api& api, ShowService& show, ControlAccess& access, Log log)
-    : impl_(std::make_shared<Impl>(io, api, show, access, std::move(log))) {}
+OscServer::OscServer(net::io_context& io, ShowService& show, ControlAccess& access, ControlExec& exec, Log log)
+    : impl_(std::make_shared<Impl>(io, show, access, exec, std::move(log))) {}
 
 OscServer::~OscServer() { impl_->close(); }
 
@@ -659,10 +612,15 @@ Status OscServer::reconfigure() {
         for (const auto& c : impl_->clients)
             if (!impl_->access.allowed(c->peer.addr)) out.push_back(c);
         for (const auto& c : out) impl_->drop(c);
-        if (impl_->access.passcodeRequired()) {
-            for (const auto& c : impl_->clients) c->authorised = false;
-            impl_->udpAuthorised.clear();
+        // Settings changed: everyone lets in again under the new ones, and
+        // nobody keeps getting pushes or replies on the strength of the old.
+        for (const auto& c : impl_->clients) {
+            c->authorised = false;
+            c->subscribed = false;
         }
+        impl_->udpAuthorised.clear();
+        impl_->udpSubscribers.clear();
+        impl_->udpReplies.clear();
         return {};
     }
     return impl_->open();

@@ -20,14 +20,14 @@
 
 namespace cuebox::web {
 
-class Api;
 class ShowService;
 class ControlAccess;
+class ControlExec;
 
 class OscServer {
 public:
     using Log = std::function<void(store::LogEntry)>;
-    OscServer(boost::asio::io_context& io, Api& api, ShowService& show, ControlAccess& access, Log log);
+    OscServer(boost::asio::io_context& io, ShowService& show, ControlAccess& access, ControlExec& exec, Log log);
     ~OscServer();
     OscServer(const OscServer&) = delete;
     OscServer& operator=(const OscServer&) = delete;

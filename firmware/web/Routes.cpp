@@ -71,6 +71,7 @@ constexpr std::array kRoutes = {
     Route{"PATCH", "/api/settings/{section}", D, "", "Edit members of a settings section"},
     Route{"GET", "/api/mappings", V, "", "The control mappings (OSC, MIDI, MSC, keys)"},
     Route{"POST", "/api/mappings", D, "", "Add a control mapping"},
+    Route{"POST", "/api/mappings/learn", D, "", "Add a control mapping from the next MIDI or MSC message"},
     Route{"PUT", "/api/mappings/{id}", D, "", "Replace a control mapping"},
     Route{"DELETE", "/api/mappings/{id}", D, "", "Delete a control mapping"},
     Route{"GET", "/api/search", V, "", "Search clips by label or file name"},

@@ -3,7 +3,9 @@
 #include "base/Log.h"
 #include "media/DemoMedia.h"
 #include "web/EngineLink.h"
+#include "web/ControlExec.h"
 #include "web/Housekeeping.h"
+#include "web/MidiControl.h"
 #include "web/OscServer.h"
 #include "web/Server.h"
 #include "web/ShowService.h"
@@ -76,9 +78,14 @@ Status runWeb(const WebOptions& o) {
     api.setResync([&hub] { hub.resyncAll(); });
     hub.api = &api;
     if (auto s = api.control().load(); !s) log::warn("web", "control settings: " + s.error().reason + " (defaults used)");
-    OscServer osc(io, api, show, api.control(), [&house](store::LogEntry e) { house.log(std::move(e)); });
+    ControlExec exec(api, show);
+    OscServer osc(io, show, api.control(), exec, [&house](store::LogEntry e) { house.log(std::move(e)); });
     api.setControlHooks([&osc] { return osc.reconfigure(); }, [&osc] { return osc.stats(); });
     hub.tap = [&osc](const json::object& msg) { osc.publish(msg); };
+    MidiControl midi(io, show, exec, link, [&house](store::LogEntry e) { house.log(std::move(e)); });
+    api.setMidiLearn([&midi](std::chrono::milliseconds t, Api::Learned done) { midi.learn(t, std::move(done)); });
+    api.setMappingsChanged([&midi] { midi.refreshFeedback(); });
+    api.setMidiStats([&midi] { return midi.stats(); });
     hub.metrics = [&] { return metricsText(show.live(), osc.stats(), hub.counters, hub.size()); };
     api.sweepUploads();
     api.showLoaded();  // the show loaded before the API existed: its renders and media check
@@ -109,6 +116,9 @@ Status runWeb(const WebOptions& o) {
     };
     beat();
     link.onEvent = [&](json::object ev) {
+        midi.onEvent(ev);
+        // Raw MIDI is the control layer's business, not the tablets' or the log's.
+        if (auto* e = ev.if_contains("event"); e && e->is_string() && e->as_string() == "midi") return;
         house.engineEvent(ev);
         json::object msg{{"type", "event"}};
         for (auto& [k, v] : ev) msg[k] = v;
@@ -116,6 +126,7 @@ Status runWeb(const WebOptions& o) {
     };
     link.onConnection = [&](bool up) {
         house.engineEvent({{"event", "engine"}, {"connected", up}});
+        midi.onEvent({{"event", "engine"}, {"connected", up}});
         if (!up) {
             show.setEngineDisconnected();
             hub.broadcast({{"type", "state"}, {"live", show.live()}}, true);

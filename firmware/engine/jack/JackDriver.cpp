@@ -1,6 +1,7 @@
 #include "engine/jack/JackDriver.h"
 
 #include <jack/jack.h>
+#include <jack/midiport.h>
 
 #include <pthread.h>
 #include <sched.h>
@@ -25,6 +26,8 @@ struct JackDriver::Impl {
     std::vector<jack_port_t*> ins;   // rec_a_1/2, rec_b_1/2, ltc_in (read by later features)
     std::vector<float*> bufs;        // sized once, reused by the process thread
     std::vector<const float*> inBufs;
+    jack_port_t* midiIn = nullptr;   // control input: notes, CC, program change, MSC
+    jack_port_t* midiOut = nullptr;  // feedback: a grid controller's pads
     Engine* engine = nullptr;
     bool connectOutputs = true;
     bool active = false;
@@ -38,7 +41,20 @@ struct JackDriver::Impl {
             self->bufs[i] = static_cast<float*>(jack_port_get_buffer(self->outs[i], n));
         for (std::size_t i = 0; i < self->ins.size(); ++i)
             self->inBufs[i] = static_cast<const float*>(jack_port_get_buffer(self->ins[i], n));
-        self->engine->process(n, self->inBufs.data(), self->bufs.data(), jack_last_frame_time(self->client));
+        const jack_nframes_t blockFrame = jack_last_frame_time(self->client);
+        // MIDI in before the block, so a note is seen in the cycle it came.
+        void* mi = jack_port_get_buffer(self->midiIn, n);
+        const std::uint32_t count = jack_midi_get_event_count(mi);
+        for (std::uint32_t i = 0; i < count; ++i) {
+            jack_midi_event_t ev;
+            if (jack_midi_event_get(&ev, mi, i) == 0) self->engine->midi().received(ev.buffer, ev.size, blockFrame + ev.time);
+        }
+        self->engine->process(n, self->inBufs.data(), self->bufs.data(), blockFrame);
+        void* mo = jack_port_get_buffer(self->midiOut, n);
+        jack_midi_clear_buffer(mo);
+        self->engine->midi().drainOut([mo](const std::uint8_t* data, std::size_t size) {
+            jack_midi_event_write(mo, 0, data, size);  // a full port buffer drops it (feedback is refreshed)
+        });
         if (cuebox_rt_section_end) cuebox_rt_section_end();
         return 0;
     }
@@ -86,6 +102,9 @@ Result<std::unique_ptr<JackDriver>> JackDriver::open(const JackOptions& o) {
         if (!p) return makeError(Errc::internal, "jack", "jack: cannot register port " + name);
         impl->ins.push_back(p);
     }
+    impl->midiIn = jack_port_register(impl->client, "midi_in", JACK_DEFAULT_MIDI_TYPE, JackPortIsInput, 0);
+    impl->midiOut = jack_port_register(impl->client, "midi_out", JACK_DEFAULT_MIDI_TYPE, JackPortIsOutput, 0);
+    if (!impl->midiIn || !impl->midiOut) return makeError(Errc::internal, "jack", "jack: cannot register the MIDI ports");
     impl->bufs.assign(impl->outs.size(), nullptr);
     impl->inBufs.assign(impl->ins.size(), nullptr);
     impl->connectOutputs = o.connectOutputs;
@@ -119,6 +138,8 @@ void JackDriver::stop() {
     if (impl_->active) jack_deactivate(impl_->client);
     impl_->active = false;
 }
+
+bool JackDriver::midiConnected() const { return jack_port_connected(impl_->midiIn) > 0; }
 
 // Asked from a control thread about the process thread: JACK promotes that
 // thread to SCHED_FIFO after its init callback, so this is the only reliable

@@ -1,5 +1,6 @@
 // JACK adapter: registers the fixed ports (cuebox:out_1..out_N,
-// monitor_1/2, rec_a_1/2, rec_b_1/2, ltc_in), runs the engine's process() in
+// monitor_1/2, rec_a_1/2, rec_b_1/2, ltc_in, and the JACK MIDI ports
+// midi_in and midi_out), runs the engine's process() in
 // JACK's SCHED_FIFO thread and reports what it got.
 // [control] unless stated otherwise.
 #pragma once
@@ -44,6 +45,8 @@ public:
     std::uint64_t xruns() const { return xruns_.load(std::memory_order_relaxed); }
     bool shutDown() const { return shutdown_.load(std::memory_order_relaxed); }
     std::string clientName() const;
+    // [control] whether anything is connected to cuebox:midi_in
+    bool midiConnected() const;
 
     struct Impl;
 

@@ -261,7 +261,14 @@ TEST(Api, mappingsNeedAKnownClipAndAValidSource) {
     STRCMP_EQUAL("source", errorOf(r).at("field").as_string().c_str());
     r = call("POST", "/api/mappings", R"({"source":"osc","address":"/x","action":"start","clip":999})");
     LONGS_EQUAL(404, r.status);
-    r = call("POST", "/api/mappings", (R"({"source":"midi","address":"note_on 1 60","action":"toggle","clip":)" + std::to_string(clip) + "}").c_str());
+    r = call("POST", "/api/mappings", R"({"source":"midi","address":"note_on 1 60","action":"start","clip":1})");
+    LONGS_EQUAL(400, r.status);
+    STRCMP_EQUAL("address", errorOf(r).at("field").as_string().c_str());
+    r = call("POST", "/api/mappings", R"({"source":"midi","address":"note/1/60","action":"master_level"})");
+    STRCMP_EQUAL("action", errorOf(r).at("field").as_string().c_str());  // levels follow a CC
+    r = call("POST", "/api/mappings", R"({"source":"msc","address":"go/1.5.x","action":"start","clip":1})");
+    STRCMP_EQUAL("address", errorOf(r).at("field").as_string().c_str());
+    r = call("POST", "/api/mappings", (R"({"source":"midi","address":"note/1/60","action":"toggle","page":0,"tab":2,"clip":)" + std::to_string(clip) + "}").c_str());
     LONGS_EQUAL(201, r.status);
     LONGS_EQUAL(1, show->show().mappings.size());
     LONGS_EQUAL(404, call("DELETE", "/api/mappings/7").status);
