@@ -14,6 +14,7 @@
 #include <algorithm>
 #include <chrono>
 #include <array>
+#include <fnmatch.h>
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
@@ -200,7 +201,10 @@ Status EngineService::run(const std::atomic<bool>& stop) {
         if (unpublishedMix_ && engine_.publishMix(unpublishedMix_.get())) unpublishedMix_.release();
 
         const auto now = Clock::now();
-        if (now - lastStoreCheck_ > std::chrono::milliseconds(500)) refreshShow(false);
+        if (now - lastStoreCheck_ > std::chrono::milliseconds(500)) {
+            refreshShow(false);
+            checkMidiSources();
+        }
         const bool busy = engine_.activeSlots() > 0;
         if (now - lastState_ > std::chrono::milliseconds(busy ? 33 : 500)) {
             lastState_ = now;
@@ -215,6 +219,18 @@ Status EngineService::run(const std::atomic<bool>& stop) {
     }
     if (jack_.shutDown()) return makeError(Errc::unavailable, "jack", "engine: the JACK server shut the client down");
     return {};
+}
+
+void EngineService::checkMidiSources() {
+    if (midiAllow_.empty()) return;
+    for (const auto& port : jack_.midiSources()) {
+        const bool ok = std::any_of(midiAllow_.begin(), midiAllow_.end(),
+                                    [&port](const std::string& pat) { return ::fnmatch(pat.c_str(), port.c_str(), 0) == 0; });
+        if (ok) continue;
+        jack_.disconnectMidiSource(port);
+        log::warn("engine", "MIDI source " + port + " is not on the MIDI allow-list: disconnected");
+        broadcast(ipc::MsgType::event, {{"event", "midi_refused"}, {"port", port}});
+    }
 }
 
 void EngineService::accept() {
@@ -294,6 +310,20 @@ void EngineService::handleCommand(Client& c, const json::object& body) {
             gain = static_cast<float>(std::pow(10.0, l->to_number<double>() / 20.0));
         if (!engine_.recorder().start(r, gain))
             return refuse("conflict", "bus", std::string("record ") + (r ? "B" : "A") + " is already recording");
+        return reply(c.conn.fd(), {{"req", webReq}, {"ok", true}, {"action", op}});
+    }
+    if (op == "midi_allow") {
+        // JACK port name patterns that may stay connected to cuebox:midi_in
+        // ([] = any); checked at once and then twice a second.
+        const json::value* p = body.if_contains("patterns");
+        if (!p || !p->is_array() || p->as_array().size() > 32) return refuse("bad_request", "patterns", "patterns must be a list of up to 32");
+        std::vector<std::string> patterns;
+        for (const auto& x : p->as_array()) {
+            if (!x.is_string()) return refuse("bad_request", "patterns", "each pattern is text");
+            patterns.emplace_back(x.as_string());
+        }
+        midiAllow_ = std::move(patterns);
+        checkMidiSources();
         return reply(c.conn.fd(), {{"req", webReq}, {"ok", true}, {"action", op}});
     }
     if (op == "midi_out") {

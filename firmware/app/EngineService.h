@@ -73,6 +73,8 @@ private:
     EngineServiceOptions opt_;
     engine::Engine& engine_;
     engine::JackDriver& jack_;
+    std::vector<std::string> midiAllow_;  // JACK port patterns allowed on cuebox:midi_in ([] = any)
+    void checkMidiSources();
     ClipLoader loader_;
     std::unique_ptr<store::Store> store_;
     std::uint64_t revision_ = 0;

@@ -165,7 +165,7 @@ void Api::controlRequest(const HttpRequest& req, const std::vector<std::string_v
     auto answer = [this](int status) {
         json::object o = control_.toJson();
         if (controlStats_) o["osc"].as_object()["stats"] = controlStats_();
-        if (midiStats_) o["midi"] = json::object{{"stats", midiStats_()}};
+        if (midiStats_) o["midi"].as_object()["stats"] = midiStats_();
         return jsonResponse(status, {{"control", std::move(o)}});
     };
     if (seg.size() == 2) {
@@ -173,7 +173,7 @@ void Api::controlRequest(const HttpRequest& req, const std::vector<std::string_v
             return respond(errorResponse(makeError(Errc::method_not_allowed, "method", req.method + " is not allowed here (use GET)")));
         return respond(answer(200));
     }
-    if (seg.size() != 3 || seg[2] != "osc")
+    if (seg.size() != 3 || (seg[2] != "osc" && seg[2] != "midi"))
         return respond(errorResponse(makeError(Errc::not_found, "path", "no API at " + req.target)));
     if (req.method != "PATCH")
         return respond(errorResponse(makeError(Errc::method_not_allowed, "method", req.method + " is not allowed here (use PATCH)")));
@@ -181,7 +181,8 @@ void Api::controlRequest(const HttpRequest& req, const std::vector<std::string_v
     if (!body) return respond(errorResponse(body.error()));
     const ControlAccess before = control_;
     const store::Origin origin{req.client, ""};
-    if (auto st = control_.patchOsc(*body, origin); !st) return respond(errorResponse(st.error()));
+    if (auto st = seg[2] == "osc" ? control_.patchOsc(*body, origin) : control_.patchMidi(*body, origin); !st)
+        return respond(errorResponse(st.error()));
     if (controlChanged_)
         if (auto st = controlChanged_(); !st) {
             // Nothing changes on error: the old settings go back, and the

@@ -68,6 +68,10 @@ Status ControlAccess::load() {
     boost::system::error_code ec;
     json::value v = json::parse(*rec, ec);
     if (ec || !v.is_object()) return makeError(Errc::corrupt, "control", "the control record is not JSON");
+    if (const json::value* midi = v.as_object().if_contains("midi"); midi && midi->is_object())
+        if (const json::value* a = midi->as_object().if_contains("allow"); a && a->is_array())
+            for (const auto& x : a->as_array())
+                if (x.is_string()) midiAllow_.emplace_back(x.as_string());
     const json::object* osc = v.as_object().if_contains("osc") ? v.as_object().at("osc").if_object() : nullptr;
     if (!osc) return {};
     if (auto* e = osc->if_contains("enabled"); e && e->is_bool()) oscEnabled_ = e->as_bool();
@@ -89,8 +93,10 @@ Status ControlAccess::load() {
 json::object ControlAccess::toJson() const {
     json::array allow;
     for (const auto& c : allow_) allow.emplace_back(c.text);
-    return {{"osc",
-             {{"enabled", oscEnabled_}, {"port", oscPort_}, {"allow", std::move(allow)}, {"passcode_set", passcodeRequired()}}}};
+    json::array midi;
+    for (const auto& m : midiAllow_) midi.emplace_back(m);
+    return {{"osc", {{"enabled", oscEnabled_}, {"port", oscPort_}, {"allow", std::move(allow)}, {"passcode_set", passcodeRequired()}}},
+            {"midi", {{"allow", std::move(midi)}}}};
 }
 
 json::object ControlAccess::record() const {
@@ -108,6 +114,7 @@ Status ControlAccess::patchOsc(const json::value& body, const store::Origin& ori
     if (!body.is_object()) return makeError(Errc::bad_request, "body", "must be a JSON object");
     ControlAccess next = *this;
     std::string what;
+    // (the MIDI allow-list rides along unchanged in the record)
     for (const auto& [k, v] : body.as_object()) {
         if (k == "enabled") {
             if (!v.is_bool()) return bad("enabled", "must be true or false");
@@ -156,10 +163,42 @@ Status ControlAccess::patchOsc(const json::value& body, const store::Origin& ori
     return {};
 }
 
+Status ControlAccess::patchMidi(const json::value& body, const store::Origin& origin) {
+    if (!body.is_object()) return makeError(Errc::bad_request, "body", "must be a JSON object");
+    std::vector<std::string> next = midiAllow_;
+    bool changed = false;
+    for (const auto& [k, v] : body.as_object()) {
+        if (k != "allow")
+            return makeError(Errc::bad_request, "midi." + std::string(k).substr(0, 64), "is not a MIDI setting (allow)");
+        if (!v.is_array() || v.as_array().size() > 32)
+            return makeError(Errc::bad_request, "midi.allow", "must be a list of up to 32 JACK port name patterns");
+        next.clear();
+        for (const auto& x : v.as_array()) {
+            if (!x.is_string() || x.as_string().empty() || x.as_string().size() > 256)
+                return makeError(Errc::bad_request, "midi.allow", "each entry is a JACK port name pattern of 1 to 256 characters");
+            for (unsigned char c : x.as_string())
+                if (c < 0x20 || c == 0x7f) return makeError(Errc::bad_request, "midi.allow", "a pattern holds a control character");
+            next.emplace_back(x.as_string());
+        }
+        changed = true;
+    }
+    if (!changed) return {};
+    const auto old = std::move(midiAllow_);
+    midiAllow_ = std::move(next);
+    if (auto s = store_.putBoxRecord("control", json::serialize(record()), "system",
+                                     "control: MIDI allow-list of " + std::to_string(midiAllow_.size()), origin);
+        !s) {
+        midiAllow_ = old;
+        return s;
+    }
+    return {};
+}
+
 Status ControlAccess::restore(const ControlAccess& old, const store::Origin& origin) {
     oscEnabled_ = old.oscEnabled_;
     oscPort_ = old.oscPort_;
     allow_ = old.allow_;
+    midiAllow_ = old.midiAllow_;
     passSalt_ = old.passSalt_;
     passHash_ = old.passHash_;
     return store_.putBoxRecord("control", json::serialize(record()), "system", "control: settings put back", origin);

@@ -51,6 +51,13 @@ public:
     bool passcodeRequired() const { return !passHash_.empty(); }
     bool passcodeOk(const std::string& passcode) const;
 
+    // PATCH /api/control/midi: `allow`, up to 32 JACK port name patterns
+    // (fnmatch globs, e.g. "a2j:Launchpad*"); only ports matching one may
+    // stay connected to cuebox:midi_in ([] lets every port in). Errors name
+    // midi.<member>. Logged.
+    Status patchMidi(const boost::json::value& body, const store::Origin& origin);
+    const std::vector<std::string>& midiAllow() const { return midiAllow_; }
+
 private:
     boost::json::object record() const;
     store::Store& store_;
@@ -58,6 +65,7 @@ private:
     int oscPort_ = kDefaultOscPort;
     std::vector<Cidr> allow_;
     std::string passSalt_, passHash_;
+    std::vector<std::string> midiAllow_;
 };
 
 }  // namespace cuebox::web

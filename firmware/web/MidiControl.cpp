@@ -152,6 +152,11 @@ void MidiControl::onEvent(const json::object& ev) {
         if (const json::value* c = ev.if_contains("clip"); c && c->is_number()) feedback(c->to_number<std::uint64_t>(), e == "clip_started");
         return;
     }
+    if (e == "midi_refused") {
+        ++errors_;
+        return logLimited("MIDI source " + text(ev, "port") + " refused: not on the MIDI allow-list (disconnected)",
+                          "refused " + text(ev, "port"));
+    }
     if (e == "engine") {
         if (const json::value* up = ev.if_contains("connected"); up && up->is_bool() && up->as_bool()) refreshFeedback();
     }

@@ -35,6 +35,7 @@ constexpr std::array kRoutes = {
     // Remote control (a box setting, not the show's).
     Route{"GET", "/api/control", V, "", "Who may drive the box by OSC"},
     Route{"PATCH", "/api/control/osc", A, "", "Change OSC remote control: on/off, port, allow-list, passcode"},
+    Route{"PATCH", "/api/control/midi", A, "", "Change which JACK ports may stay connected to cuebox:midi_in"},
     // Performing.
     Route{"POST", "/api/clips/{id}/start", O, "", "Start a clip"},
     Route{"POST", "/api/clips/{id}/stop", O, "", "Stop a clip (fades out)"},

@@ -80,7 +80,17 @@ Status runWeb(const WebOptions& o) {
     if (auto s = api.control().load(); !s) log::warn("web", "control settings: " + s.error().reason + " (defaults used)");
     ControlExec exec(api, show);
     OscServer osc(io, show, api.control(), exec, [&house](store::LogEntry e) { house.log(std::move(e)); });
-    api.setControlHooks([&osc] { return osc.reconfigure(); }, [&osc] { return osc.stats(); });
+    // The MIDI allow-list lives in cuebox-web's store; the engine, which
+    // owns the JACK ports, gets it on every (re)connect and change.
+    auto pushMidiAllow = [&link, &api] {
+        json::array patterns;
+        for (const auto& p : api.control().midiAllow()) patterns.emplace_back(p);
+        link.send({{"op", "midi_allow"}, {"patterns", std::move(patterns)}}, [](Result<json::object>) {});
+    };
+    api.setControlHooks([&osc, pushMidiAllow] {
+        pushMidiAllow();
+        return osc.reconfigure();
+    }, [&osc] { return osc.stats(); });
     hub.tap = [&osc](const json::object& msg) { osc.publish(msg); };
     MidiControl midi(io, show, exec, link, [&house](store::LogEntry e) { house.log(std::move(e)); });
     api.setMidiLearn([&midi](std::chrono::milliseconds t, Api::Learned done) { midi.learn(t, std::move(done)); });
@@ -132,6 +142,7 @@ Status runWeb(const WebOptions& o) {
             hub.broadcast({{"type", "state"}, {"live", show.live()}}, true);
         } else {
             link.reload(show.revision());  // the engine may hold an older show
+            pushMidiAllow();
         }
         hub.broadcast({{"type", "event"}, {"event", "engine"}, {"connected", up}}, false);
     };

@@ -206,3 +206,35 @@ def test_learn_and_scope(stack):
         for i in ids:
             stack.http("DELETE", f"/api/mappings/{i}")
         silence(stack)
+
+
+def test_the_midi_allow_list_cuts_off_other_ports(stack):
+    silence(stack)
+    tone, _ = stack.clip_id("Tone A4")
+    mid = mapping(stack, source="midi", address="note/1/60", action="toggle", clip=tone)
+    midi = MidiClient(stack)
+    try:
+        status, body = stack.http("PATCH", "/api/control/midi", {"allow": "midi-test:*"})
+        assert status == 400 and body["error"]["field"] == "midi.allow", body
+        status, body = stack.http("PATCH", "/api/control/midi", {"deny": []})
+        assert status == 400 and body["error"]["field"] == "midi.deny", body
+        status, body = stack.http("PATCH", "/api/control/midi", {"allow": ["a2j:*"]})
+        assert status == 200 and body["control"]["midi"]["allow"] == ["a2j:*"], body
+        assert wait_for(lambda: not midi.client.get_all_connections(midi.out), 3), "a port off the list stayed connected"
+        midi.send(0x90, 60, 100)
+        time.sleep(0.5)
+        assert tone not in playing(stack)
+        assert wait_for(lambda: any("midi-test:out refused" in e["detail"] for e in
+                                    stack.http("GET", "/api/log?format=json&kind=control&order=newest&limit=20")[1]["entries"]))
+        # On the list: it may connect again, and plays.
+        assert stack.http("PATCH", "/api/control/midi", {"allow": ["a2j:*", "midi-test:*"]})[0] == 200
+        midi.client.connect(midi.out, "cuebox:midi_in")
+        time.sleep(1.2)  # two checks of the engine's
+        assert midi.client.get_all_connections(midi.out), "a port on the list was cut off"
+        midi.send(0x90, 60, 100)
+        assert wait_for(lambda: tone in playing(stack)), "the allowed port's note did not fire"
+    finally:
+        stack.http("PATCH", "/api/control/midi", {"allow": []})
+        midi.close()
+        stack.http("DELETE", f"/api/mappings/{mid}")
+        silence(stack)

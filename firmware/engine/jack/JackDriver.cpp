@@ -141,6 +141,19 @@ void JackDriver::stop() {
 
 bool JackDriver::midiConnected() const { return jack_port_connected(impl_->midiIn) > 0; }
 
+std::vector<std::string> JackDriver::midiSources() const {
+    std::vector<std::string> out;
+    if (const char** c = jack_port_get_all_connections(impl_->client, impl_->midiIn)) {
+        for (int i = 0; c[i]; ++i) out.emplace_back(c[i]);
+        jack_free(c);
+    }
+    return out;
+}
+
+bool JackDriver::disconnectMidiSource(const std::string& port) {
+    return jack_disconnect(impl_->client, port.c_str(), jack_port_name(impl_->midiIn)) == 0;
+}
+
 // Asked from a control thread about the process thread: JACK promotes that
 // thread to SCHED_FIFO after its init callback, so this is the only reliable
 // place to look.

@@ -11,6 +11,7 @@
 #include <atomic>
 #include <memory>
 #include <string>
+#include <vector>
 
 namespace cuebox::engine {
 
@@ -47,6 +48,9 @@ public:
     std::string clientName() const;
     // [control] whether anything is connected to cuebox:midi_in
     bool midiConnected() const;
+    // [control] the ports connected to cuebox:midi_in; cuts one of them off.
+    std::vector<std::string> midiSources() const;
+    bool disconnectMidiSource(const std::string& port);
 
     struct Impl;
 
