@@ -123,6 +123,33 @@ Result<std::optional<ControlRequest>> requestFromMapping(const json::object& m, 
     return std::optional<ControlRequest>(r);
 }
 
+std::vector<const json::object*> activeMappings(const model::Show& sh, const std::string& source, const std::string& address) {
+    const int page = sh.activePage;
+    const int tab = page >= 0 && static_cast<std::size_t>(page) < sh.pages.size() ? sh.pages[static_cast<std::size_t>(page)].activeTab : 0;
+    std::vector<const json::object*> best;
+    int bestLevel = -1;
+    for (const auto& m : sh.mappings) {
+        const json::object& d = m.data;
+        if (text(d, "source") != source || text(d, "address") != address) continue;
+        if (const json::value* en = d.if_contains("enabled"); en && en->is_bool() && !en->as_bool()) continue;
+        int level = 0;
+        if (const json::value* p = d.if_contains("page")) {
+            if (p->to_number<std::int64_t>() != page) continue;
+            level = 1;
+            if (const json::value* t = d.if_contains("tab")) {
+                if (t->to_number<std::int64_t>() != tab) continue;
+                level = 2;
+            }
+        }
+        if (level > bestLevel) {
+            best.clear();
+            bestLevel = level;
+        }
+        if (level == bestLevel) best.push_back(&d);
+    }
+    return best;
+}
+
 MidiControl::MidiControl(boost::asio::io_context& io, ShowService& show, ControlExec& exec, CommandSink& engine, Log log)
     : io_(io), show_(show), exec_(exec), engine_(engine), log_(std::move(log)), learnTimer_(io) {}
 
@@ -198,31 +225,7 @@ void MidiControl::onMidi(const std::vector<std::uint8_t>& bytes) {
         crossedUp = it->second < 64 && msg.value >= 64;
         it->second = msg.value;
     }
-    // The most specific scope that has mappings for this address wins:
-    // the active tab, then the active page, then the whole show.
-    const int page = sh.activePage;
-    const int tab = page >= 0 && static_cast<std::size_t>(page) < sh.pages.size() ? sh.pages[static_cast<std::size_t>(page)].activeTab : 0;
-    std::vector<const json::object*> best;
-    int bestLevel = -1;
-    for (const auto& m : sh.mappings) {
-        const json::object& d = m.data;
-        if (text(d, "source") != msg.source || text(d, "address") != msg.address) continue;
-        if (const json::value* en = d.if_contains("enabled"); en && en->is_bool() && !en->as_bool()) continue;
-        int level = 0;
-        if (const json::value* p = d.if_contains("page")) {
-            if (p->to_number<std::int64_t>() != page) continue;
-            level = 1;
-            if (const json::value* t = d.if_contains("tab")) {
-                if (t->to_number<std::int64_t>() != tab) continue;
-                level = 2;
-            }
-        }
-        if (level > bestLevel) {
-            best.clear();
-            bestLevel = level;
-        }
-        if (level == bestLevel) best.push_back(&d);
-    }
+    const std::vector<const json::object*> best = activeMappings(sh, msg.source, msg.address);
     std::vector<ControlRequest> todo;
     for (const json::object* d : best) {
         auto r = requestFromMapping(*d, msg, crossedUp);

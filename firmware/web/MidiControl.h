@@ -9,6 +9,7 @@
 #pragma once
 
 #include "base/Error.h"
+#include "model/Show.h"
 #include "store/Store.h"
 #include "web/Osc.h"
 
@@ -49,6 +50,10 @@ Result<std::optional<MidiInput>> midiInput(std::span<const std::uint8_t> bytes, 
 // What a mapping asks for on this input, or nullopt when this input does not
 // fire it (a note off for a start, a controller below half for a trigger).
 Result<std::optional<ControlRequest>> requestFromMapping(const boost::json::object& mapping, const MidiInput& in, bool crossedUp);
+// The enabled mappings of `source` and `address` that act now: those of the
+// most specific scope that has any (the active tab, then the active page,
+// then the whole show).
+std::vector<const boost::json::object*> activeMappings(const model::Show& show, const std::string& source, const std::string& address);
 // A MIDI velocity as a gain for one start: 40 log10(v/127) dB (127: 0 dB).
 double velocityDb(int velocity);
 // A controller value 0-127 as a fader level: 127 = 0 dB, 0 = off (-90).

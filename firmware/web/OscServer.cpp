@@ -3,6 +3,7 @@
 #include "web/Api.h"
 #include "web/ControlAccess.h"
 #include "web/ControlExec.h"
+#include "web/MidiControl.h"
 #include "web/ShowService.h"
 
 #include <boost/asio.hpp>
@@ -374,6 +375,8 @@ struct OscServer::Impl : std::enable_shared_from_this<OscServer::Impl> {
 
     void message(const Peer& p, const OscMessage& m, Clock::time_point now) {
         auto r = parseOscCommand(m);
+        if (!r && r.error().field == "address" && !activeMappings(show.show(), "osc", m.address).empty())
+            return mapped(p, m, now);
         if (!r) return fail(p, m.address, r.error(), m.address.rfind("/cuebox", 0) != 0);
         if (r->kind == ControlRequest::Kind::connect) {
             auto& [wrong, since] = wrongPasscodes[p.addr];
@@ -410,6 +413,32 @@ struct OscServer::Impl : std::enable_shared_from_this<OscServer::Impl> {
             if (auto it = udpReplies.find(p.ep); it != udpReplies.end()) it->second = now + kUdpLease;
         }
         carryOut(p, m.address, *r);
+    }
+
+    // An address of the show's own (a control mapping with source osc):
+    // what the mapping says, under the same passcode rule. A numeric first
+    // argument is the value (a level mapping is MIDI CC only; a trigger
+    // fires on any message, or on a value of 0.5 and up when it has one).
+    void mapped(const Peer& p, const OscMessage& m, Clock::time_point now) {
+        if (!authorised(p, now)) {
+            refuse(p, m.address, "no passcode: send /connect first");
+            return reply(p, m.address, "error",
+                         R"({"error":{"status":403,"code":"forbidden","field":"passcode","reason":"send /connect with the passcode first"}})", false);
+        }
+        MidiInput in;
+        in.source = "osc";
+        in.address = m.address;
+        bool fires = true;
+        if (!m.args.empty() && m.args[0].numeric()) fires = m.args[0].f >= 0.5;  // a button's release sends 0
+        if (!fires) return;
+        for (const json::object* d : activeMappings(show.show(), "osc", m.address)) {
+            auto r = requestFromMapping(*d, in, true);
+            if (!r) {
+                fail(p, m.address, r.error());
+                continue;
+            }
+            if (*r) carryOut(p, m.address, **r);
+        }
     }
 
     void carryOut(const Peer& p, const std::string& address, const ControlRequest& r) {

@@ -313,3 +313,30 @@ def test_the_allow_list_and_the_passcode_keep_strangers_out(stack):
     finally:
         stack.http("PATCH", "/api/control/osc", {"allow": [], "passcode": None})
     assert stack.http("GET", "/api/control")[1]["control"]["osc"]["passcode_set"] is False
+
+
+def test_the_shows_own_osc_addresses_come_from_its_mappings(stack):
+    silence(stack)
+    tone, _ = stack.clip_id("Tone A4")
+    status, body = stack.http("POST", "/api/mappings", {"source": "osc", "address": "/sfx/tone", "action": "toggle", "clip": tone})
+    assert status == 201, body
+    mid = body["id"]
+    try:
+        udp(stack.osc_port, osc("/sfx/tone"))
+        assert wait_for(lambda: tone in playing(stack)), "the mapped address did not fire"
+        udp(stack.osc_port, osc("/sfx/tone", 0.0))  # a button's release: nothing
+        time.sleep(0.4)
+        assert tone in playing(stack)
+        udp(stack.osc_port, osc("/sfx/tone", 1.0))
+        assert wait_for(lambda: tone not in playing(stack)), "the second press did not toggle it off"
+        # An address nobody mapped is still an error naming the address.
+        c = OscTcp(stack.osc_port)
+        try:
+            c.send("/sfx/nothing")  # not a /cuebox address: answered QLab style
+            reply = json.loads(c.until("/reply/sfx/nothing")[0])
+            assert reply["status"] == "error" and reply["data"]["error"]["field"] == "address", reply
+        finally:
+            c.close()
+    finally:
+        stack.http("DELETE", f"/api/mappings/{mid}")
+        silence(stack)
