@@ -12,6 +12,20 @@ namespace {
 std::string errorBody(const Error& e) { return json::serialize(errorJson(httpStatus(e.code), e)); }
 }  // namespace
 
+std::string describeError(const std::string& body) {
+    boost::system::error_code ec;
+    json::value v = json::parse(body, ec);
+    if (ec || !v.is_object()) return body.substr(0, 200);
+    const json::value* err = v.as_object().if_contains("error");
+    if (!err || !err->is_object()) return body.substr(0, 200);
+    auto text = [&err](const char* k) {
+        const json::value* x = err->as_object().if_contains(k);
+        return x && x->is_string() ? std::string(x->as_string()) : std::string();
+    };
+    const std::string field = text("field");
+    return (field.empty() ? "" : field + ": ") + text("reason");
+}
+
 void ControlExec::call(const std::string& client, std::string method, std::string target, json::object body, Done done) {
     HttpRequest req;
     req.method = std::move(method);

@@ -15,6 +15,9 @@ namespace cuebox::web {
 class Api;
 class ShowService;
 
+// "field: reason" of an API error body ({"error":{...}}), or the body itself.
+std::string describeError(const std::string& body);
+
 class ControlExec {
 public:
     // The answer: an HTTP status and its JSON body (the API's, or an error

@@ -154,15 +154,7 @@ MidiControl::MidiControl(boost::asio::io_context& io, ShowService& show, Control
     : io_(io), show_(show), exec_(exec), engine_(engine), log_(std::move(log)), learnTimer_(io) {}
 
 void MidiControl::logLimited(const std::string& detail, const std::string& key) {
-    auto& [count, last] = logged_[key];
-    ++count;
-    const auto now = Clock::now();
-    if (count == 1 || now - last >= std::chrono::seconds(10)) {
-        log_({0, 0, "control", "midi", "midi", detail + (count > 1 ? " (and " + std::to_string(count - 1) + " more not logged)" : ""), ""});
-        count = 0;
-        last = now;
-    }
-    if (logged_.size() > 256) logged_.clear();
+    if (auto t = limiter_.admit(key, detail)) log_({0, 0, "control", "midi", "midi", *t, ""});
 }
 
 void MidiControl::onEvent(const json::object& ev) {
@@ -265,12 +257,7 @@ void MidiControl::onMidi(const std::vector<std::uint8_t>& bytes) {
         exec_.run(r, msg.source + " " + msg.address, [this, what](int status, std::string body) {
             if (status < 400) return;
             ++errors_;
-            std::string reason = body;
-            boost::system::error_code ec;
-            json::value v = json::parse(body, ec);
-            if (!ec && v.is_object())
-                if (auto* err = v.as_object().if_contains("error"); err && err->is_object())
-                    reason = text(err->as_object(), "field") + ": " + text(err->as_object(), "reason");
+            const std::string reason = describeError(body);
             logLimited(what + ": " + std::to_string(status) + " " + reason, "exec " + what + std::to_string(status));
         });
     }

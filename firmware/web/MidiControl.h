@@ -11,6 +11,7 @@
 #include "base/Error.h"
 #include "model/Show.h"
 #include "store/Store.h"
+#include "web/LogLimiter.h"
 #include "web/Osc.h"
 
 #include <boost/asio/io_context.hpp>
@@ -89,7 +90,7 @@ private:
     Learned learning_;
     boost::asio::steady_timer learnTimer_;
     std::map<std::string, int> lastValue_;  // controller address -> last value (edge detection)
-    std::map<std::string, std::pair<std::uint64_t, std::chrono::steady_clock::time_point>> logged_;
+    LogLimiter limiter_;
     std::uint64_t received_ = 0, acted_ = 0, unmapped_ = 0, errors_ = 0, learned_ = 0;
 };
 

@@ -3,6 +3,7 @@
 #include "web/Api.h"
 #include "web/ControlAccess.h"
 #include "web/ControlExec.h"
+#include "web/LogLimiter.h"
 #include "web/MidiControl.h"
 #include "web/ShowService.h"
 
@@ -84,7 +85,7 @@ struct OscServer::Impl : std::enable_shared_from_this<OscServer::Impl> {
     // refused for 30 s (as the show lock's PIN).
     std::map<net::ip::address, std::pair<int, Clock::time_point>> wrongPasscodes;
     std::uint64_t received = 0, refused = 0, errors = 0, commands = 0;
-    std::map<std::string, std::pair<std::uint64_t, Clock::time_point>> refusalLog;
+    LogLimiter logLimiter;
     Clock::time_point lastProgress{};
     bool progressWasEmpty = true;
     std::string lastLevels;
@@ -330,17 +331,7 @@ struct OscServer::Impl : std::enable_shared_from_this<OscServer::Impl> {
     // bad packets cannot flood the event log; the entry after a quiet spell
     // says how many were left out.
     void logLimited(const Peer& p, const std::string& detail, const std::string& kind) {
-        const std::string key = addrText(p.addr) + "|" + kind;
-        auto& [count, last] = refusalLog[key];
-        ++count;
-        const auto now = Clock::now();
-        if (count == 1 || now - last >= kRefusalLogEvery) {
-            log({0, 0, "control", "osc", p.name,
-                 detail + (count > 1 ? " (and " + std::to_string(count - 1) + " more from " + addrText(p.addr) + " not logged)" : ""), ""});
-            count = 0;
-            last = now;
-        }
-        if (refusalLog.size() > 1024) refusalLog.clear();
+        if (auto text = logLimiter.admit(addrText(p.addr) + "|" + kind, detail)) log({0, 0, "control", "osc", p.name, *text, ""});
     }
 
     // Not acted on: counted, logged (once per source and reason every 10 s,
@@ -477,18 +468,9 @@ struct OscServer::Impl : std::enable_shared_from_this<OscServer::Impl> {
             auto s = self.lock();
             if (!s) return;
             if (status >= 400) {
-                std::string field, reason;
-                boost::system::error_code ec;
-                json::value v = json::parse(body, ec);
-                if (!ec && v.is_object())
-                    if (auto* err = v.as_object().if_contains("error"); err && err->is_object()) {
-                        const auto& o = err->as_object();
-                        if (auto* f = o.if_contains("field"); f && f->is_string()) field = std::string(f->as_string());
-                        if (auto* x = o.if_contains("reason"); x && x->is_string()) reason = std::string(x->as_string());
-                    }
                 ++s->errors;
-                s->logLimited(p, "OSC " + address + ": " + std::to_string(status) + " " + (field.empty() ? "" : field + ": ") + reason,
-                              "api " + std::to_string(status) + " " + field);
+                const std::string why = describeError(body);
+                s->logLimited(p, "OSC " + address + ": " + std::to_string(status) + " " + why, "api " + std::to_string(status));
                 if (s->wantsReplies(p)) s->reply(p, address, "error", body, qlab);
                 return;
             }

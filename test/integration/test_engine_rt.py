@@ -1,8 +1,9 @@
 """The engine's JACK process callback makes no allocation, lock or file/socket
 call, checked in the real process: cuebox-engine runs with the LD_PRELOAD
 interposer (test/tools/rtguard) that counts such calls made inside the
-callback, while a script of every command kind, level edits and clip-table
-swaps runs against it."""
+callback, while a script of every command kind, level edits, clip-table
+swaps and MIDI in both directions (notes into cuebox:midi_in, feedback notes
+out of cuebox:midi_out) runs against it."""
 import json
 import os
 import time
@@ -10,6 +11,7 @@ import time
 import pytest
 
 from stack import BUILD, Stack
+from test_midi import MidiClient
 
 RTGUARD = os.path.join(BUILD, "test", "tools", "rtguard", "libcuebox-rtguard.so")
 
@@ -29,9 +31,15 @@ def stack():
 def test_process_callback_never_allocates_locks_or_does_io(stack):
     _, show = stack.http("GET", "/api/show")
     clips = [c["id"] for c in show["show"]["clips"]]
+    status, body = stack.http("POST", "/api/mappings", {"source": "midi", "address": "note/1/60", "action": "toggle", "clip": clips[1]})
+    assert status == 201, body
+    midi = MidiClient(stack)
     deadline = time.time() + 6
     n = 0
     while time.time() < deadline:
+        midi.send(0x90, 60, 100)  # toggles clips[1]: a feedback note goes out of midi_out
+        midi.send(0xB0, 1, n % 128)  # a controller nobody mapped
+        midi.send(0xF8)  # a MIDI clock byte: no control message
         clip = clips[n % len(clips)]
         stack.http("POST", f"/api/clips/{clip}/toggle")
         if n % 5 == 0:
@@ -43,9 +51,12 @@ def test_process_callback_never_allocates_locks_or_does_io(stack):
             stack.http("POST", "/api/panic")
         n += 1
         time.sleep(0.02)
+    feedback = midi.received.qsize()
+    midi.close()
     time.sleep(2.5)  # the interposer rewrites its report every second
     with open(stack.report) as f:
         report = json.load(f)
-    print(f"\nMEASURE rtguard sections={report['sections']} commands={n} violations={report['violations']}")
+    print(f"\nMEASURE rtguard sections={report['sections']} commands={n} midi_feedback={feedback} violations={report['violations']}")
+    assert feedback > 10, "no feedback notes came out of cuebox:midi_out"
     assert report["sections"] > 3000, "the process callback was not observed"
     assert report["violations"] == {}, f"RT violations in process(): {report}"

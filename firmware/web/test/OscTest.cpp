@@ -1,4 +1,5 @@
 #include "web/ControlAccess.h"
+#include "web/LogLimiter.h"
 #include "web/Osc.h"
 
 #include <CppUTest/TestHarness.h>
@@ -165,4 +166,23 @@ TEST(ControlAccessNets, networksMatchByPrefix) {
     CHECK_FALSE(parseCidr("300.1.1.1").ok());
     CHECK_FALSE(parseCidr("10.0.0.0/33").ok());
     CHECK_FALSE(parseCidr("10.0.0.0/").ok());
+}
+
+TEST_GROUP(LogLimiterGroup){};
+
+TEST(LogLimiterGroup, oneEntryPerKeyAndWindowThenTheCountLeftOut) {
+    using namespace std::chrono_literals;
+    LogLimiter limiter(10s);
+    const auto t0 = std::chrono::steady_clock::now();
+    STRCMP_EQUAL("refused", limiter.admit("10.0.0.9|allow", "refused", t0)->c_str());
+    for (int i = 1; i <= 3; ++i) CHECK_FALSE(limiter.admit("10.0.0.9|allow", "refused", t0 + std::chrono::seconds(i)).has_value());
+    CHECK(limiter.admit("10.0.0.8|allow", "refused", t0 + 1s).has_value());  // another source
+    STRCMP_EQUAL("refused (and 3 more not logged)", limiter.admit("10.0.0.9|allow", "refused", t0 + 11s)->c_str());
+    CHECK_FALSE(limiter.admit("10.0.0.9|allow", "refused", t0 + 12s).has_value());
+    // Too many keys: the table starts again rather than growing.
+    LogLimiter small(10s, 2);
+    CHECK(small.admit("a", "x", t0).has_value());
+    CHECK(small.admit("b", "x", t0).has_value());
+    CHECK(small.admit("c", "x", t0).has_value());
+    CHECK(small.admit("a", "x", t0).has_value());  // forgotten with the rest
 }
