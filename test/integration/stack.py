@@ -241,6 +241,27 @@ def silence(stack, timeout=5):
     raise AssertionError("voices still active after panic")
 
 
+def playing(stack):
+    """Ids of the clips the box says are playing now."""
+    return {c["id"] for c in stack.http("GET", "/api/show")[1]["live"]["clips"] if c["state"] == "playing"}
+
+
+def wait_for(cond, timeout=5.0):
+    """Polls `cond` every 50 ms; True once it holds, False after `timeout`."""
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        if cond():
+            return True
+        time.sleep(0.05)
+    return False
+
+
+def out1_rms(stack, seconds=0.5):
+    """RMS of cuebox:out_1 over a capture of `seconds`."""
+    data, _ = stack.capture(["cuebox:out_1"], seconds).result()
+    return float(np.sqrt(np.mean(data[:, 0] ** 2)))
+
+
 def xruns(stack):
     return stack.http("GET", "/api/health")[1]["engine"]["xruns"]
 

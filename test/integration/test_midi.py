@@ -15,7 +15,7 @@ import time
 
 import numpy as np
 
-from stack import CAPTURE_PERIOD, ROOT, silence
+from stack import CAPTURE_PERIOD, ROOT, out1_rms, playing, silence, wait_for
 
 JACK_PERIOD = CAPTURE_PERIOD  # judges captured sound: see stack.CAPTURE_PERIOD
 
@@ -84,24 +84,6 @@ def msc(device, command, cue=b"", fmt=0x10):
     return (0xF0, 0x7F, device, 0x02, fmt, command, *cue, 0xF7)
 
 
-def playing(stack):
-    return {c["id"] for c in stack.http("GET", "/api/show")[1]["live"]["clips"] if c["state"] == "playing"}
-
-
-def wait_for(cond, timeout=5.0):
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        if cond():
-            return True
-        time.sleep(0.05)
-    return False
-
-
-def rms(stack, seconds=0.5):
-    data, _ = stack.capture(["cuebox:out_1"], seconds).result()
-    return float(np.sqrt(np.mean(data[:, 0] ** 2)))
-
-
 def mapping(stack, **m):
     status, body = stack.http("POST", "/api/mappings", m)
     assert status == 201, body
@@ -124,7 +106,7 @@ def test_midi_and_msc_drive_the_box_and_light_the_pads(stack):
         # A note toggles the clip: heard at the output, and the pad lights.
         midi.send(0x90, 60, 100)
         assert wait_for(lambda: tone in playing(stack)), "note 60 did not start the clip"
-        loud = rms(stack)
+        loud = out1_rms(stack)
         assert loud > 0.05, loud
         midi.feedback((0x90, 60, 127))
         midi.send(0x80, 60, 0)  # a note off does nothing to a toggle
@@ -143,7 +125,7 @@ def test_midi_and_msc_drive_the_box_and_light_the_pads(stack):
         # Velocity sets the start's level: velocity 32 is 40 log10(32/127) = -23.9 dB.
         midi.send(0x91, 40, 32)
         assert wait_for(lambda: tone in playing(stack))
-        soft = rms(stack)
+        soft = out1_rms(stack)
         ratio_db = 20 * np.log10(soft / loud)
         print(f"\nMEASURE midi velocity 32: {ratio_db:.1f} dB against velocity-less (expected -23.9)")
         assert abs(ratio_db + 23.9) < 1.5, ratio_db

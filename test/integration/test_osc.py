@@ -10,9 +10,8 @@ import struct
 import subprocess
 import time
 
-import numpy as np
 
-from stack import CAPTURE_PERIOD, silence
+from stack import CAPTURE_PERIOD, out1_rms, playing, silence, wait_for
 
 JACK_PERIOD = CAPTURE_PERIOD  # judges captured sound: see stack.CAPTURE_PERIOD
 
@@ -122,25 +121,6 @@ def oscsend(stack, address, *typed):
     subprocess.run(["oscsend", "localhost", str(stack.osc_port), address, *typed], check=True, timeout=5)
 
 
-def rms(stack, seconds=0.6):
-    cap = stack.capture(["cuebox:out_1"], seconds)
-    data, _ = cap.result()
-    return float(np.sqrt(np.mean(data[:, 0] ** 2)))
-
-
-def playing(stack):
-    return {c["id"] for c in stack.http("GET", "/api/show")[1]["live"]["clips"] if c["state"] == "playing"}
-
-
-def wait_for(cond, timeout=5.0):
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        if cond():
-            return True
-        time.sleep(0.05)
-    return False
-
-
 def log_details(stack, kind="control"):
     _, log = stack.http("GET", f"/api/log?format=json&kind={kind}&order=newest&limit=50")
     return [e["detail"] for e in log["entries"]]
@@ -150,16 +130,16 @@ def log_details(stack, kind="control"):
 def test_oscsend_over_udp_starts_and_stops_a_clip_heard_at_the_output(stack):
     silence(stack)
     tone, _ = stack.clip_id("Tone A4")
-    assert rms(stack, 0.3) < 1e-4
+    assert out1_rms(stack, 0.3) < 1e-4
     oscsend(stack, f"/cuebox/clip/{tone}/start")
     assert wait_for(lambda: tone in playing(stack)), "the clip did not start"
-    level = rms(stack)
+    level = out1_rms(stack)
     print(f"\nMEASURE osc udp start: out_1 rms={level:.3f}")
     assert level > 0.05, level
     oscsend(stack, f"/cuebox/clip/{tone}/stop", "i", "50")
     assert wait_for(lambda: tone not in playing(stack)), "the clip did not stop"
     time.sleep(0.3)
-    assert rms(stack, 0.3) < 1e-4
+    assert out1_rms(stack, 0.3) < 1e-4
 
 
 def test_raw_udp_cells_groups_and_the_qlab_subset(stack):
@@ -169,7 +149,7 @@ def test_raw_udp_cells_groups_and_the_qlab_subset(stack):
     first = next(c for c in cells if c["row"] == 0 and c["col"] == 0)["clip"]
     udp(stack.osc_port, osc("/cuebox/cell/1/1/1/1/start"))
     assert wait_for(lambda: first in playing(stack)), "the cell's clip did not start"
-    assert rms(stack) > 0.01
+    assert out1_rms(stack) > 0.01
     group = next(c["group"] for c in show["show"]["clips"] if c["id"] == first)
     udp(stack.osc_port, osc(f"/cuebox/group/{group}/stop", 20))
     assert wait_for(lambda: first not in playing(stack)), "the group stop did not stop it"
@@ -280,7 +260,7 @@ def test_the_allow_list_and_the_passcode_keep_strangers_out(stack):
         assert tone not in playing(stack)
         assert stack.http("GET", "/api/control")[1]["control"]["osc"]["stats"]["refused"] == before + 3
         assert any("not on the OSC allow-list" in d for d in log_details(stack))
-        assert rms(stack, 0.3) < 1e-4
+        assert out1_rms(stack, 0.3) < 1e-4
 
         # On the list, but a passcode is set: /connect first.
         status, body = stack.http("PATCH", "/api/control/osc", {"allow": ["127.0.0.0/8"], "passcode": "4321"})
@@ -300,7 +280,7 @@ def test_the_allow_list_and_the_passcode_keep_strangers_out(stack):
             c.send(f"/cue/{tone}/start")
             assert json.loads(c.until(f"/reply/cue/{tone}/start")[0])["status"] == "ok"
             assert wait_for(lambda: tone in playing(stack))
-            assert rms(stack) > 0.05
+            assert out1_rms(stack) > 0.05
         finally:
             c.close()
         # UDP: the source address is let in for 61 s after /connect.
