@@ -187,15 +187,18 @@ test("the event log shows the newest entries, filters by kind and downloads as C
 });
 
 test("the DSP history plot draws from state messages; health and firmware facts show", async () => {
+  // The columns the load line reaches: they grow with the seconds sampled,
+  // whatever the scale (it follows the highest peak, and an xrun storm's
+  // peak once moved the line so that fewer of its pixels were lit).
   const lit = () => page.locator("#box-dsphist").evaluate((c) => {
     const d = c.getContext("2d").getImageData(0, 0, c.width, c.height).data;
-    let n = 0;
-    for (let i = 0; i < d.length; i += 4) if (d[i + 2] > 230 && d[i] > 100 && d[i] < 160) ++n; // the load line
-    return n;
+    const cols = new Set();
+    for (let i = 0; i < d.length; i += 4) if (d[i + 2] > 230 && d[i] > 100 && d[i] < 160) cols.add((i / 4) % c.width); // the load line
+    return cols.size;
   });
   await page.waitForTimeout(4000);
   const a = await lit();
-  assert.ok(a > 10, `load line pixels: ${a}`);
+  assert.ok(a >= 3, `load line columns: ${a}`);  // about 2 px a second at this width
   await page.waitForTimeout(2500);
   assert.ok((await lit()) > a, "the plot grows with time");
   assert.match(await page.locator("#box-dspnow").textContent(), /^\d+\.\d%$/);
