@@ -17,7 +17,6 @@ import sys
 import time
 
 import numpy as np
-import websocket
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "test", "integration"))
 from stack import Stack, sample_ns, silence  # noqa: E402
@@ -37,7 +36,7 @@ def main():
     try:
         clip, _ = s.clip_id("Tone A4")
         silence(s)
-        ws = websocket.create_connection(f"ws://127.0.0.1:{s.port}/api/ws", timeout=5)
+        ws = s.ws()
         _, h0 = s.http("GET", "/api/health")
         cap = s.capture(["cuebox:out_1"], RUNS * SLOT + 1.0)
         time.sleep(0.3)

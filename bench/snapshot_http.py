@@ -11,7 +11,7 @@ import tempfile
 import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "test", "integration"))
-from stack import BUILD, ROOT, free_port  # noqa: E402
+from stack import BUILD, ROOT, admin_token, free_port  # noqa: E402
 
 
 def main():
@@ -26,7 +26,7 @@ def main():
             conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
             for _ in range(100):
                 try:
-                    conn.request("GET", "/api/show/stats")
+                    conn.request("GET", "/api/health")
                     r = conn.getresponse()
                     r.read()
                     if r.status == 200:
@@ -35,17 +35,18 @@ def main():
                     conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
                     time.sleep(0.1)
             import json
-            conn.request("GET", "/api/show")
+            auth = {"Authorization": "Bearer " + admin_token(port, data)}
+            conn.request("GET", "/api/show", headers=auth)
             show = json.loads(conn.getresponse().read())
             ids = [c["id"] for c in show["show"]["clips"]]
             t = time.perf_counter()
             for _ in range(10):
-                conn.request("GET", "/api/show")
+                conn.request("GET", "/api/show", headers=auth)
                 body = conn.getresponse().read()
             one = (time.perf_counter() - t) / 10
             t = time.perf_counter()
             for i in ids:
-                conn.request("GET", f"/api/clips/{i}")
+                conn.request("GET", f"/api/clips/{i}", headers=auth)
                 conn.getresponse().read()
             many = time.perf_counter() - t
             print(f"over HTTP (loopback, keep-alive), {len(ids)} clips:")

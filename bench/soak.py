@@ -14,7 +14,6 @@ import sys
 import threading
 import time
 
-import websocket
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "test", "integration"))
 from stack import BUILD, Stack, silence  # noqa: E402
@@ -35,7 +34,7 @@ def main():
     received = [0] * CLIENTS
 
     def client(i):
-        ws = websocket.create_connection(f"ws://127.0.0.1:{s.port}/api/ws", timeout=10)
+        ws = s.ws(timeout=10)
         while not stop.is_set():
             try:
                 ws.recv()

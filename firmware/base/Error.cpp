@@ -9,6 +9,12 @@ const char* errcName(Errc c) {
     case Errc::method_not_allowed: return "method_not_allowed";
     case Errc::conflict: return "conflict";
     case Errc::forbidden: return "forbidden";
+    case Errc::unauthenticated: return "unauthenticated";
+    case Errc::setup_required: return "setup_required";
+    case Errc::bad_credentials: return "bad_credentials";
+    case Errc::csrf: return "csrf";
+    case Errc::password_change_required: return "password_change_required";
+    case Errc::too_many_attempts: return "too_many_attempts";
     case Errc::locked: return "locked";
     case Errc::payload_too_large: return "payload_too_large";
     case Errc::unavailable: return "unavailable";

@@ -14,7 +14,13 @@ enum class Errc {
     not_found,
     method_not_allowed,
     conflict,
-    forbidden,  // a wrong PIN
+    forbidden,  // a wrong PIN; a role that may not make the request
+    unauthenticated,           // 401: no valid session or token
+    setup_required,            // 401: the box has no users yet
+    bad_credentials,           // 401: a wrong user name or password
+    csrf,                      // 403: a cookie's change without its CSRF token
+    password_change_required,  // 403: a one-time password must be replaced first
+    too_many_attempts,         // 429: login throttled
     locked,     // the show is locked for performing: edits are refused
     payload_too_large,
     unavailable,

@@ -55,7 +55,13 @@ int httpStatus(Errc c) {
     case Errc::not_found: return 404;
     case Errc::method_not_allowed: return 405;
     case Errc::conflict: return 409;
-    case Errc::forbidden: return 403;
+    case Errc::forbidden:
+    case Errc::csrf:
+    case Errc::password_change_required: return 403;
+    case Errc::unauthenticated:
+    case Errc::setup_required:
+    case Errc::bad_credentials: return 401;
+    case Errc::too_many_attempts: return 429;
     case Errc::locked: return 423;
     case Errc::payload_too_large: return 413;
     case Errc::unavailable: return 503;
@@ -207,6 +213,7 @@ void Api::handle(const HttpRequest& req, Respond respond) {
     };
 
     show_.setOrigin(store::Origin{req.client, ""});
+    if (handleAccess(req, seg, respond)) return;
     if (seg.size() == 2 && (seg[1] == "lock" || seg[1] == "unlock")) return lockRequest(req, seg[1], respond);
     // Box settings, not the show's: the show lock does not cover them.
     if (seg.size() >= 2 && seg[1] == "control") return controlRequest(req, seg, respond);

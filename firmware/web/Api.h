@@ -4,6 +4,7 @@
 #pragma once
 
 #include "media/Reconcile.h"
+#include "web/Access.h"
 #include "web/ControlAccess.h"
 #include "web/Http.h"
 #include "web/MediaJobs.h"
@@ -37,7 +38,7 @@ class Api {
 public:
     using Broadcast = std::function<void(boost::json::object)>;
     Api(ShowService& show, CommandSink& engine, Broadcast broadcast)
-        : show_(show), engine_(engine), broadcast_(std::move(broadcast)), control_(show.store()) {
+        : show_(show), engine_(engine), broadcast_(std::move(broadcast)), control_(show.store()), access_(show.store()) {
         jobs_.setBroadcast(broadcast_);
         show_.setOnLoad([this] { showLoaded(); });
     }
@@ -49,6 +50,7 @@ public:
     // in production). Without one, jobs run at once on the caller's thread.
     void setPoster(std::function<void(std::function<void()>)> post) {
         post_ = post;
+        hasher_.setPost(post);
         jobs_.setPoster(std::move(post));
     }
 
@@ -86,6 +88,13 @@ public:
         controlChanged_ = std::move(changed);
         controlStats_ = std::move(stats);
     }
+    // Users, sessions and tokens (ApiAccess.cpp serves /api/session,
+    // /api/login, /api/users...; the server checks every request with it).
+    AccessControl& access() { return access_; }
+    // The demo's first administrator: when the box has no users, or its
+    // one-time administrator never logged in, a new one-time password for
+    // "admin" (returned, to be printed); "" otherwise.
+    Result<std::string> oneTimeAdmin();
     // Called after a layout edit: clients get a fresh snapshot.
     void setResync(std::function<void()> f) { resync_ = std::move(f); }
 
@@ -133,6 +142,11 @@ private:
                     Respond& respond);
 
     bool handleMedia(const HttpRequest& req, const std::vector<std::string_view>& seg, Respond& respond);
+    // The session, setup, login, users and tokens (ApiAccess.cpp). False
+    // when the path is not one.
+    bool handleAccess(const HttpRequest& req, const std::vector<std::string_view>& seg, Respond& respond);
+    // Hashes (or checks then hashes) off the io thread; 503 when too many wait.
+    void hashThen(std::function<std::string()> work, std::function<void(std::string)> done, Respond& respond);
     struct ImportItem {
         std::string source, name;
         bool move = false;  // an upload: ours to move
@@ -167,6 +181,7 @@ private:
     std::thread worker_;
     bool busy_ = false;  // io thread
     MediaJobs jobs_;
+    AccessControl access_;
     std::shared_ptr<media::FileIndex> index_ = std::make_shared<media::FileIndex>();  // background lane only
     std::set<std::string> rendering_;  // io: render files queued or being made
     std::set<std::string> renderFailed_;  // io: renders that failed (not retried until a restart)
@@ -176,6 +191,7 @@ private:
     // as an `edit` with the page instead of a fresh snapshot).
     void layoutEdit(const HttpRequest& req, Respond respond,
                     const std::function<Result<std::uint64_t>(const boost::json::value&)>& edit, int page = -1);
+    Hasher hasher_;  // last: its thread stops first
 };
 
 // A request's JSON object body (application/json). An empty body is an

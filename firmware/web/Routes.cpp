@@ -5,6 +5,7 @@
 namespace cuebox::web {
 
 namespace {
+constexpr Role P = Role::public_;
 constexpr Role V = Role::viewer;
 constexpr Role O = Role::operator_;
 constexpr Role D = Role::designer;
@@ -24,10 +25,23 @@ constexpr std::array kRoutes = {
     Route{"GET", "/api/show", V, "", "The loaded show and the live state (the snapshot)"},
     Route{"PATCH", "/api/show", D, "view_mode,active_page", "Rename the show or change its view mode or active page"},
     Route{"GET", "/api/show/stats", V, "", "Counts and aggregates of the loaded show"},
-    Route{"GET", "/api/health", V, "", "Health of the web process, engine, store and system"},
+    Route{"GET", "/api/health", P, "", "Health of the web process, engine, store and system"},
     Route{"GET", "/api/ws", V, "", "WebSocket: snapshot, edits, live state and events; clip commands"},
     Route{"GET", "/api/openapi.yaml", V, "", "This API description (OpenAPI 3.0)"},
     Route{"GET", "/metrics", V, "", "The box's figures in the Prometheus text format"},
+    // Access: the session, users, tokens.
+    Route{"GET", "/api/session", P, "", "Who this request is logged in as, and whether the box needs setting up"},
+    Route{"POST", "/api/setup", P, "", "Set the first administrator (only while the box has no users)"},
+    Route{"POST", "/api/login", P, "", "Log in with a user name and password or PIN (sets the session cookie)"},
+    Route{"POST", "/api/logout", V, "", "End this session"},
+    Route{"POST", "/api/session/password", V, "", "Change your own password or PIN"},
+    Route{"GET", "/api/users", A, "", "The box's users and their roles"},
+    Route{"POST", "/api/users", A, "", "Add a user"},
+    Route{"PATCH", "/api/users/{name}", A, "", "Change a user's role, password or PIN"},
+    Route{"DELETE", "/api/users/{name}", A, "", "Delete a user with their sessions and tokens"},
+    Route{"GET", "/api/tokens", A, "", "The bearer tokens for scripts and controllers"},
+    Route{"POST", "/api/tokens", A, "", "Make a bearer token (its secret is shown once)"},
+    Route{"DELETE", "/api/tokens/{id}", A, "", "Revoke a bearer token"},
     // The show lock.
     Route{"GET", "/api/lock", V, "", "Whether the show is locked for performing"},
     Route{"POST", "/api/lock", O, "", "Lock the show for performing with a PIN"},
@@ -182,6 +196,7 @@ bool pathKnown(std::string_view path) { return !bestPath(path).empty(); }
 
 const char* roleName(Role r) {
     switch (r) {
+    case Role::public_: return "public";
     case Role::viewer: return "viewer";
     case Role::operator_: return "operator";
     case Role::designer: return "designer";

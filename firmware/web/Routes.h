@@ -15,7 +15,8 @@
 namespace cuebox::web {
 
 // Ordered: each role includes the ones before it, so "may call" is `>=`.
-enum class Role : std::uint8_t { viewer, operator_, designer, admin };
+// public_: anyone, before logging in (the login itself, the session, health).
+enum class Role : std::uint8_t { public_, viewer, operator_, designer, admin };
 
 struct Route {
     std::string_view method;  // "GET", "POST", "PATCH", "PUT", "DELETE"
@@ -45,6 +46,6 @@ const Route* matchRoute(std::string_view method, std::string_view path);
 // matchRoute() for the request's method, the answer is 405, not 404.
 bool pathKnown(std::string_view path);
 
-const char* roleName(Role r);  // "viewer", "operator", "designer", "admin"
+const char* roleName(Role r);  // "public", "viewer", "operator", "designer", "admin"
 
 }  // namespace cuebox::web

@@ -32,7 +32,9 @@ constexpr std::size_t kWsQueueMax = 256;  // messages that cannot be coalesced
 
 class WsSession : public std::enable_shared_from_this<WsSession> {
 public:
-    WsSession(tcp::socket&& s, Hub& hub) : ws_(std::move(s)), hub_(hub) {}
+    // `who`: the identity that opened it; each command is checked against
+    // what that session or token may do now (a logout ends the link).
+    WsSession(tcp::socket&& s, Hub& hub, Identity who) : ws_(std::move(s)), hub_(hub), who_(std::move(who)) {}
     ~WsSession() { hub_.leave(this); }
 
     void run(http::request<http::string_body> req) {
@@ -77,12 +79,21 @@ private:
             auto reply = [weak = std::weak_ptr<WsSession>(self)](json::object o) {
                 if (auto s = weak.lock()) s->enqueue(std::make_shared<const std::string>(json::serialize(o).substr(1)), false);
             };
-            if (jec)
+            const Identity now = self->hub_.api->access().byKey(self->who_.key, self->who_.via);
+            if (!now.authenticated()) return self->close();  // logged out, or the user or token is gone
+            if (jec) {
                 reply({{"type", "error"},
                        {"req", nullptr},
                        {"error", {{"status", 400}, {"code", "bad_request"}, {"field", "body"}, {"reason", "malformed JSON: " + jec.message()}}}});
-            else
+            } else if (now.role < Role::operator_ || now.mustChange) {
+                json::value req = v.is_object() && v.as_object().if_contains("req") ? v.as_object().at("req") : json::value(nullptr);
+                reply({{"type", "error"},
+                       {"req", req},
+                       {"error", {{"status", 403}, {"code", "forbidden"}, {"field", "role"},
+                                  {"reason", now.user + " is " + roleName(now.role) + ": clip commands need operator"}}}});
+            } else {
                 self->hub_.api->command(v, reply);
+            }
             self->read();
         });
     }
@@ -119,6 +130,7 @@ private:
 
     websocket::stream<beast::tcp_stream> ws_;
     Hub& hub_;
+    Identity who_;
     beast::flat_buffer buf_;
     std::deque<std::shared_ptr<const std::string>> queue_;
     std::shared_ptr<const std::string> state_;
@@ -209,6 +221,11 @@ private:
 
     void readUpload(const std::string& target) {
         client_ = clientOf(header_->get());
+        identity_ = identify(header_->get());
+        if (auto ok = api_.access().check(identity_, "POST", target, "", header_->get()["X-CSRF-Token"]); !ok) {
+            keepAlive_ = false;  // the body is not read: the connection cannot carry another request
+            return sendString(errorResponse(ok.error()), true);
+        }
         if (auto ok = api_.uploadAllowed(); !ok) {
             keepAlive_ = false;  // the body is not read: the connection cannot carry another request
             return sendString(errorResponse(ok.error()), true);
@@ -249,8 +266,8 @@ private:
             std::filesystem::remove(self->upload_, fec);
             self->sendString(std::move(res), true);
         };
-        if (uploadTarget_.rfind("/api/media/upload", 0) == 0) api_.mediaUploaded(upload_, uploadTarget_, client_, answer);
-        else api_.importUploaded(upload_, uploadTarget_, client_, answer);
+        if (uploadTarget_.rfind("/api/media/upload", 0) == 0) api_.mediaUploaded(upload_, uploadTarget_, client_ + " " + identity_.user, answer);
+        else api_.importUploaded(upload_, uploadTarget_, client_ + " " + identity_.user, answer);
     }
 
     template <typename Fields>
@@ -264,6 +281,25 @@ private:
         return c;
     }
 
+    template <typename Fields>
+    Identity identify(const http::header<true, Fields>& req) {
+        return api_.access().identify(req[http::field::cookie], req[http::field::authorization]);
+    }
+
+    std::string peerAddress() {
+        boost::system::error_code pec;
+        const auto peer = stream_.socket().remote_endpoint(pec);
+        return pec ? std::string("?") : peer.address().to_string();
+    }
+
+    // A browser's WebSocket from another site's page carries our cookie:
+    // only pages served by this box may open one with it.
+    static bool sameOrigin(std::string_view origin, std::string_view host) {
+        if (origin.empty()) return true;  // not a browser
+        const std::size_t scheme = origin.find("://");
+        return scheme != std::string_view::npos && origin.substr(scheme + 3) == host;
+    }
+
     void onRead(beast::error_code ec) {
         if (readError(ec)) return;
         auto req = parser_->release();
@@ -273,6 +309,15 @@ private:
         std::string path = target.substr(0, target.find('?'));
         ++hub_.counters.requests[std::string(req.method_string()).substr(0, 16)];
 
+        // Every API call, the WebSocket and /metrics: who is asking, and
+        // may they (web/Access.h)? Static files (the UI itself) are public.
+        Identity who;
+        if (path.rfind("/api/", 0) == 0 || path == "/metrics") {
+            who = identify(req);
+            if (auto ok = api_.access().check(who, std::string(req.method_string()), path, req.body(), req["X-CSRF-Token"]); !ok)
+                return sendString(errorResponse(ok.error()), true);
+        }
+
         if (path == "/metrics") {
             if (req.method() != http::verb::get)
                 return sendJson(405, errorJson(405, makeError(Errc::method_not_allowed, "method", "/metrics answers GET")));
@@ -281,8 +326,10 @@ private:
         if (path == "/api/ws") {
             if (!websocket::is_upgrade(req))
                 return sendJson(400, errorJson(400, makeError(Errc::bad_request, "upgrade", "/api/ws is a WebSocket endpoint")));
+            if (who.via == Identity::Via::cookie && !sameOrigin(req[http::field::origin], req[http::field::host]))
+                return sendJson(403, errorJson(403, makeError(Errc::csrf, "Origin", "a WebSocket with the session cookie opens only from the box's own pages")));
             stream_.expires_never();
-            std::make_shared<WsSession>(stream_.release_socket(), hub_)->run(std::move(req));
+            std::make_shared<WsSession>(stream_.release_socket(), hub_, std::move(who))->run(std::move(req));
             return;
         }
         if (path.rfind("/api/exports/", 0) == 0 && (req.method() == http::verb::get || req.method() == http::verb::head)) {
@@ -292,7 +339,7 @@ private:
         }
         if (path.rfind("/api/", 0) == 0) {
             HttpRequest r{std::string(req.method_string()), target, std::string(req[http::field::content_type]), std::move(req.body()),
-                          clientOf(req)};
+                          clientOf(req), peerAddress(), std::move(who)};
             api_.handle(r, [self = shared_from_this()](HttpResponse res) { self->sendString(std::move(res), true); });
             return;
         }
@@ -343,6 +390,7 @@ private:
         res->set(http::field::server, "cuebox");
         res->set(http::field::content_type, r.contentType);
         if (noStore) res->set(http::field::cache_control, "no-store");
+        for (auto& [name, value] : r.headers) res->insert(name, value);
         res->body() = std::move(r.body);
         res->keep_alive(keepAlive_);
         res->prepare_payload();
@@ -372,6 +420,7 @@ private:
     std::optional<http::request_parser<http::string_body>> parser_;
     std::optional<http::request_parser<http::file_body>> upload_parser_;
     std::string upload_, uploadTarget_, client_;
+    Identity identity_;  // an upload's
     bool keepAlive_ = true;
     unsigned version_ = 11;
 };

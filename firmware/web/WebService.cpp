@@ -13,6 +13,9 @@
 #include <boost/asio.hpp>
 #include <boost/json.hpp>
 
+#include <fcntl.h>
+#include <unistd.h>
+
 #include <cstdio>
 
 namespace cuebox::web {
@@ -78,6 +81,25 @@ Status runWeb(const WebOptions& o) {
     api.setResync([&hub] { hub.resyncAll(); });
     hub.api = &api;
     if (auto s = api.control().load(); !s) log::warn("web", "control settings: " + s.error().reason + " (defaults used)");
+    // Without its users the box would be open to whoever sets it up first:
+    // an unreadable access record stops the web process (the engine plays on).
+    if (auto s = api.access().load(); !s) return s.error().context("web: users");
+    if (o.demo) {
+        // The demo's administrator: a one-time password, printed and left
+        // in the data folder (readable by its owner only) for scripts/run.
+        const std::string file = o.dataDir + "/one-time-password";
+        auto password = api.oneTimeAdmin();
+        if (!password) return password.error().context("web: one-time password");
+        if (!password->empty()) {
+            const int fd = ::open(file.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+            if (fd < 0 || ::write(fd, password->data(), password->size()) != static_cast<ssize_t>(password->size()))
+                log::warn("web", "cannot write " + file);
+            if (fd >= 0) ::close(fd);
+            std::printf("cuebox-web one-time password for user admin: %s\n", password->c_str());
+        } else {
+            ::unlink(file.c_str());
+        }
+    }
     ControlExec exec(api, show);
     OscServer osc(io, show, api.control(), exec, [&house](store::LogEntry e) { house.log(std::move(e)); });
     // The MIDI allow-list lives in cuebox-web's store; the engine, which

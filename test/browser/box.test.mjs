@@ -18,6 +18,7 @@ before(async () => {
   stack = await startStack("box");
   browser = await launchBrowser();
   ctx = await browser.newContext({ viewport: { width: 1024, height: 768 }, hasTouch: true, acceptDownloads: true });
+  await stack.authorize(ctx);
   page = await ctx.newPage();
   // Refusals the test provokes (409) show up as failed resources: not errors of the page.
   page.on("console", (m) => { if (m.type() === "error" && !/status of 4\d\d/.test(m.text())) consoleErrors.push(m.text()); });

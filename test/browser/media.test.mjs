@@ -35,6 +35,8 @@ test("files import with a bar each and overall, bad ones refused, missing media 
   files.push(join(dir, "notes.wav"));
 
   const ctx = await browser.newContext({ viewport: { width: 1024, height: 768 }, hasTouch: true });
+
+  await stack.authorize(ctx);
   const page = await ctx.newPage();
   page.on("console", (m) => { if (m.type() === "error" && !/status of 4\d\d/.test(m.text())) consoleErrors.push(m.text()); });
   page.on("pageerror", (e) => consoleErrors.push(String(e)));

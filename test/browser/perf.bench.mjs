@@ -42,6 +42,8 @@ try {
   console.log(`MEASURE ui_show cells=${stats.cells} clips=${stats.clips} built_in_s=${((Date.now() - t0) / 1000).toFixed(1)}`);
 
   const ctx = await browser.newContext({ viewport: { width: 1280, height: 800 }, hasTouch: true });
+
+  await stack.authorize(ctx);
   const page = await ctx.newPage();
   const errors = [];
   page.on("pageerror", (e) => errors.push(String(e)));

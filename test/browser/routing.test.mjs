@@ -27,6 +27,7 @@ const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
 async function open(hash, ready, width = 1024, height = 768) {
   const ctx = await browser.newContext({ viewport: { width, height }, hasTouch: true });
+  await stack.authorize(ctx);
   const page = await ctx.newPage();
   page.on("console", (m) => { if (m.type() === "error") consoleErrors.push(m.text()); });
   page.on("pageerror", (e) => consoleErrors.push(String(e)));

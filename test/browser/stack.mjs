@@ -27,6 +27,36 @@ function freePort() {
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
+const ADMIN_PASSWORD = "cuebox-test-admin";
+
+async function post(url, path, body, headers = {}) {
+  const r = await fetch(url + path, {
+    method: "POST", headers: { "Content-Type": "application/json", ...headers }, body: JSON.stringify(body),
+  });
+  const cookie = (r.headers.getSetCookie?.() ?? []).find((c) => c.startsWith("cuebox_session="))?.split(";")[0];
+  return { status: r.status, body: await r.json(), cookie };
+}
+
+async function login(url, user, password) {
+  const r = await post(url, "/api/login", { user, password });
+  if (r.status !== 200) throw new Error(`login as ${user}: ${r.status} ${JSON.stringify(r.body)}`);
+  return r;
+}
+
+// An admin bearer token, the way a person gets one: the demo's one-time
+// password (data/one-time-password, from cuebox-web --demo) logs in and is
+// replaced by ADMIN_PASSWORD, then POST /api/tokens.
+async function adminToken(url, data) {
+  const otp = readFileSync(join(data, "one-time-password"), "utf8").trim();
+  const first = await login(url, "admin", otp);
+  const auth = { Cookie: first.cookie, "X-CSRF-Token": first.body.csrf };
+  const changed = await post(url, "/api/session/password", { password: ADMIN_PASSWORD }, auth);
+  if (changed.status !== 200) throw new Error(`password change: ${JSON.stringify(changed.body)}`);
+  const made = await post(url, "/api/tokens", { name: "browser tests", role: "admin" }, auth);
+  if (made.status !== 201) throw new Error(`token: ${JSON.stringify(made.body)}`);
+  return made.body.secret;
+}
+
 export async function startStack(name) {
   const port = await freePort();
   const data = mkdtempSync(join(tmpdir(), "cuebox-bt-"));
@@ -49,15 +79,23 @@ export async function startStack(name) {
     if (Date.now() > deadline) throw new Error(`cuebox did not start:\n${log}`);
     await sleep(200);
   }
+  const token = await adminToken(url, data);
   return {
     url, data, server, env,
+    adminUser: "admin", adminPassword: ADMIN_PASSWORD,
     log: () => log,
+    /** HTTP as the admin's bearer token. */
     async api(method, path, body) {
-      const r = await fetch(url + path, {
-        method, headers: body ? { "Content-Type": "application/json" } : {},
-        body: body ? JSON.stringify(body) : undefined,
-      });
+      const headers = { Authorization: `Bearer ${token}` };
+      if (body) headers["Content-Type"] = "application/json";
+      const r = await fetch(url + path, { method, headers, body: body ? JSON.stringify(body) : undefined });
       return { status: r.status, body: await r.json() };
+    },
+    /** Logs a browser context in: a session of `user` (the admin by default) as its cookie. */
+    async authorize(ctx, user = "admin", password = ADMIN_PASSWORD) {
+      const { cookie } = await login(url, user, password);
+      const [name, value] = cookie.split("=");
+      await ctx.addCookies([{ name, value, url }]);
     },
     pid(which) { return Number(readFileSync(join(data, `${which}.pid`), "utf8")); },
     async stop() {

@@ -21,6 +21,7 @@ after(async () => {
 
 async function openTablet(width = 1024, height = 768) {
   const ctx = await browser.newContext({ viewport: { width, height }, hasTouch: true });
+  await stack.authorize(ctx);
   const page = await ctx.newPage();
   page.on("console", (m) => { if (m.type() === "error") consoleErrors.push(m.text()); });
   page.on("pageerror", (e) => consoleErrors.push(String(e)));

@@ -26,6 +26,7 @@ after(async () => {
 
 async function open(hash = "", width = 1024, height = 768) {
   const ctx = await browser.newContext({ viewport: { width, height }, hasTouch: true });
+  await stack.authorize(ctx);
   const page = await ctx.newPage();
   // Refusals the test provokes (423, 403) show as failed resources: not page errors.
   page.on("console", (m) => { if (m.type() === "error" && !/status of 4\d\d/.test(m.text())) consoleErrors.push(m.text()); });

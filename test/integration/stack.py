@@ -33,6 +33,58 @@ OUTPUT = os.environ.get("CUEBOX_TEST_OUTPUT", os.path.join(ROOT, "test-output"))
 CAPTURE_PERIOD = 1024
 
 
+ADMIN_PASSWORD = "cuebox-test-admin"
+
+
+def _call(port, method, path, body=None, headers=None, source="127.0.0.1"):
+    """(status, JSON body or bytes, response headers) without credentials of
+    its own, from the loopback address `source`."""
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=15, source_address=(source, 0))
+    try:
+        hdrs = dict(headers or {})
+        data = None
+        if body is not None:
+            data = json.dumps(body)
+            hdrs["Content-Type"] = "application/json"
+        conn.request(method, path, body=data, headers=hdrs)
+        resp = conn.getresponse()
+        payload = resp.read()
+        ctype = resp.getheader("Content-Type", "")
+        return resp.status, (json.loads(payload) if "json" in ctype else payload), resp.getheaders()
+    finally:
+        conn.close()
+
+
+def session_cookie(headers):
+    for name, value in headers:
+        if name.lower() == "set-cookie" and value.startswith("cuebox_session="):
+            return value.split(";")[0]
+    raise AssertionError(f"no session cookie in {headers}")
+
+
+def admin_token(port, data):
+    """An admin bearer token for a test or benchmark, the way a person gets
+    one: a box without users is set up (POST /api/setup); the demo's one-time
+    password (data/one-time-password, written by cuebox-web --demo) is used
+    to log in and replaced by ADMIN_PASSWORD. Then POST /api/tokens."""
+    otp_file = os.path.join(data, "one-time-password")
+    if os.path.exists(otp_file):
+        with open(otp_file) as f:
+            otp = f.read().strip()
+        status, body, hdrs = _call(port, "POST", "/api/login", {"user": "admin", "password": otp})
+        assert status == 200 and body["must_change"], (status, body)
+        cookie = {"Cookie": session_cookie(hdrs), "X-CSRF-Token": body["csrf"]}
+        status, body, _ = _call(port, "POST", "/api/session/password", {"password": ADMIN_PASSWORD}, cookie)
+        assert status == 200 and not body["must_change"], (status, body)
+    else:
+        status, body, hdrs = _call(port, "POST", "/api/setup", {"user": "admin", "password": ADMIN_PASSWORD})
+        assert status == 201, (status, body)
+        cookie = {"Cookie": session_cookie(hdrs), "X-CSRF-Token": body["csrf"]}
+    status, body, _ = _call(port, "POST", "/api/tokens", {"name": "tests", "role": "admin"}, cookie)
+    assert status == 201, (status, body)
+    return body["secret"]
+
+
 def free_port():
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -53,6 +105,8 @@ class Stack:
              "--osc-port", str(self.osc_port)],
             env=self.env, stdout=self.log, stderr=subprocess.STDOUT, start_new_session=True)
         self.wait_ready()
+        self.token = admin_token(self.port, self.data)
+        self.auth = {"Authorization": f"Bearer {self.token}"}
         self._probe = None
 
     def wait_ready(self, timeout=120):
@@ -103,7 +157,9 @@ class Stack:
         self.tmp.cleanup()
 
     # --- HTTP -------------------------------------------------------------
-    def http(self, method, path, body=None, headers=None, raw=None):
+    def http(self, method, path, body=None, headers=None, raw=None, auth=True):
+        """(status, JSON or bytes), as the tests' admin token unless `auth`
+        is False (or `headers` give an Authorization of their own)."""
         conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=10)
         try:
             if raw is not None:
@@ -112,7 +168,7 @@ class Stack:
                 resp = http.client.HTTPResponse(conn.sock, method="GET")
                 resp.begin()
             else:
-                hdrs = dict(headers or {})
+                hdrs = dict(self.auth if auth and getattr(self, "token", None) else {}, **(headers or {}))
                 data = None
                 if body is not None:
                     data = body if isinstance(body, (bytes, str)) else json.dumps(body)
@@ -124,6 +180,12 @@ class Stack:
             return resp.status, (json.loads(payload) if "json" in ctype else payload)
         finally:
             conn.close()
+
+    def ws(self, timeout=5):
+        """A WebSocket to /api/ws with the tests' admin token."""
+        import websocket
+        return websocket.create_connection(f"ws://127.0.0.1:{self.port}/api/ws", timeout=timeout,
+                                           header=[f"Authorization: Bearer {self.token}"])
 
     def clip_id(self, label):
         _, show = self.http("GET", "/api/show")

@@ -12,7 +12,8 @@ SAMPLE = re.compile(r'^(cuebox_[a-z_]+)(\{([a-z_]+="(?:[^"\\]|\\.)*")(,[a-z_]+="
 
 
 def metrics(stack):
-    with urllib.request.urlopen(f"http://127.0.0.1:{stack.port}/metrics", timeout=5) as r:
+    req = urllib.request.Request(f"http://127.0.0.1:{stack.port}/metrics", headers=stack.auth)
+    with urllib.request.urlopen(req, timeout=5) as r:
         assert r.status == 200
         assert r.headers["Content-Type"].startswith("text/plain; version=0.0.4")
         text = r.read().decode()

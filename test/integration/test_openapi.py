@@ -79,7 +79,7 @@ def call(stack, method, path, body=None):
     the connection fails (the web process went away)."""
     conn = http.client.HTTPConnection("127.0.0.1", stack.port, timeout=15)
     try:
-        headers = {"X-Cuebox-Client": "test_openapi"}
+        headers = {"X-Cuebox-Client": "test_openapi", **stack.auth}
         data = None
         if body is not None:
             data = json.dumps(body)

@@ -30,7 +30,7 @@ def test_record_a_captures_its_inputs_into_a_clip_ready_file(stack):
     env = stack.env
     for a, b in (("cuebox:out_1", "cuebox:rec_a_1"), ("cuebox:out_2", "cuebox:rec_a_2")):
         subprocess.run(["jack_connect", a, b], env=env, check=True)
-    ws = websocket.create_connection(f"ws://127.0.0.1:{stack.port}/api/ws", timeout=5)
+    ws = stack.ws()
     try:
         status, body = stack.http("POST", "/api/record/A/start", body={"level_db": 0})
         assert status == 202, body

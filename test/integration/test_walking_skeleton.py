@@ -132,7 +132,7 @@ def test_bad_input_gets_a_clear_error_and_changes_nothing(stack):
     check_error(*stack.http("PATCH", f"/api/clips/{clip}", body={"color": "blue"}), 400, "color")
     raw = b"GET /../../etc/passwd HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"
     check_error(*stack.http("GET", "", raw=raw), 400, "path")
-    raw = b"GET /api/../api/show HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"
+    raw = f"GET /api/../api/show HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {stack.token}\r\nConnection: close\r\n\r\n".encode()
     status, _ = stack.http("GET", "", raw=raw)
     assert status in (400, 404)
     assert snapshot_without_live(stack) == before
@@ -176,7 +176,7 @@ def test_an_acknowledged_edit_survives_kill_9_of_the_web_process(stack):
 
 
 def ws_connect(stack):
-    ws = websocket.create_connection(f"ws://127.0.0.1:{stack.port}/api/ws", timeout=5)
+    ws = stack.ws()
     first = json.loads(ws.recv())
     assert first["type"] == "snapshot" and first["seq"] == 1
     return ws, first
