@@ -12,11 +12,13 @@ import { Editor } from "./edit.js";
 import { RoutingScreen } from "./routing.js";
 import { BoxScreen } from "./box.js";
 import { ClocksScreen } from "./clocks.js";
+import { ready, check, logout, session, can } from "./auth.js";
 
 const PENDING_MS = 1500;
 const REFUSED_MS = 3000;
 const STORE_KEY = "cuebox.selection";
-const SCREENS = ["perform", "edit", "routing", "media", "clocks", "box"];
+// Each screen and the least role that uses it (index.html hides the others' buttons).
+const SCREENS = { perform: "viewer", edit: "designer", routing: "designer", media: "designer", clocks: "designer", box: "viewer" };
 
 const $ = (id) => document.getElementById(id);
 const ui = {
@@ -644,7 +646,7 @@ lockDlg.form.addEventListener("submit", (e) => { e.preventDefault(); lockDlg.sub
 // -------------------------------------------------------------- screens --
 
 function showScreen(name) {
-  if (!SCREENS.includes(name)) name = "perform";
+  if (!Object.hasOwn(SCREENS, name) || !can(SCREENS[name])) name = "perform";
   if (model.lock?.locked && name !== "perform") {
     toast("The show is locked: performing only", "warn");
     name = "perform";
@@ -656,7 +658,7 @@ function showScreen(name) {
     if (b.dataset.screen === name) b.setAttribute("aria-current", "page");
     else b.removeAttribute("aria-current");
   }
-  for (const s of SCREENS) {
+  for (const s of Object.keys(SCREENS)) {
     const el = $(`screen-${s}`);
     if (el) el.hidden = !(s === name || (s === "perform" && name === "edit"));
   }
@@ -670,8 +672,9 @@ function showScreen(name) {
 
 // ------------------------------------------------------------ connection --
 
-// The banner stays hidden for the first moments of the very first connect.
-const bannerTimer = setTimeout(showBanner, 1500);
+// The banner stays hidden for the first moments of the very first connect
+// (the timer starts with the connection, at the end).
+let bannerTimer = 0;
 
 function setConnected(on) {
   view.connected = on;
@@ -705,7 +708,24 @@ const conn = new Connection({
     for (const req of [...pending.keys()]) settle(req, false);
     if (view.connected || view.everConnected) setConnected(false);
     else showBanner();
+    check(); // the session may be what went (logged out elsewhere, user deleted)
   },
+});
+
+// -------------------------------------------------------------- session --
+
+function applySession() {
+  document.body.dataset.role = session.role;
+  $("whoname").textContent = session.user;
+  $("whorole").textContent = session.role;
+  $("who").hidden = false;
+  // A viewer watches: the performing controls stay in sight, disabled.
+  if (!can("operator")) {
+    for (const x of document.querySelectorAll("#groupstops button, #panic, #lockbtn, #viewmode, #faders input")) x.disabled = true;
+  }
+}
+$("logout").addEventListener("click", async () => {
+  if (!(await logout())) toast("Not logged out: the box cannot be reached", "error");
 });
 
 // ----------------------------------------------------------------- toasts --
@@ -738,6 +758,7 @@ function gridScrolls(wrap) {
 // screen.
 function cellTapped(pi, el) {
   setFocus(pi);
+  if (!can("operator")) return 0;
   if (view.screen === "edit") {
     editor.cellTapped(pi, Number(el.dataset.row), Number(el.dataset.col));
     return 0;
@@ -845,6 +866,10 @@ const screens = {
   box: new BoxScreen($("screen-box"), ctx),
 };
 
+// Nothing of the show before there is a session to see it with.
+await ready();
+applySession();
+bannerTimer = setTimeout(showBanner, 1500);
 showScreen(location.hash.slice(1) || "perform");
 conn.start();
 

@@ -2,11 +2,13 @@
 // delete, export with a download link, import of a bundle with an upload
 // bar), recovery points, backups, the event log (newest entries, a kind
 // filter, CSV/JSON/XML downloads), system health with a 5-minute DSP load
-// plot, and firmware. Every destructive action asks in an in-page dialog;
-// when the show is locked every control that changes something is
-// disabled. Protocol: docs/PROTOCOL.md.
+// plot, firmware, and (administrators) users and API tokens. Every
+// destructive action asks in an in-page dialog; when the show is locked every
+// control that changes something is disabled; what the session's role may
+// not do is not offered (data-min, auth.css). Protocol: docs/PROTOCOL.md.
 
 import { el } from "./dom.js";
+import { ROLES, can, session, csrfHeader } from "./auth.js";
 
 const HISTORY_S = 300;       // DSP plot: the last 5 minutes, one sample a second
 const LOG_SHOWN = 200;       // newest entries shown
@@ -15,9 +17,10 @@ const LOG_KINDS = ["trigger", "stop", "fault", "engine", "edit", "show", "system
 
 // ------------------------------------------------------------- helpers --
 
-function btn(text, onClick, { cls = "", edit = false, label } = {}) {
+function btn(text, onClick, { cls = "", edit = false, label, min } = {}) {
   const b = el("button", { type: "button", class: `btn ${cls}`.trim(), text, "aria-label": label });
   if (edit) b.dataset.edit = "";
+  if (min) b.dataset.min = min; // the least role that may (auth.css)
   b.addEventListener("click", onClick);
   return b;
 }
@@ -45,6 +48,12 @@ function fmtUptime(s) {
   s = Math.floor(s);
   const d = Math.floor(s / 86400), h = Math.floor(s / 3600) % 24, m = Math.floor(s / 60) % 60;
   return d ? `${d} d ${h} h ${m} min` : h ? `${h} h ${m} min` : `${m} min ${s % 60} s`;
+}
+
+function roleSelect(props, value) {
+  const s = el("select", { class: "in", ...props }, ...ROLES.map((r) => el("option", { value: r, text: r })));
+  s.value = value;
+  return s;
 }
 
 const pct = (x) => (typeof x === "number" ? `${(x * 100).toFixed(1)}%` : "–");
@@ -85,6 +94,7 @@ export class BoxScreen {
     this.buildHealth();
     this.buildLog();
     this.buildFirmware();
+    this.buildUsers();
     this.buildDialog();
   }
 
@@ -100,12 +110,12 @@ export class BoxScreen {
     this.showsErr = el("p", { class: "err", role: "alert" });
     const newName = el("input", { class: "in", type: "text", id: "box-newshow", placeholder: "Name of a new show", "aria-label": "Name of a new show", maxLength: 200 });
     newName.dataset.edit = "";
-    const create = btn("New show", () => this.newShow(newName), { edit: true });
+    const create = btn("New show", () => this.newShow(newName), { edit: true, min: "designer" });
     this.exportLink = el("p", { class: "boxnote", id: "box-exported", hidden: true });
     // Import: a bundle from this device, streamed with an upload bar.
     this.impFile = el("input", { type: "file", id: "box-import-file", accept: ".cuebox,application/octet-stream", "aria-label": "Show bundle to import" });
     this.impName = el("input", { class: "in", type: "text", id: "box-import-name", placeholder: "Name (optional)", "aria-label": "Name of the imported show", maxLength: 200 });
-    this.impBtn = btn("Import", () => this.importBundle(), { edit: true, cls: "primary" });
+    this.impBtn = btn("Import", () => this.importBundle(), { edit: true, cls: "primary", min: "designer" });
     this.impBar = el("progress", { id: "box-import-bar", max: 1, value: 0, hidden: true, "aria-label": "Upload" });
     this.impText = el("span", { class: "muted", id: "box-import-state", "aria-live": "polite" });
     for (const x of [this.impFile, this.impName]) x.dataset.edit = "";
@@ -117,11 +127,12 @@ export class BoxScreen {
     this.exportLoc = el("span", { class: "muted" });
     c.append(
       this.showList, this.showsErr, this.exportLink,
-      el("form", { class: "row boxform", on: { submit: (e) => { e.preventDefault(); create.click(); } } }, newName, create),
-      el("h3", { text: "Import a show bundle" }),
-      el("div", { class: "row boxform" }, this.impFile),
-      el("div", { class: "row boxform" }, this.impName, this.impBtn),
-      el("div", { class: "row boxprog" }, this.impBar, this.impText),
+      el("form", { class: "row boxform", dataset: { min: "designer" }, on: { submit: (e) => { e.preventDefault(); create.click(); } } }, newName, create),
+      el("div", { dataset: { min: "designer" } },
+        el("h3", { text: "Import a show bundle" }),
+        el("div", { class: "row boxform" }, this.impFile),
+        el("div", { class: "row boxform" }, this.impName, this.impBtn),
+        el("div", { class: "row boxprog" }, this.impBar, this.impText)),
       el("h3", {}, "Exported bundles ", this.exportLoc),
       this.exportList,
     );
@@ -133,11 +144,11 @@ export class BoxScreen {
     this.recErr = el("p", { class: "err", role: "alert" });
     const name = el("input", { class: "in", type: "text", id: "box-recname", placeholder: "Name, e.g. before act 2", "aria-label": "Name of the recovery point", maxLength: 200 });
     name.dataset.edit = "";
-    const make = btn("Create", () => this.createRecovery(name), { edit: true, cls: "primary", label: "Create recovery point" });
+    const make = btn("Create", () => this.createRecovery(name), { edit: true, cls: "primary", label: "Create recovery point", min: "operator" });
     make.id = "box-reccreate";
     c.append(
       el("p", { class: "muted", text: "The loaded show as it is now; restoring is itself an undoable edit." }),
-      el("form", { class: "row boxform", on: { submit: (e) => { e.preventDefault(); make.click(); } } }, name, make),
+      el("form", { class: "row boxform", dataset: { min: "operator" }, on: { submit: (e) => { e.preventDefault(); make.click(); } } }, name, make),
       this.recErr, this.recList,
     );
   }
@@ -147,7 +158,7 @@ export class BoxScreen {
     this.bakList = el("div", { class: "boxlist", id: "box-baklist" });
     this.bakErr = el("p", { class: "err", role: "alert", id: "box-bakerr" });
     this.bakLoc = el("p", { class: "muted boxpath" });
-    const make = btn("Back up now", (e) => this.makeBackup(e.currentTarget), { edit: true, cls: "primary" });
+    const make = btn("Back up now", (e) => this.makeBackup(e.currentTarget), { edit: true, cls: "primary", min: "operator" });
     make.id = "box-bakmake";
     c.append(this.bakLoc, el("div", { class: "row" }, make), this.bakErr, this.bakList);
   }
@@ -201,10 +212,49 @@ export class BoxScreen {
   buildFirmware() {
     const c = this.card("box-firmware", "Firmware");
     this.fw = el("dl", { class: "boxfacts", id: "box-fw" });
-    const upd = el("button", { type: "button", class: "btn", id: "box-fwupdate", disabled: true, text: "Update firmware", "aria-describedby": "box-fwnote" });
+    const upd = el("button", { type: "button", class: "btn", id: "box-fwupdate", disabled: true, text: "Update firmware", "aria-describedby": "box-fwnote", dataset: { min: "admin" } });
     c.append(this.fw, el("div", { class: "row" }, upd),
       el("p", { class: "muted", id: "box-fwnote", text: "Signed firmware updates arrive with the update service (not on this build)" }));
     this.renderFirmware();
+  }
+
+  buildUsers() {
+    const c = this.card("box-users", "Users and tokens");
+    c.dataset.min = "admin";
+    this.userList = el("div", { class: "boxlist", id: "box-userlist" });
+    this.usersErr = el("p", { class: "err", role: "alert" });
+    const nu = this.newUser = {
+      name: el("input", { class: "in", type: "text", id: "box-username", placeholder: "Name", "aria-label": "Name of the new user", maxLength: 32, autocomplete: "off", autocapitalize: "off", spellcheck: false }),
+      role: roleSelect({ id: "box-userrole", "aria-label": "Role of the new user" }, "operator"),
+      kind: el("select", { class: "in", id: "box-userkind", "aria-label": "Logs in with" },
+        el("option", { value: "password", text: "Password" }), el("option", { value: "pin", text: "PIN" })),
+      secret: el("input", { class: "in", type: "password", id: "box-usersecret", maxLength: 128, autocomplete: "new-password" }),
+    };
+    const secretKind = () => {
+      const pin = nu.kind.value === "pin";
+      nu.secret.placeholder = pin ? "PIN (4–12 digits)" : "Password (8–128 characters)";
+      nu.secret.inputMode = pin ? "numeric" : "text";
+      nu.secret.setAttribute("aria-label", pin ? "PIN of the new user" : "Password of the new user");
+    };
+    nu.kind.addEventListener("change", secretKind);
+    secretKind();
+    const add = btn("Add user", () => this.addUser(), { cls: "primary" });
+    add.id = "box-useradd";
+    this.tokenList = el("div", { class: "boxlist", id: "box-tokenlist" });
+    const tokenName = el("input", { class: "in", type: "text", id: "box-tokenname", placeholder: "Name, e.g. Companion", "aria-label": "Name of the new token", maxLength: 200 });
+    const tokenRole = roleSelect({ id: "box-tokenrole", "aria-label": "Role of the new token" }, "operator");
+    const make = btn("New token", () => this.newToken(tokenName, tokenRole), { cls: "primary" });
+    make.id = "box-tokenadd";
+    c.append(
+      el("p", { class: "muted", text: "A viewer watches, an operator performs, a designer also edits the show, an administrator also looks after users, tokens, the network and the firmware." }),
+      this.userList, this.usersErr,
+      el("h3", { text: "Add a user" }),
+      el("form", { class: "row boxform", id: "box-adduser", on: { submit: (e) => { e.preventDefault(); add.click(); } } }, nu.name, nu.role, nu.kind, nu.secret, add),
+      el("h3", { text: "API tokens" }),
+      el("p", { class: "muted", text: "For Companion, scripts and Prometheus: they send the token's secret as “Authorization: Bearer cbx_…”." }),
+      this.tokenList,
+      el("form", { class: "row boxform", on: { submit: (e) => { e.preventDefault(); make.click(); } } }, tokenName, tokenRole, make),
+    );
   }
 
   /** One dialog for every question: confirm, or ask for a name. */
@@ -223,16 +273,18 @@ export class BoxScreen {
     d.el.append(form);
     form.addEventListener("submit", (e) => {
       e.preventDefault();
-      if (!d.input.hidden && !d.input.value.trim()) { d.input.focus(); return; }
-      this.closeDialog(d.input.hidden ? true : d.input.value.trim());
+      const v = d.secret ? d.input.value : d.input.value.trim();
+      if (!d.input.hidden && !v) { d.input.focus(); return; }
+      this.closeDialog(d.input.hidden ? true : v);
     });
     d.cancel.addEventListener("click", () => this.closeDialog(null));
     d.el.addEventListener("keydown", (e) => { if (e.key === "Escape") this.closeDialog(null); });
     this.root.append(d.el);
   }
 
-  /** Resolves to true (confirmed), the name typed, or null (cancelled). */
-  ask({ title, text = "", ok = "OK", danger = false, input = null }) {
+  /** Resolves to true (confirmed), the name typed, or null (cancelled). A
+   *  secret ("password" or "pin") is typed hidden and kept as typed. */
+  ask({ title, text = "", ok = "OK", danger = false, input = null, secret = null }) {
     const d = this.dlg;
     if (d.resolve) d.resolve(null);
     d.title.textContent = title;
@@ -240,8 +292,14 @@ export class BoxScreen {
     d.text.hidden = !text;
     d.ok.textContent = ok;
     d.ok.className = `btn ${danger ? "danger" : "primary"}`;
+    if (secret) input = "";
+    d.secret = !!secret;
     d.input.hidden = input == null;
     d.input.value = input ?? "";
+    d.input.type = secret ? "password" : "text";
+    d.input.inputMode = secret === "pin" ? "numeric" : "text";
+    d.input.autocomplete = secret ? "new-password" : "off";
+    d.input.setAttribute("aria-label", secret === "pin" ? "PIN" : secret ? "Password" : "Name");
     d.back = document.activeElement; // focus goes back there afterwards
     d.el.hidden = false;
     // A destructive question starts on Cancel; a name starts in the field.
@@ -327,6 +385,7 @@ export class BoxScreen {
     this.refreshHealth();
     this.refreshPlatform();
     this.pollLog();
+    this.refreshUsers();
   }
 
   poll() {
@@ -347,11 +406,11 @@ export class BoxScreen {
         el("span", { class: "muted", text: ` · ${s.clips} clip${s.clips === 1 ? "" : "s"}` }),
         s.loaded ? el("span", { class: "boxtag", text: "loaded" }) : null);
       const acts = el("div", { class: "row boxacts" },
-        s.loaded ? null : btn("Load", () => this.loadShow(s), { edit: true, cls: "primary", label: `Load ${s.name}` }),
-        btn("Duplicate", () => this.duplicateShow(s), { edit: true, label: `Duplicate ${s.name}` }),
-        btn("Rename", () => this.renameShow(s), { edit: true, label: `Rename ${s.name}` }),
-        btn("Export", (e) => this.exportShow(s, e.currentTarget), { edit: true, label: `Export ${s.name}` }),
-        btn("Delete", () => this.deleteShow(s), { edit: true, cls: "danger", label: `Delete ${s.name}` }));
+        s.loaded ? null : btn("Load", () => this.loadShow(s), { edit: true, cls: "primary", label: `Load ${s.name}`, min: "designer" }),
+        btn("Duplicate", () => this.duplicateShow(s), { edit: true, label: `Duplicate ${s.name}`, min: "designer" }),
+        btn("Rename", () => this.renameShow(s), { edit: true, label: `Rename ${s.name}`, min: "designer" }),
+        btn("Export", (e) => this.exportShow(s, e.currentTarget), { edit: true, label: `Export ${s.name}`, min: "designer" }),
+        btn("Delete", () => this.deleteShow(s), { edit: true, cls: "danger", label: `Delete ${s.name}`, min: "admin" }));
       const row = el("div", { class: "boxitem" }, name, acts);
       row.dataset.show = s.id;
       if (s.loaded) row.dataset.loaded = "";
@@ -383,8 +442,8 @@ export class BoxScreen {
           el("span", { class: "boxtag", text: p.kind }),
           el("div", { class: "muted", text: `${fmtTime(p.time)} · revision ${val(p.revision)}` })),
         el("div", { class: "row boxacts" },
-          btn("Restore", () => this.restoreRecovery(p), { edit: true, label: `Restore ${p.name}` }),
-          btn("Delete", () => this.deleteRecovery(p), { edit: true, cls: "danger", label: `Delete ${p.name}` })));
+          btn("Restore", () => this.restoreRecovery(p), { edit: true, label: `Restore ${p.name}`, min: "designer" }),
+          btn("Delete", () => this.deleteRecovery(p), { edit: true, cls: "danger", label: `Delete ${p.name}`, min: "designer" })));
       row.dataset.point = p.id;
       return row;
     });
@@ -405,13 +464,48 @@ export class BoxScreen {
         el("div", { class: "boxname" }, el("strong", { text: fmtTime(b.time) }), state,
           el("div", { class: "muted", text: `${b.reason || ""} · ${fmtBytes(b.bytes)} · revision ${val(b.revision)}` })),
         el("div", { class: "row boxacts" },
-          btn("Restore", () => this.restoreBackup(b), { edit: true, cls: b.valid ? "" : "danger", label: `Restore backup ${b.name}` })));
+          btn("Restore", () => this.restoreBackup(b), { edit: true, cls: b.valid ? "" : "danger", label: `Restore backup ${b.name}`, min: "admin" })));
       row.dataset.backup = b.name;
       row.dataset.valid = String(!!b.valid);
       return row;
     });
     this.bakList.replaceChildren(...(rows.length ? rows : [el("p", { class: "muted", text: "No backups yet" })]));
     this.applyLock();
+  }
+
+  async refreshUsers() {
+    if (!can("admin")) return;
+    const [u, t] = await Promise.all([this.ctx.api("GET", "/api/users"), this.ctx.api("GET", "/api/tokens")]);
+    this.usersErr.textContent = !ok(u) ? `Users: ${reason(u)}` : !ok(t) ? `Tokens: ${reason(t)}` : "";
+    if (ok(u)) {
+      const rows = (u.body.users || []).map((x) => {
+        const what = x.kind === "pin" ? "PIN" : "password";
+        const role = roleSelect({ "aria-label": `Role of ${x.name}` }, x.role);
+        role.addEventListener("change", () => this.setRole(x, role.value));
+        const row = el("div", { class: "boxitem" },
+          el("div", { class: "boxname" }, el("strong", { text: x.name }),
+            el("span", { class: "boxtag", text: what }),
+            x.must_change ? el("span", { class: "boxtag", text: "one-time password" }) : null,
+            x.name === session.user ? el("span", { class: "boxtag ok", text: "you" }) : null),
+          el("div", { class: "row boxacts" }, role,
+            btn(`Reset ${what}`, () => this.resetSecret(x), { label: `Reset the ${what} of ${x.name}` }),
+            btn("Delete", () => this.deleteUser(x), { cls: "danger", label: `Delete ${x.name}` })));
+        row.dataset.user = x.name;
+        return row;
+      });
+      this.userList.replaceChildren(...rows);
+    }
+    if (ok(t)) {
+      const rows = (t.body.tokens || []).map((x) => {
+        const row = el("div", { class: "boxitem" },
+          el("div", { class: "boxname" }, el("strong", { text: x.name }), el("span", { class: "boxtag", text: x.role }),
+            el("div", { class: "muted", text: `made ${fmtTime(x.created)} by ${val(x.user)}` })),
+          el("div", { class: "row boxacts" }, btn("Delete", () => this.deleteToken(x), { cls: "danger", label: `Delete token ${x.name}` })));
+        row.dataset.token = x.id;
+        return row;
+      });
+      this.tokenList.replaceChildren(...(rows.length ? rows : [el("p", { class: "muted", text: "No tokens" })]));
+    }
   }
 
   async refreshHealth() {
@@ -527,6 +621,7 @@ export class BoxScreen {
     const xhr = new XMLHttpRequest();
     xhr.open("POST", `/api/shows/import${name ? "?name=" + encodeURIComponent(name) : ""}`);
     xhr.setRequestHeader("Content-Type", "application/octet-stream");
+    xhr.setRequestHeader(...csrfHeader());
     this.impBtn.dataset.busy = "1";
     this.applyLock();
     this.impBar.hidden = false;
@@ -610,6 +705,89 @@ export class BoxScreen {
     }
     this.refreshBackups();
     this.refreshShows();
+  }
+
+  // ------------------------------------------------------------ users --
+
+  async addUser() {
+    const nu = this.newUser;
+    const name = nu.name.value.trim();
+    if (!name) { nu.name.focus(); return; }
+    const r = await this.ctx.edit("POST", "/api/users", { name, role: nu.role.value, [nu.kind.value]: nu.secret.value });
+    if (!r) return;
+    nu.name.value = nu.secret.value = "";
+    this.ctx.toast(`User “${name}” added`, "info");
+    this.refreshUsers();
+  }
+
+  async setRole(u, role) {
+    if (await this.ctx.edit("PATCH", `/api/users/${encodeURIComponent(u.name)}`, { role })) {
+      if (u.name === session.user) location.reload(); // this page's own role changed
+      this.ctx.toast(`${u.name} is now ${role}`, "info");
+    }
+    this.refreshUsers(); // refused: the select shows the role the box has
+  }
+
+  async resetSecret(u) {
+    const pin = u.kind === "pin";
+    const secret = await this.ask({
+      title: `New ${pin ? "PIN" : "password"} for ${u.name}`, text: pin ? "4 to 12 digits." : "8 to 128 characters.",
+      ok: "Set", secret: pin ? "pin" : "password",
+    });
+    if (!secret) return;
+    const r = await this.ctx.edit("PATCH", `/api/users/${encodeURIComponent(u.name)}`, { [pin ? "pin" : "password"]: secret });
+    if (!r) return;
+    this.ctx.toast(`New ${pin ? "PIN" : "password"} set for ${u.name}`, "info");
+    this.refreshUsers();
+  }
+
+  async deleteUser(u) {
+    const yes = await this.ask({ title: `Delete the user “${u.name}”?`, text: "Wherever they are logged in, they are logged out.", ok: "Delete", danger: true });
+    if (!yes) return;
+    if (await this.ctx.edit("DELETE", `/api/users/${encodeURIComponent(u.name)}`)) this.ctx.toast(`User “${u.name}” deleted`, "info");
+    this.refreshUsers();
+  }
+
+  async newToken(name, role) {
+    const n = name.value.trim();
+    if (!n) { name.focus(); return; }
+    const r = await this.ctx.edit("POST", "/api/tokens", { name: n, role: role.value });
+    if (!r) return;
+    name.value = "";
+    this.refreshUsers();
+    this.showSecret(r.body.token || { name: n, role: role.value }, r.body.secret);
+  }
+
+  async deleteToken(t) {
+    const yes = await this.ask({ title: `Delete the token “${t.name}”?`, text: "Whatever uses it is refused from then on.", ok: "Delete", danger: true });
+    if (!yes) return;
+    if (await this.ctx.edit("DELETE", `/api/tokens/${encodeURIComponent(t.id)}`)) this.ctx.toast(`Token “${t.name}” deleted`, "info");
+    this.refreshUsers();
+  }
+
+  /** A new token's secret, this once, with a copy button. */
+  showSecret(t, secret) {
+    const back = document.activeElement; // focus goes back there afterwards
+    const input = el("input", { type: "text", class: "in boxsecret", id: "box-secret", value: secret, readOnly: true, "aria-label": "Secret of the token", spellcheck: false });
+    input.addEventListener("focus", () => input.select());
+    const copy = btn("Copy", async () => {
+      input.select();
+      let done = true;
+      try { await navigator.clipboard.writeText(secret); } catch { done = document.execCommand("copy"); } // no clipboard API over plain http
+      this.ctx.toast(done ? "Secret copied" : "Could not copy: select the secret and copy it", done ? "info" : "warn");
+    }, { cls: "primary" });
+    copy.id = "box-secretcopy";
+    const close = btn("Done", () => { dlg.remove(); back?.focus(); });
+    close.id = "box-secretdone";
+    const dlg = el("div", { class: "modal boxdlg", role: "dialog", "aria-modal": "true", "aria-labelledby": "box-secretttl", id: "box-secretdlg" },
+      el("div", { class: "modalbox" },
+        el("h2", { id: "box-secretttl", text: `Token “${t.name}” (${t.role})` }),
+        el("p", { class: "muted", text: "Copy the secret now: it is not shown again. Whatever uses the token sends it as “Authorization: Bearer …”." }),
+        input,
+        el("div", { class: "modalbtns" }, copy, close)));
+    dlg.addEventListener("keydown", (e) => { if (e.key === "Escape") close.click(); });
+    this.root.append(dlg);
+    input.focus();
   }
 
   // -------------------------------------------------------------- log --

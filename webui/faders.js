@@ -23,13 +23,13 @@ export class Faders {
       });
       const val = el("span", { class: "fval" });
       root.append(el("label", { class: "fader", dataset: { fader: key } }, el("span", { class: "fname", text: label }), input, val));
-      const s = { input, val, touched: 0 };
+      const s = { input, val, touched: -Infinity };
       const path = key === "master" ? "/api/audio" : `/api/audio/busses/${key}`;
       const member = key === "master" ? "master_db" : "level_db";
       const push = throttled(async (db) => {
         if (!(await this.ctx.edit("PATCH", path, { [member]: db }))) {
           // Refused: back to what the box has.
-          s.touched = 0;
+          s.touched = -Infinity;
           this.render(this.ctx.model.show?.audio);
         }
       }, SEND_MS);

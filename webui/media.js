@@ -5,6 +5,7 @@
 // and confirm one. Protocol: docs/PROTOCOL.md ("Media").
 
 import { confirmDialog } from "./dom.js";
+import { csrfHeader } from "./auth.js";
 
 const $ = (id) => document.getElementById(id);
 
@@ -134,6 +135,7 @@ export class MediaPanel {
     const xhr = new XMLHttpRequest();
     xhr.open("POST", q);
     xhr.setRequestHeader("Content-Type", "application/octet-stream");
+    xhr.setRequestHeader(...csrfHeader());
     this.set(row, "uploading", "uploading");
     xhr.upload.onprogress = (e) => {
       if (e.lengthComputable) { row.upload = e.loaded / e.total; this.paint(row); }

@@ -91,6 +91,9 @@ public:
     // Users, sessions and tokens (ApiAccess.cpp serves /api/session,
     // /api/login, /api/users...; the server checks every request with it).
     AccessControl& access() { return access_; }
+    // After sessions, users or tokens changed (the server closes WebSockets
+    // that lost their right to be open).
+    void setAccessChanged(std::function<void()> f) { accessChanged_ = std::move(f); }
     // The demo's first administrator: when the box has no users, or its
     // one-time administrator never logged in, a new one-time password for
     // "admin" (returned, to be printed); "" otherwise.
@@ -177,6 +180,7 @@ private:
     std::function<boost::json::object()> midiStats_;
     std::function<boost::json::object()> controlStats_;
     std::function<void()> resync_;
+    std::function<void()> accessChanged_;
     std::function<void(std::function<void()>)> post_;
     std::thread worker_;
     bool busy_ = false;  // io thread

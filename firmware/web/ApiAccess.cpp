@@ -173,6 +173,7 @@ bool Api::handleAccess(const HttpRequest& req, const std::vector<std::string_vie
         if (req.method != "POST") return methodNotAllowed("POST"), true;
         if (me.via == Identity::Via::cookie)
             if (auto s = access_.closeSession(me.key, origin); !s) return respond(errorResponse(s.error())), true;
+        if (accessChanged_) accessChanged_();
         HttpResponse r = jsonResponse(200, {{"ok", true}});
         r.headers.emplace_back("Set-Cookie", clearedCookie());
         respond(std::move(r));
@@ -207,6 +208,7 @@ bool Api::handleAccess(const HttpRequest& req, const std::vector<std::string_vie
                     return respond(errorResponse(makeError(Errc::bad_credentials, "current", "the current password is wrong")));
                 if (auto s = access_.updateUser(name, std::nullopt, std::make_pair(hash, pin), false, key, origin); !s)
                     return respond(errorResponse(s.error()));
+                if (accessChanged_) accessChanged_();
                 respond(jsonResponse(200, access_.sessionJson(access_.byKey(key, via))));
             },
             respond);
@@ -251,6 +253,7 @@ bool Api::handleAccess(const HttpRequest& req, const std::vector<std::string_vie
             if (!access_.user(name)) return respond(errorResponse(makeError(Errc::not_found, "name", "there is no user '" + name + "'"))), true;
             if (req.method == "DELETE") {
                 if (auto s = access_.removeUser(name, origin); !s) return respond(errorResponse(s.error())), true;
+                if (accessChanged_) accessChanged_();
                 return respond(jsonResponse(200, {{"ok", true}})), true;
             }
             if (req.method != "PATCH") return methodNotAllowed("PATCH or DELETE"), true;
@@ -273,6 +276,7 @@ bool Api::handleAccess(const HttpRequest& req, const std::vector<std::string_vie
             if (!role && !*secret) return respond(errorResponse(makeError(Errc::bad_request, "body", "nothing to change (role, password or pin)"))), true;
             auto apply = [this, respond, name, role, origin, userJson](std::optional<std::pair<std::string, bool>> hashed) {
                 if (auto s = access_.updateUser(name, role, std::move(hashed), false, "", origin); !s) return respond(errorResponse(s.error()));
+                if (accessChanged_) accessChanged_();
                 respond(jsonResponse(200, userJson(name)));
             };
             if (!*secret) return apply(std::nullopt), true;
@@ -308,6 +312,7 @@ bool Api::handleAccess(const HttpRequest& req, const std::vector<std::string_vie
         if (seg.size() == 3) {
             if (req.method != "DELETE") return methodNotAllowed("DELETE"), true;
             if (auto s = access_.removeToken(std::string(seg[2]), origin); !s) return respond(errorResponse(s.error())), true;
+            if (accessChanged_) accessChanged_();
             return respond(jsonResponse(200, {{"ok", true}})), true;
         }
         return false;

@@ -69,6 +69,16 @@ public:
         if (!writing_) writeNext();
     }
 
+    const Identity& who() const { return who_; }
+    void close() {
+        if (closed_) return;
+        closed_ = true;
+        hub_.leave(this);
+        beast::error_code ec;
+        beast::get_lowest_layer(ws_).socket().shutdown(tcp::socket::shutdown_both, ec);
+        beast::get_lowest_layer(ws_).close();
+    }
+
 private:
     void read() {
         ws_.async_read(buf_, [self = shared_from_this()](beast::error_code ec, std::size_t) {
@@ -119,15 +129,6 @@ private:
         });
     }
 
-    void close() {
-        if (closed_) return;
-        closed_ = true;
-        hub_.leave(this);
-        beast::error_code ec;
-        beast::get_lowest_layer(ws_).socket().shutdown(tcp::socket::shutdown_both, ec);
-        beast::get_lowest_layer(ws_).close();
-    }
-
     websocket::stream<beast::tcp_stream> ws_;
     Hub& hub_;
     Identity who_;
@@ -148,6 +149,12 @@ void Hub::broadcast(const json::object& msg, bool coalesce) {
     std::vector<WsSession*> list(sessions_.begin(), sessions_.end());
     for (auto* s : list)
         if (sessions_.count(s)) s->enqueue(rest, coalesce);
+}
+
+void Hub::revalidate(const std::function<bool(const Identity&)>& keep) {
+    std::vector<WsSession*> list(sessions_.begin(), sessions_.end());
+    for (auto* s : list)
+        if (sessions_.count(s) && !keep(s->who())) s->close();
 }
 
 void Hub::resyncAll() {

@@ -41,6 +41,11 @@ public:
     void resyncAll();
     std::size_t size() const { return sessions_.size(); }
 
+    // Closes every client whose identity `keep` no longer accepts (after a
+    // logout, a deleted user or token, a changed role: the client
+    // reconnects and finds out what it may do now).
+    void revalidate(const std::function<bool(const Identity&)>& keep);
+
     void join(WsSession* s) { sessions_.insert(s); }
     void leave(WsSession* s) { sessions_.erase(s); }
 

@@ -80,6 +80,12 @@ Status runWeb(const WebOptions& o) {
     api.setPoster([&io](std::function<void()> f) { net::post(io, std::move(f)); });
     api.setResync([&hub] { hub.resyncAll(); });
     hub.api = &api;
+    api.setAccessChanged([&hub, &api] {
+        hub.revalidate([&api](const Identity& who) {
+            const Identity now = api.access().byKey(who.key, who.via);
+            return now.authenticated() && now.role == who.role;
+        });
+    });
     if (auto s = api.control().load(); !s) log::warn("web", "control settings: " + s.error().reason + " (defaults used)");
     // Without its users the box would be open to whoever sets it up first:
     // an unreadable access record stops the web process (the engine plays on).
