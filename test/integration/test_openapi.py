@@ -18,7 +18,7 @@ from stack import BUILD, ROOT  # noqa: E402
 DOC_FILE = os.path.join(ROOT, "docs", "openapi.yaml")
 WEB = os.path.join(BUILD, "firmware", "app", "cuebox-web")
 METHODS = ("get", "post", "patch", "put", "delete")
-ROLES = ("viewer", "operator", "designer", "admin")
+ROLES = ("public", "viewer", "operator", "designer", "admin")
 # A JSON body no operation takes: a probe must be refused for its path
 # parameter (or its body), never reach anything it could change.
 ODD_BODY = {"zz_not_a_member": 1}
