@@ -159,7 +159,7 @@ onSubmit("setup", async (err) => {
   if (password !== $("setuppw2").value) { err.textContent = "The two passwords are not the same."; return; }
   const r = await post("/api/setup", { user: $("setupuser").value.trim(), password });
   if (r.status === 201) take(r.body);
-  else if (r.body?.error?.code === "already_set_up") check(); // set up from another tablet: log in
+  else if (r.status === 409) check(); // set up from another tablet meanwhile: log in
   else err.textContent = why(r);
 });
 

@@ -241,7 +241,7 @@ export class BoxScreen {
     const add = btn("Add user", () => this.addUser(), { cls: "primary" });
     add.id = "box-useradd";
     this.tokenList = el("div", { class: "boxlist", id: "box-tokenlist" });
-    const tokenName = el("input", { class: "in", type: "text", id: "box-tokenname", placeholder: "Name, e.g. Companion", "aria-label": "Name of the new token", maxLength: 200 });
+    const tokenName = el("input", { class: "in", type: "text", id: "box-tokenname", placeholder: "Name, e.g. Companion", "aria-label": "Name of the new token", maxLength: 64 });
     const tokenRole = roleSelect({ id: "box-tokenrole", "aria-label": "Role of the new token" }, "operator");
     const make = btn("New token", () => this.newToken(tokenName, tokenRole), { cls: "primary" });
     make.id = "box-tokenadd";

@@ -7,6 +7,7 @@
 #include <sodium.h>
 
 #include <algorithm>
+#include <cctype>
 #include <ctime>
 
 namespace cuebox::web {
@@ -232,8 +233,14 @@ Identity AccessControl::byKey(const std::string& key, Identity::Via via) const {
 }
 
 Identity AccessControl::identify(std::string_view cookieHeader, std::string_view authorization) const {
-    constexpr std::string_view bearer = "Bearer ";
-    if (authorization.size() > bearer.size() && authorization.substr(0, bearer.size()) == bearer) {
+    constexpr std::string_view bearer = "bearer ";  // the scheme is case-insensitive (RFC 9110)
+    auto isBearer = [&] {
+        if (authorization.size() <= bearer.size()) return false;
+        for (std::size_t i = 0; i < bearer.size(); ++i)
+            if (std::tolower(static_cast<unsigned char>(authorization[i])) != bearer[i]) return false;
+        return true;
+    };
+    if (isBearer()) {
         // A token that is not ours is no identity at all (never a fallback
         // to the cookie: the script asked to be this token).
         return byKey(sha256Hex(authorization.substr(bearer.size())), Identity::Via::token);
@@ -246,6 +253,16 @@ Identity AccessControl::identify(std::string_view cookieHeader, std::string_view
 Status AccessControl::check(const Identity& id, std::string_view method, std::string_view path, std::string_view body,
                             std::string_view csrfHeader) const {
     if (auto q = path.find('?'); q != std::string_view::npos) path = path.substr(0, q);
+    // The route is looked up on the path as the dispatch reads it (empty
+    // segments dropped: /api//users/ is /api/users), never on a spelling
+    // that matches no route and so no role.
+    std::string normal;
+    for (std::size_t i = 0; i < path.size();) {
+        const std::size_t j = std::min(path.find('/', i), path.size());
+        if (j > i) normal.append("/").append(path.substr(i, j - i));
+        i = j + 1;
+    }
+    path = normal;
     const Route* r = matchRoute(method, path);
     if (r && r->role == Role::public_) return {};
     if (!id.authenticated()) {
@@ -261,7 +278,13 @@ Status AccessControl::check(const Identity& id, std::string_view method, std::st
     if (id.mustChange && !(r && (r->path == "/api/session/password" || r->path == "/api/logout")))
         return makeError(Errc::password_change_required, "password",
                          "this was a one-time password: set a new one first (POST /api/session/password)");
-    if (!r) return {};
+    // No route: the dispatch answers 404 or 405. A change to a path no
+    // route has is still the admin's (whatever the dispatch might do).
+    if (!r) {
+        if (changes && id.role < Role::admin)
+            return makeError(Errc::forbidden, "role", std::string(method) + " " + std::string(path) + " is no operation for " + id.user);
+        return {};
+    }
     Role need = r->role;
     if (method == "PATCH" && path == "/api/settings/platform") need = Role::admin;
     if (need == Role::designer && id.role == Role::operator_ && !r->operatorMembers.empty() && onlyMembers(body, r->operatorMembers))
@@ -279,20 +302,36 @@ int AccessControl::holdSeconds(const std::string& address, AuthClock::time_point
     return static_cast<int>(std::chrono::ceil<std::chrono::seconds>(it->second.until - now).count());
 }
 
-void AccessControl::failed(const std::string& address, AuthClock::time_point now) {
+int AccessControl::beginAttempt(const std::string& address, AuthClock::time_point now) {
+    if (int wait = holdSeconds(address, now); wait > 0) return wait;
     // Bounded: a flood from many addresses forgets the ones not on hold.
     if (failures_.size() >= 4096)
-        std::erase_if(failures_, [now](const auto& kv) { return kv.second.until <= now; });
+        std::erase_if(failures_, [now](const auto& kv) { return kv.second.until <= now && kv.second.pending == 0; });
     Failures& f = failures_[address];
     if (now - f.last > std::chrono::minutes(15)) f.count = 0;
-    f.last = now;
-    if (++f.count >= kMaxFailures) {
-        f.count = 0;
-        f.until = now + kHold;
-    }
+    // Attempts still being checked count as failures until they are not: a
+    // burst of parallel guesses gets no more tries than a sequence.
+    if (f.count + f.pending >= kMaxFailures) return static_cast<int>(kHold.count());
+    ++f.pending;
+    return 0;
 }
 
-void AccessControl::succeeded(const std::string& address) { failures_.erase(address); }
+void AccessControl::endAttempt(const std::string& address, bool ok, AuthClock::time_point now) {
+    auto it = failures_.find(address);
+    if (it == failures_.end()) return;
+    Failures& f = it->second;
+    if (f.pending > 0) --f.pending;
+    if (ok) {
+        f.count = 0;
+    } else {
+        f.last = now;
+        if (++f.count >= kMaxFailures) {
+            f.count = 0;
+            f.until = now + kHold;
+        }
+    }
+    if (f.count == 0 && f.pending == 0 && f.until <= now) failures_.erase(it);
+}
 
 Status AccessControl::commit(const std::function<Status()>& change, const std::string& what, const store::Origin& origin) {
     auto users = users_;
@@ -450,7 +489,10 @@ Result<std::pair<json::object, std::string>> AccessControl::addToken(const std::
     if (!u) return makeError(Errc::unauthenticated, "session", "log in first");
     if (role > u->role) return makeError(Errc::forbidden, "role", "a token cannot have more rights than its maker");
     const std::string secret = "cbx_" + randomHex(32);
-    Token t{randomHex(4), name, owner, isoNow(), role};
+    std::string id;
+    do id = randomHex(4);
+    while (std::any_of(tokens_.begin(), tokens_.end(), [&](const auto& kv) { return kv.second.id == id; }));
+    Token t{id, name, owner, isoNow(), role};
     json::object view{{"id", t.id}, {"name", t.name}, {"role", roleName(t.role)}, {"user", t.user}, {"created", t.created}};
     Status s = commit(
         [&]() -> Status {

@@ -116,11 +116,14 @@ public:
     Status check(const Identity& id, std::string_view method, std::string_view path, std::string_view body,
                  std::string_view csrfHeader) const;
 
-    // --- Logins (throttled per address) ---
-    // Seconds to wait before another try, 0 when one may try now.
+    // --- Password checks (logins, password changes), throttled per address ---
+    // Seconds the address is held, 0 when it may try now.
     int holdSeconds(const std::string& address, AuthClock::time_point now) const;
-    void failed(const std::string& address, AuthClock::time_point now);
-    void succeeded(const std::string& address);
+    // Starts an attempt: 0, or the seconds to wait (nothing is checked).
+    // Attempts in flight count as failures, so parallel guesses get no more
+    // tries than sequential ones. endAttempt() with the outcome, always.
+    int beginAttempt(const std::string& address, AuthClock::time_point now);
+    void endAttempt(const std::string& address, bool ok, AuthClock::time_point now);
     const UserInfo* user(const std::string& name) const;
 
     // A session for `user` after its secret was checked against `hash`
@@ -173,7 +176,7 @@ private:
         Role role = Role::viewer;
     };
     struct Failures {
-        int count = 0;
+        int count = 0, pending = 0;
         AuthClock::time_point last{}, until{};
     };
 

@@ -149,7 +149,8 @@ private:
     // when the path is not one.
     bool handleAccess(const HttpRequest& req, const std::vector<std::string_view>& seg, Respond& respond);
     // Hashes (or checks then hashes) off the io thread; 503 when too many wait.
-    void hashThen(std::function<std::string()> work, std::function<void(std::string)> done, Respond& respond);
+    void hashThen(std::function<std::string()> work, std::function<void(std::string)> done, const Respond& busy);
+    Respond respondAndEnd(Respond respond, const std::string& address);
     struct ImportItem {
         std::string source, name;
         bool move = false;  // an upload: ours to move

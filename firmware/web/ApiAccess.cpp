@@ -63,9 +63,26 @@ std::string decoyHash() {
 }
 }  // namespace
 
-void Api::hashThen(std::function<std::string()> work, std::function<void(std::string)> done, Respond& respond) {
+namespace {
+HttpResponse held(int wait) {
+    HttpResponse r = errorResponse(makeError(Errc::too_many_attempts, "password",
+                                             "too many wrong passwords from this address: try again in " + std::to_string(wait) + " s"));
+    r.headers.emplace_back("Retry-After", std::to_string(wait));
+    return r;
+}
+}  // namespace
+
+// When the hasher refuses the job (503), the attempt begun for it ends.
+Respond Api::respondAndEnd(Respond respond, const std::string& address) {
+    return [this, respond, address](HttpResponse r) {
+        access_.endAttempt(address, true, AuthClock::now());
+        respond(std::move(r));
+    };
+}
+
+void Api::hashThen(std::function<std::string()> work, std::function<void(std::string)> done, const Respond& busy) {
     if (!hasher_.run(std::move(work), std::move(done)))
-        respond(errorResponse(makeError(Errc::unavailable, "password", "too many logins at once; try again in a moment")));
+        busy(errorResponse(makeError(Errc::unavailable, "password", "too many logins at once; try again in a moment")));
 }
 
 Result<std::string> Api::oneTimeAdmin() {
@@ -143,28 +160,20 @@ bool Api::handleAccess(const HttpRequest& req, const std::vector<std::string_vie
         if (!pw) return respond(errorResponse(pw.error())), true;
         if (access_.setupRequired())
             return respond(errorResponse(makeError(Errc::setup_required, "user", "the box has no users yet: set it up first"))), true;
-        const auto now = AuthClock::now();
-        if (int wait = access_.holdSeconds(req.address, now); wait > 0) {
-            HttpResponse r = errorResponse(makeError(Errc::too_many_attempts, "password",
-                                                     "too many failed logins from this address: try again in " +
-                                                         std::to_string(wait) + " s"));
-            r.headers.emplace_back("Retry-After", std::to_string(wait));
-            return respond(std::move(r)), true;
-        }
+        if (int wait = access_.beginAttempt(req.address, AuthClock::now()); wait > 0) return respond(held(wait)), true;
         const UserInfo* u = access_.user(*user);
         const std::string hash = u ? u->hash : std::string();
         hashThen([hash, pw = *pw] { return verifySecret(hash.empty() ? decoyHash() : hash, pw) && !hash.empty() ? "ok" : ""; },
                  [this, respond, user = *user, hash, origin, opened, address = req.address](std::string ok) {
+                     access_.endAttempt(address, !ok.empty(), AuthClock::now());
                      if (ok.empty()) {
-                         access_.failed(address, AuthClock::now());
                          (void)show_.store().appendLog(
                              {store::LogEntry{0, 0, "login", "web", origin.client, "failed login as '" + user + "'", ""}});
                          return respond(errorResponse(makeError(Errc::bad_credentials, "password", "wrong user name or password")));
                      }
-                     access_.succeeded(address);
                      opened(respond, user, hash, origin, 200);
                  },
-                 respond);
+                 respondAndEnd(respond, req.address));
         return true;
     }
 
@@ -184,6 +193,10 @@ bool Api::handleAccess(const HttpRequest& req, const std::vector<std::string_vie
     // of the user's kind (a PIN user gives a new PIN in "password").
     if (what == "session" && seg.size() == 3 && seg[2] == "password") {
         if (req.method != "POST") return methodNotAllowed("POST"), true;
+        // A person's own password, from their own session: a token (a
+        // script's, perhaps a viewer's) never changes its maker's.
+        if (me.via != Identity::Via::cookie)
+            return respond(errorResponse(makeError(Errc::forbidden, "session", "log in to change your password (a token cannot)"))), true;
         const UserInfo* u = access_.user(me.user);
         if (!u) return respond(errorResponse(makeError(Errc::unauthenticated, "session", "log in first"))), true;
         auto body = parseBody(req, true);
@@ -197,21 +210,26 @@ bool Api::handleAccess(const HttpRequest& req, const std::vector<std::string_vie
             if (!c) return respond(errorResponse(c.error())), true;
             current = *c;
         }
+        // Checking the current password is a guess like a login's: throttled alike.
+        if (int wait = access_.beginAttempt(req.address, AuthClock::now()); wait > 0) return respond(held(wait)), true;
         hashThen(
             [check = !me.mustChange, stored = u->hash, current, pw = *pw] {
                 if (check && !verifySecret(stored, current)) return std::string();
                 auto h = hashSecret(pw);
-                return h ? *h : std::string();
+                return h ? *h : std::string("!");
             },
-            [this, respond, name = me.user, key = me.key, via = me.via, pin = u->pin, origin](std::string hash) {
+            [this, respond, name = me.user, key = me.key, via = me.via, pin = u->pin, origin, address = req.address](std::string hash) {
+                access_.endAttempt(address, !hash.empty(), AuthClock::now());
                 if (hash.empty())
                     return respond(errorResponse(makeError(Errc::bad_credentials, "current", "the current password is wrong")));
+                if (hash == "!")
+                    return respond(errorResponse(makeError(Errc::unavailable, "password", "could not hash the password; try again")));
                 if (auto s = access_.updateUser(name, std::nullopt, std::make_pair(hash, pin), false, key, origin); !s)
                     return respond(errorResponse(s.error()));
                 if (accessChanged_) accessChanged_();
                 respond(jsonResponse(200, access_.sessionJson(access_.byKey(key, via))));
             },
-            respond);
+            respondAndEnd(respond, req.address));
         return true;
     }
 
@@ -274,8 +292,10 @@ bool Api::handleAccess(const HttpRequest& req, const std::vector<std::string_vie
             auto secret = secretOf(*body, false);
             if (!secret) return respond(errorResponse(secret.error())), true;
             if (!role && !*secret) return respond(errorResponse(makeError(Errc::bad_request, "body", "nothing to change (role, password or pin)"))), true;
-            auto apply = [this, respond, name, role, origin, userJson](std::optional<std::pair<std::string, bool>> hashed) {
-                if (auto s = access_.updateUser(name, role, std::move(hashed), false, "", origin); !s) return respond(errorResponse(s.error()));
+            auto apply = [this, respond, name, role, origin, userJson, me](std::optional<std::pair<std::string, bool>> hashed) {
+                // An admin giving themselves a new password stays logged in here.
+                const std::string keep = name == me.user && me.via == Identity::Via::cookie ? me.key : "";
+                if (auto s = access_.updateUser(name, role, std::move(hashed), false, keep, origin); !s) return respond(errorResponse(s.error()));
                 if (accessChanged_) accessChanged_();
                 respond(jsonResponse(200, userJson(name)));
             };

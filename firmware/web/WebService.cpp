@@ -80,12 +80,16 @@ Status runWeb(const WebOptions& o) {
     api.setPoster([&io](std::function<void()> f) { net::post(io, std::move(f)); });
     api.setResync([&hub] { hub.resyncAll(); });
     hub.api = &api;
-    api.setAccessChanged([&hub, &api] {
+    // WebSockets whose session ended (logout, expiry), whose user or token
+    // went or whose role changed are closed: after each such change, and
+    // once a minute for expiries.
+    auto revalidate = [&hub, &api] {
         hub.revalidate([&api](const Identity& who) {
             const Identity now = api.access().byKey(who.key, who.via);
             return now.authenticated() && now.role == who.role;
         });
-    });
+    };
+    api.setAccessChanged(revalidate);
     if (auto s = api.control().load(); !s) log::warn("web", "control settings: " + s.error().reason + " (defaults used)");
     // Without its users the box would be open to whoever sets it up first:
     // an unreadable access record stops the web process (the engine plays on).
@@ -141,10 +145,12 @@ Status runWeb(const WebOptions& o) {
     // Clients are promised a state frame at least every second (they treat
     // silence as a dead link), also while the engine is away.
     net::steady_timer heartbeat(io);
+    unsigned beats = 0;
     std::function<void()> beat = [&] {
         heartbeat.expires_after(std::chrono::milliseconds(500));
         heartbeat.async_wait([&](boost::system::error_code ec) {
             if (ec) return;
+            if (++beats % 120 == 0) revalidate();
             if (std::chrono::steady_clock::now() - lastState > std::chrono::milliseconds(900)) {
                 hub.broadcast({{"type", "state"}, {"live", show.live()}}, true);
                 lastState = std::chrono::steady_clock::now();

@@ -244,3 +244,43 @@ TEST(Access, usersAreCheckedAndTheLastAdminStays) {
     LONGS_EQUAL(200, call("PATCH", "/api/users/des", {{"password", "new designs"}}, admin).status);
     CHECK(!access().byKey(des.key, des.via).authenticated());
 }
+
+TEST(Access, aPathSpelledWithExtraSlashesHasItsRouteRole) {
+    Identity admin = setUp();
+    Identity viewer = addAndLogin(admin, "ro", "viewer", {{"password", "read only please"}});
+    for (const char* path : {"/api/users/", "/api//users", "//api/users"})
+        STRCMP_EQUAL("forbidden", codeOf(access().check(viewer, "POST", path, R"({"name":"x"})", viewer.csrf)).c_str());
+    STRCMP_EQUAL("forbidden", codeOf(access().check(viewer, "PATCH", "/api//settings/platform", "{}", viewer.csrf)).c_str());
+    // A change to a path no route has is no viewer's either (the dispatch would say 404).
+    STRCMP_EQUAL("forbidden", codeOf(access().check(viewer, "POST", "/api/nothing", "{}", viewer.csrf)).c_str());
+    CHECK(access().check(admin, "POST", "/api/nothing", "{}", admin.csrf).ok());
+}
+
+TEST(Access, theBearerSchemeIsCaseInsensitiveAndATokenCannotChangeAPassword) {
+    Identity admin = setUp();
+    auto r = call("POST", "/api/tokens", {{"name", "prometheus"}, {"role", "viewer"}}, admin);
+    const std::string secret(json::parse(r.body).at("secret").as_string());
+    Identity token = access().identify("", "bearer " + secret);
+    CHECK(token.authenticated());
+    r = call("POST", "/api/session/password", {{"current", "correct horse"}, {"password", "taken over"}}, token);
+    LONGS_EQUAL(403, r.status);
+    LONGS_EQUAL(200, call("POST", "/api/login", {{"user", "boss"}, {"password", "correct horse"}}).status);
+}
+
+TEST(Access, guessesInFlightCountAgainstTheAddress) {
+    const auto now = AuthClock::now();
+    for (int i = 0; i < AccessControl::kMaxFailures; ++i) LONGS_EQUAL(0, access().beginAttempt("10.1.1.1", now));
+    CHECK(access().beginAttempt("10.1.1.1", now) > 0);  // five are being checked: no sixth
+    for (int i = 0; i < AccessControl::kMaxFailures; ++i) access().endAttempt("10.1.1.1", false, now);
+    CHECK(access().holdSeconds("10.1.1.1", now) > 0);
+    // A right password clears the count.
+    LONGS_EQUAL(0, access().beginAttempt("10.1.1.2", now));
+    access().endAttempt("10.1.1.2", false, now);
+    LONGS_EQUAL(0, access().beginAttempt("10.1.1.2", now));
+    access().endAttempt("10.1.1.2", true, now);
+    for (int i = 0; i < AccessControl::kMaxFailures - 1; ++i) {
+        LONGS_EQUAL(0, access().beginAttempt("10.1.1.2", now));
+        access().endAttempt("10.1.1.2", false, now);
+    }
+    LONGS_EQUAL(0, access().holdSeconds("10.1.1.2", now));
+}
