@@ -39,6 +39,11 @@ void ControlExec::call(const std::string& client, std::string method, std::strin
 bool ControlExec::run(const ControlRequest& r, const std::string& client, Done done) {
     using K = ControlRequest::Kind;
     const model::Show& sh = show_.show();
+    // A newly loaded show starts with its playhead at its first clip.
+    if (sh.id != playheadShow_) {
+        playheadShow_ = sh.id;
+        playhead_ = 0;
+    }
     auto fail = [&](const Error& e) {
         done(httpStatus(e.code), errorBody(e));
         return true;

@@ -37,6 +37,7 @@ private:
     Api& api_;
     ShowService& show_;
     model::ClipId playhead_ = 0;  // the next clip /go starts (0: the first)
+    model::ShowId playheadShow_ = 0;  // the show it belongs to
 };
 
 }  // namespace cuebox::web

@@ -284,3 +284,4 @@ TEST(Access, guessesInFlightCountAgainstTheAddress) {
     }
     LONGS_EQUAL(0, access().holdSeconds("10.1.1.2", now));
 }
+
