@@ -170,6 +170,7 @@ Status EngineService::run(const std::atomic<bool>& stop) {
                        clients_.end());
 
         drainEvents();
+        decodeLtc();
         for (engine::MidiEvent m; engine_.midi().next(m);) {
             json::array bytes;
             for (std::size_t i = 0; i < m.size; ++i) bytes.emplace_back(m.bytes[i]);
@@ -566,6 +567,34 @@ json::object EngineService::meters() {
     return json::object{{"busses", std::move(busses)}, {"outputs", std::move(outputs)}, {"monitor", std::move(monitor)}};
 }
 
+void EngineService::decodeLtc() {
+    if (!ltc_) ltc_ = std::make_unique<engine::LtcDecoder>(static_cast<int>(engine_.config().sampleRate));
+    for (engine::LtcTap::Stamp st; engine_.ltc().read(st, ltcBlock_);) ltc_->write(ltcBlock_.data(), st.n, st.frame);
+}
+
+// The LTC input as the live state shows it: the newest frame and the
+// JACK frame it started at (a client counts on from there), the rate, the
+// level and the faults so far.
+json::object EngineService::ltcState() const {
+    json::object o{{"state", "none"}};
+    if (!ltc_) return o;
+    const auto& st = ltc_->status();
+    o["state"] = engine::ltcStateName(st.state);
+    o["frames"] = st.frames;
+    o["dropouts"] = st.dropouts;
+    o["jumps"] = st.jumps;
+    o["reverse"] = st.reverse;
+    o["overruns"] = engine_.ltc().dropped();
+    if (st.last) {
+        o["timecode"] = st.last->text();
+        o["frame_at"] = st.last->startFrame;
+        o["fps"] = st.fps;
+        o["drop_frame"] = st.last->dropFrame;
+        o["level_dbfs"] = st.last->levelDbfs;
+    }
+    return o;
+}
+
 json::object EngineService::liveState() {
     const double rate = engine_.config().sampleRate;
     // One entry per clip: a clip with several voices shows its newest.
@@ -626,6 +655,7 @@ json::object EngineService::liveState() {
                         {"dropouts", std::move(dropouts)},
                         {"record", std::move(record)},
                         {"meters", meters()},
+                        {"ltc", ltcState()},
                         {"missing", std::move(missing)}};
 }
 

@@ -72,6 +72,10 @@ private:
 
     EngineServiceOptions opt_;
     engine::Engine& engine_;
+    std::unique_ptr<engine::LtcDecoder> ltc_;  // cuebox:ltc_in, decoded on the control thread
+    std::vector<float> ltcBlock_;
+    void decodeLtc();
+    boost::json::object ltcState() const;
     engine::JackDriver& jack_;
     std::vector<std::string> midiAllow_;  // JACK port patterns allowed on cuebox:midi_in ([] = any)
     void checkMidiSources();

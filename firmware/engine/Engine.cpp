@@ -122,6 +122,7 @@ void Engine::process(std::uint32_t nframes, const float* const* ins, float* cons
         if (v.active) render(v, nframes, blockFrame);
     mixer_.mix(*mix_, nframes, outs);
     recorder_.process(nframes, ins);
+    if (ins && ins[4]) ltc_.write(ins[4], nframes, blockFrame);
 
     retire();
     publishUsage();

@@ -23,6 +23,7 @@
 #include "engine/Command.h"
 #include "engine/Envelope.h"
 #include "engine/LoadMeter.h"
+#include "engine/Ltc.h"
 #include "engine/Midi.h"
 #include "engine/Mixer.h"
 #include "engine/OverloadGuard.h"
@@ -114,6 +115,7 @@ public:
     Streamer& streamer() { return streamer_; }  // the disk thread services it
     Recorder& recorder() { return recorder_; }  // control starts/stops, the disk thread drains
     MidiIo& midi() { return midi_; }            // the JACK adapter and the control thread
+    LtcTap& ltc() { return ltc_; }              // filled from ltc_in by process(); the control thread decodes
     // [control] tests drive the overload states through this.
     OverloadGuard& overloadGuard() { return overload_; }
     // [control] Test hook: process() busy-waits until this many ns after its
@@ -183,6 +185,7 @@ private:
     Streamer streamer_;
     Recorder recorder_;
     MidiIo midi_;
+    LtcTap ltc_;
     std::array<Voice, kMaxVoices> voices_{};
     std::array<VoiceView, kMaxVoices> views_{};
     std::uint64_t nextSeq_ = 1;
