@@ -14,14 +14,6 @@ using namespace cuebox::web;
 namespace json = boost::json;
 
 namespace {
-class NullSink : public CommandSink {
-public:
-    void send(json::object cmd, std::function<void(Result<json::object>)> done) override {
-        done(json::object{{"req", 1}, {"ok", true}, {"action", cmd.at("op")}});
-    }
-    void reload(std::uint64_t) override {}
-};
-
 std::string header(const HttpResponse& r, const std::string& name) {
     for (const auto& [n, v] : r.headers)
         if (n == name) return v;
@@ -37,7 +29,7 @@ std::string cookieOf(const HttpResponse& r) {
 
 TEST_GROUP(Access) {
     std::unique_ptr<LoadedShow> fx;
-    NullSink sink;
+    AcceptingSink sink;
     std::unique_ptr<Api> api;
 
     void setup() override {

@@ -14,16 +14,6 @@ using namespace cuebox;
 using namespace cuebox::web;
 namespace json = boost::json;
 
-namespace {
-class AcceptingSink : public CommandSink {
-public:
-    void send(json::object cmd, std::function<void(Result<json::object>)> done) override {
-        done(json::object{{"req", 1}, {"ok", true}, {"action", cmd.at("op")}});
-    }
-    void reload(std::uint64_t) override {}
-};
-}  // namespace
-
 TEST_GROUP(Playhead) {
     std::unique_ptr<LoadedShow> fx;
     AcceptingSink sink;

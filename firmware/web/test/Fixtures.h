@@ -3,6 +3,7 @@
 // cell 0/0 whose media file does not exist) and the show service on it.
 #pragma once
 
+#include "web/Api.h"
 #include "web/ShowService.h"
 
 #include <CppUTest/TestHarness.h>
@@ -41,4 +42,14 @@ struct LoadedShow {
         store.reset();
         std::filesystem::remove_all(dir);
     }
+};
+
+// An engine that accepts every command (tests that need no engine reply
+// beyond "ok").
+class AcceptingSink : public cuebox::web::CommandSink {
+public:
+    void send(boost::json::object cmd, std::function<void(cuebox::Result<boost::json::object>)> done) override {
+        done(boost::json::object{{"req", 1}, {"ok", true}, {"action", cmd.at("op")}});
+    }
+    void reload(std::uint64_t) override {}
 };
