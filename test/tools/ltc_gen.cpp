@@ -4,8 +4,10 @@
 //   cuebox-ltc-gen --server NAME --fps 24|25|29.97|30 --start HH:MM:SS:FF --seconds S
 // Prints "start <frame_time>": the JACK frame time of the first LTC frame's
 // first sample (the frame --start names), then plays S seconds of LTC and
-// exits. Samples are made before the client starts: the process callback
-// only copies.
+// exits. The sample played at each JACK frame time is the one that many
+// frames after the start, so cycles the server skips skip signal too.
+// Samples are made before the client starts: the process callback only
+// copies.
 #include <jack/jack.h>
 #include <ltc.h>
 
@@ -31,19 +33,24 @@ struct Gen {
 int process(jack_nframes_t n, void* arg) {
     auto* g = static_cast<Gen*>(arg);
     auto* out = static_cast<float*>(jack_port_get_buffer(g->port, n));
+    const std::uint64_t now = jack_last_frame_time(g->client);
     if (!g->started.load(std::memory_order_relaxed)) {
         if (!g->armed.load(std::memory_order_acquire)) {
             std::memset(out, 0, n * sizeof(float));
             return 0;
         }
-        g->first.store(jack_last_frame_time(g->client));
+        g->first.store(now);
         g->started.store(true);
     }
-    const std::size_t at = g->at.load(std::memory_order_relaxed);
+    // The sample at a frame time is the one that many frames after the
+    // first: when the server skips cycles, those samples are skipped too,
+    // so the signal stays where frame time says it is (as a real timecode
+    // source against a real clock would).
+    const std::size_t at = static_cast<std::size_t>(now - g->first.load(std::memory_order_relaxed));
     const std::size_t k = at < g->samples.size() ? std::min<std::size_t>(n, g->samples.size() - at) : 0;
     if (k) std::memcpy(out, g->samples.data() + at, k * sizeof(float));
     std::memset(out + k, 0, (n - k) * sizeof(float));
-    g->at.store(at + k, std::memory_order_relaxed);
+    g->at.store(std::min(at + n, g->samples.size()), std::memory_order_relaxed);
     return 0;
 }
 }  // namespace
