@@ -67,6 +67,8 @@ const char* refuseCode(engine::RefuseReason r) {
 
 EngineService::EngineService(EngineServiceOptions o, engine::Engine& e, engine::JackDriver& jack)
     : opt_(std::move(o)), engine_(e), jack_(jack), loader_(opt_.dataDir, e.config().sampleRate, opt_.streamAboveS.value_or(60.0)) {
+    time_ = std::make_unique<TimeSources>(static_cast<int>(e.config().sampleRate));
+    time_->configure(timeSourcesConfig(model::defaultSettings()), 0);
     disk_ = std::thread([this] { diskLoop(); });
     const char* hooks = std::getenv("CUEBOX_TEST_HOOKS");
     testHooks_ = hooks && std::string(hooks) == "1";
@@ -157,21 +159,31 @@ Status EngineService::run(const std::atomic<bool>& stop) {
         std::vector<pollfd> fds;
         fds.push_back({listenFd_, POLLIN, 0});
         for (auto& c : clients_) fds.push_back({c->conn.fd(), POLLIN, 0});
+        int ptpIndex = -1;
+        if (time_->ptpFd() >= 0) {
+            ptpIndex = static_cast<int>(fds.size());
+            fds.push_back({time_->ptpFd(), POLLIN, 0});
+        }
         // Short waits while replies are owed (events come from the RT
         // thread, which must not make system calls to wake us).
         // With a MIDI controller connected, 2 ms: its events wait in a
         // ring until this thread looks.
-        const int timeout = pending_.empty() && !unpublished_ && !unpublishedMix_ ? (jack_.midiConnected() ? 2 : 10) : 1;
+        const int timeout = pending_.empty() && !unpublished_ && !unpublishedMix_ ? (jack_.midiConnected() || jack_.syncConnected() ? 2 : 10) : 1;
         ::poll(fds.data(), fds.size(), timeout);
         if (fds[0].revents & POLLIN) accept();
-        for (std::size_t i = 1; i < fds.size(); ++i)
+        for (std::size_t i = 1; i < 1 + clients_.size(); ++i)
             if (fds[i].revents & (POLLIN | POLLHUP | POLLERR)) serve(*clients_[i - 1]);
         clients_.erase(std::remove_if(clients_.begin(), clients_.end(), [](auto& c) { return !c->conn.open(); }),
                        clients_.end());
 
         drainEvents();
-        decodeLtc();
+        if (ptpIndex >= 0 && (fds[static_cast<std::size_t>(ptpIndex)].revents & POLLIN)) time_->ptpReadable();
+        serviceTime();
         for (engine::MidiEvent m; engine_.midi().next(m);) {
+            if (m.port > 0) {  // a time source (sync_in_N)
+                time_->midi(m.port - 1, m.bytes.data(), m.size, m.frame);
+                continue;
+            }
             json::array bytes;
             for (std::size_t i = 0; i < m.size; ++i) bytes.emplace_back(m.bytes[i]);
             broadcast(ipc::MsgType::event, {{"event", "midi"}, {"bytes", std::move(bytes)}, {"frame", m.frame}});
@@ -380,6 +392,16 @@ void EngineService::handleCommand(Client& c, const json::object& body) {
     }
     if (const json::value* at = body.if_contains("at_frame"); at && at->is_number())
         cmd.atFrame = at->to_number<std::uint64_t>();
+    // Quantized launch: a start waits for the next beat, bar or frame of
+    // the time division (the clip's setting, else the show's). A stop is
+    // never held back.
+    if (!cmd.atFrame && (cmd.type == Command::Type::start || cmd.type == Command::Type::press || cmd.type == Command::Type::toggle) &&
+        !(cmd.type != Command::Type::start && clipSounding(cmd.clip))) {
+        const auto it = timing_.find(cmd.clip);
+        std::string mode = it != timing_.end() ? it->second.quantize : "";
+        if (mode.empty()) mode = time_->quantizeDefault();
+        if (const auto q = time_->quantized(mode, it != timing_.end() ? it->second.group : 0, jack_.frameTime())) cmd.atFrame = *q;
+    }
     if (const json::value* g = body.if_contains("gain_db"); g && g->is_number() && cmd.type == Command::Type::start)
         cmd.gain = static_cast<float>(std::pow(10.0, std::clamp(g->to_number<double>(), -90.0, 0.0) / 20.0));
     if (const json::value* fade = body.if_contains("fade_ms"); fade && fade->is_number()) {
@@ -430,12 +452,18 @@ void EngineService::drainEvents() {
         switch (e.type) {
         case Event::Type::started:
             if (e.bus < engine::kBusses) lastUsed_[e.bus] = isoNow(true);
-            broadcast(ipc::MsgType::event, {{"event", "clip_started"},
-                                            {"clip", e.clip},
-                                            {"frame", e.frame},
-                                            {"latency_frames", e.latencyFrames},
-                                            {"cycles_waited", e.cyclesWaited},
-                                            {"wait_us", e.waitNs / 1000}});
+        {
+            // The timestamp record: which time source the box followed and
+            // its time at the first sample.
+            json::object ev{{"event", "clip_started"},
+                            {"clip", e.clip},
+                            {"frame", e.frame},
+                            {"latency_frames", e.latencyFrames},
+                            {"cycles_waited", e.cyclesWaited},
+                            {"wait_us", e.waitNs / 1000}};
+            for (auto& [k, v] : time_->stamp(e.frame)) ev[k] = v;
+            broadcast(ipc::MsgType::event, ev);
+        }
             break;
         case Event::Type::stopped:
             if (!clipSounding(e.clip)) broadcast(ipc::MsgType::event, {{"event", "clip_stopped"}, {"clip", e.clip}});
@@ -516,6 +544,25 @@ void EngineService::refreshShow(bool force) {
     if (engine_.publishTable(unpublished_.get())) unpublished_.release();
     unpublishedMix_ = std::make_unique<engine::MixConfig>(mixConfig(show->audio, engine_.outputs()));
     if (engine_.publishMix(unpublishedMix_.get())) unpublishedMix_.release();
+    // Time sources: the show's settings; the inputs it names patched.
+    time_->configure(timeSourcesConfig(show->settings), jack_.frameTime());
+    const auto& ts = show->settings.at("time_sources");
+    auto patch = [&](const std::string& own, const std::string& src, std::string& last) {
+        if (src == last) return;
+        last = src;
+        if (auto err = jack_.patchInput(own, src); !err.empty()) log::warn("engine", "time source input: " + err);
+    };
+    patch("ltc_in", std::string(ts.at("ltc_port").as_string()), ltcPort_);
+    const auto& ms = ts.at("midi_sources").as_array();
+    for (std::size_t i = 0; i < ms.size() && i < syncPorts_.size(); ++i)
+        patch("sync_in_" + std::to_string(i + 1), std::string(ms[i].at("port").as_string()), syncPorts_[i]);
+    std::map<std::uint64_t, ClipTiming> timing;
+    for (const auto& c : show->clips) {
+        ClipTiming t{c.quantize, c.group - 'A', c.timecode, false};
+        if (auto it = timing_.find(c.id); it != timing_.end() && it->second.timecode == c.timecode) t.fired = it->second.fired;
+        timing[c.id] = std::move(t);
+    }
+    timing_ = std::move(timing);
 }
 
 json::object EngineService::engineStatus() const {
@@ -567,32 +614,53 @@ json::object EngineService::meters() {
     return json::object{{"busses", std::move(busses)}, {"outputs", std::move(outputs)}, {"monitor", std::move(monitor)}};
 }
 
-void EngineService::decodeLtc() {
-    if (!ltc_) ltc_ = std::make_unique<engine::LtcDecoder>(static_cast<int>(engine_.config().sampleRate));
-    for (engine::LtcTap::Stamp st; engine_.ltc().read(st, ltcBlock_);) ltc_->write(ltcBlock_.data(), st.n, st.frame);
+// Once a poll: the LTC the RT thread copied, the time sources judged (a
+// switch of source goes out as an event at once: phase 3 of the emergency
+// protocol is the web side's), and timecode triggers posted ahead.
+void EngineService::serviceTime() {
+    for (engine::LtcTap::Stamp st; engine_.ltc().read(st, ltcBlock_);) time_->ltcBlock(ltcBlock_.data(), st.n, st.frame);
+    const std::uint64_t now = jack_.frameTime();
+    if (auto sw = time_->service(sync::monotonicNs(), now)) {
+        log::info("engine", "time source " + std::string(sw->at("from").as_string()) + " -> " + std::string(sw->at("to").as_string()) +
+                                " (" + std::string(sw->at("reason").as_string()) + ")");
+        broadcast(ipc::MsgType::event, *sw);
+    }
+    // Timecode triggers: posted once their time is less than 250 ms ahead
+    // (the engine holds a scheduled start to its sample); re-armed when the
+    // timecode goes back before them (a rehearsal re-run).
+    const auto ahead = static_cast<std::uint64_t>(engine_.config().sampleRate / 4);
+    for (auto& [clip, t] : timing_) {
+        if (t.timecode.empty()) continue;
+        const auto at = time_->timecodeFrame(t.timecode, now);
+        if (!at) {
+            // Not ahead (passed, or no timecode): re-arm only when the
+            // timecode now is before the trigger again.
+            const std::string tc = time_->timecodeNow(now);
+            if (t.fired && !tc.empty() && tc.substr(0, 8) + tc.substr(9) < t.timecode.substr(0, 8) + t.timecode.substr(9)) t.fired = false;
+            continue;
+        }
+        if (t.fired || at->frame > now + ahead) continue;
+        t.fired = true;
+        postTimecodeStart(clip, at->frame, at->source);
+    }
 }
 
-// The LTC input as the live state shows it: the newest frame and the
-// JACK frame it started at (a client counts on from there), the rate, the
-// level and the faults so far.
-json::object EngineService::ltcState() const {
-    json::object o{{"state", "none"}};
-    if (!ltc_) return o;
-    const auto& st = ltc_->status();
-    o["state"] = engine::ltcStateName(st.state);
-    o["frames"] = st.frames;
-    o["dropouts"] = st.dropouts;
-    o["jumps"] = st.jumps;
-    o["reverse"] = st.reverse;
-    o["overruns"] = engine_.ltc().dropped();
-    if (st.last) {
-        o["timecode"] = st.last->text();
-        o["frame_at"] = st.last->startFrame;
-        o["fps"] = st.fps;
-        o["drop_frame"] = st.last->dropFrame;
-        o["level_dbfs"] = st.last->levelDbfs;
+void EngineService::postTimecodeStart(std::uint64_t clip, std::uint64_t frame, const std::string& source) {
+    engine::Command cmd;
+    cmd.type = engine::Command::Type::start;
+    cmd.clip = clip;
+    cmd.atFrame = frame;
+    cmd.req = nextReq_++;
+    if (nextReq_ == 0) nextReq_ = 1;
+    cmd.queuedFrame = jack_.frameTime();
+    cmd.postedAfterBlock = engine_.lastBlockFrame();
+    cmd.postedNs = engine::LoadMeter::nowNs();
+    if (!engine_.post(cmd)) {
+        broadcast(ipc::MsgType::event, {{"event", "timecode_trigger_failed"}, {"clip", clip}, {"reason", "the engine's command queue is full"}});
+        return;
     }
-    return o;
+    broadcast(ipc::MsgType::event,
+              {{"event", "timecode_trigger"}, {"clip", clip}, {"at_frame", frame}, {"source", source}, {"timecode", timing_[clip].timecode}});
 }
 
 json::object EngineService::liveState() {
@@ -655,7 +723,8 @@ json::object EngineService::liveState() {
                         {"dropouts", std::move(dropouts)},
                         {"record", std::move(record)},
                         {"meters", meters()},
-                        {"ltc", ltcState()},
+                        {"ltc", time_->ltcLive()},
+                        {"clock", time_->live()},
                         {"missing", std::move(missing)}};
 }
 

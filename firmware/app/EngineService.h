@@ -6,6 +6,7 @@
 #pragma once
 
 #include "app/ClipLoader.h"
+#include "app/TimeSources.h"
 #include "engine/Engine.h"
 #include "engine/jack/JackDriver.h"
 #include "ipc/Socket.h"
@@ -72,10 +73,22 @@ private:
 
     EngineServiceOptions opt_;
     engine::Engine& engine_;
-    std::unique_ptr<engine::LtcDecoder> ltc_;  // cuebox:ltc_in, decoded on the control thread
+    // Time sources: LTC from cuebox:ltc_in (decoded here), MTC and MIDI
+    // clock from cuebox:sync_in_1..4, PTP from ptp4l; the arbiter; quantized
+    // and timecode-triggered starts.
+    std::unique_ptr<TimeSources> time_;
     std::vector<float> ltcBlock_;
-    void decodeLtc();
-    boost::json::object ltcState() const;
+    void serviceTime();
+    struct ClipTiming {
+        std::string quantize;  // "" = the show's
+        int group = 0;
+        std::string timecode;  // trigger ("" = none)
+        bool fired = false;    // its timecode passed (re-armed when the time goes back before it)
+    };
+    std::map<std::uint64_t, ClipTiming> timing_;
+    std::string ltcPort_;
+    std::array<std::string, 4> syncPorts_;
+    void postTimecodeStart(std::uint64_t clip, std::uint64_t frame, const std::string& source);
     engine::JackDriver& jack_;
     std::vector<std::string> midiAllow_;  // JACK port patterns allowed on cuebox:midi_in ([] = any)
     void checkMidiSources();

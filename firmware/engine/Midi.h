@@ -22,6 +22,7 @@ inline constexpr std::size_t kMaxMidiEvent = 128;  // channel messages and MSC S
 
 struct MidiEvent {
     std::uint64_t frame = 0;  // JACK frame time of the event
+    std::uint8_t port = 0;    // 0: midi_in (control); 1-4: sync_in_1..4 (time sources)
     std::uint16_t size = 0;
     std::array<std::uint8_t, kMaxMidiEvent> bytes{};
 };
@@ -30,13 +31,14 @@ class MidiIo {
 public:
     // [RT] one incoming event at `frame`. Longer events (a bulk dump) are
     // not control messages: dropped and counted like a full ring.
-    void received(const std::uint8_t* data, std::size_t n, std::uint64_t frame) {
+    void received(const std::uint8_t* data, std::size_t n, std::uint64_t frame, std::uint8_t port = 0) {
         if (n == 0 || n > kMaxMidiEvent || in_.write_available() == 0) {
             dropped_.fetch_add(1, std::memory_order_relaxed);
             return;
         }
         MidiEvent e;
         e.frame = frame;
+        e.port = port;
         e.size = static_cast<std::uint16_t>(n);
         std::memcpy(e.bytes.data(), data, n);
         in_.push(e);

@@ -29,6 +29,8 @@ void ClipPatch::applyTo(Clip& c) const {
     if (pitchSemitones) c.pitchSemitones = *pitchSemitones;
     if (bpm) c.bpm = *bpm;
     if (normalize) c.normalize = *normalize;
+    if (quantize) c.quantize = *quantize;
+    if (timecode) c.timecode = *timecode;
 }
 
 using field::bad;
@@ -120,6 +122,15 @@ Result<ClipPatch> parseClipPatch(const json::value& body) {
             auto f = field::flag(v, "normalize");
             if (!f) return f.error();
             p.normalize = *f;
+        } else if (key == "quantize") {
+            if (v.is_null()) p.quantize = std::string();
+            else if (v.is_string() && (v.as_string() == "off" || v.as_string() == "beat" || v.as_string() == "bar" || v.as_string() == "frame"))
+                p.quantize = std::string(v.as_string());
+            else return bad("quantize", "must be one of off, beat, bar, frame, or null for the show's time_division.quantize");
+        } else if (key == "timecode") {
+            if (v.is_null() || (v.is_string() && v.as_string().empty())) p.timecode = std::string();
+            else if (v.is_string() && validTimecodeText(std::string(v.as_string()))) p.timecode = std::string(v.as_string());
+            else return bad("timecode", "must be a time HH:MM:SS:FF (hours 0-23, frames 0-29; ';' before the frames for drop-frame), or null for none");
         } else {
             return bad(std::string(key), "is not an editable clip member");
         }

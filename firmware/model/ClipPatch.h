@@ -31,11 +31,13 @@ struct ClipPatch {
     std::optional<double> pitchSemitones;
     std::optional<std::optional<double>> bpm;  // null = the analysed tempo
     std::optional<bool> normalize;
+    std::optional<std::string> quantize;  // "" (JSON null) = the show's
+    std::optional<std::string> timecode;  // "" (JSON null) = no timecode trigger
 
     bool empty() const {
         return !label && !color && !levelDb && !fadeInMs && !fadeOutMs && !loop && !loopCount && !tempoSync && !fadeInCurve &&
                !fadeOutCurve && !crossfadeCurve && !crossfadeMs && !powerComp && !playMode && !secondPress && !group &&
-               !pitchSemitones && !bpm && !normalize;
+               !pitchSemitones && !bpm && !normalize && !quantize && !timecode;
     }
     void applyTo(Clip& c) const;
 };

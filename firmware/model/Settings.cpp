@@ -5,6 +5,7 @@
 #include <boost/json.hpp>
 
 #include <algorithm>
+#include <cctype>
 #include <cmath>
 #include <array>
 #include <iterator>
@@ -17,8 +18,12 @@ namespace {
 using field::bad;
 
 // paths: a list of up to 16 paths; shares: a list of up to 16 {from, to}
-// path pairs (network share mappings).
-enum class Kind { number, whole, flag, choice, text, path, paths, shares };
+// path pairs (network share mappings); order: the choices, each at most
+// once, in an order (a priority list); numbers: up to 16 distinct whole
+// numbers in [lo, hi]; identities: up to 16 PTP clock identities
+// (xxxxxx.xxxx.xxxxxx, hex); midi_sources: the time-source MIDI ports, one
+// object each (see k_midi_source).
+enum class Kind { number, whole, flag, choice, text, path, paths, shares, order, numbers, identities, midi_sources };
 
 // A declared member. Plain constants only (no allocation at static init):
 // `choices` is comma-separated, `def` is the default as JSON text.
@@ -36,21 +41,65 @@ struct Section {
     std::size_t count;
 };
 
+// The global tempo: set by hand (tempo_bpm) or followed from MIDI clock
+// (the time source's best MIDI clock port), for quantized launches and
+// tempo-synced clips.
 constexpr Member k_transport[] = {
     {"tempo_bpm", Kind::number, 20, 300, "", "120.0"},
-    {"sync_source", Kind::choice, 0, 0, "internal,ltc,mtc,midi_clock,ptp", "\"internal\""},
+    {"tempo_source", Kind::choice, 0, 0, "manual,midi_clock", "\"manual\""},
     {"clip_tempo_sync", Kind::flag, 0, 0, "", "false"},
 };
+// Time sources (sync/Clock.h): the priority order (the box's own clock is
+// always the last resort), automatic failover, how long a degraded source
+// is kept and a recovered one must be healthy; per source its switch, its
+// quality limits (drift, jitter, instability -> a score 0..1; under the
+// threshold it is degraded) and what a loss does; PTP through ptp4l's
+// management socket with allow-lists of grandmasters and domains; LTC's
+// input (the JACK port patched to cuebox:ltc_in), buffer and level floor;
+// MIDI (MTC and MIDI clock) from up to four ports of equal priority, each
+// with its own limits.
 constexpr Member k_time_sources[] = {
-    {"primary", Kind::choice, 0, 0, "internal,ptp,ltc,mtc,midi_clock", "\"internal\""},
-    {"fallback", Kind::choice, 0, 0, "internal,ptp,ltc,mtc,midi_clock", "\"internal\""},
-    {"failover_ms", Kind::whole, 100, 10000, "", "1000"},
+    {"order", Kind::order, 0, 0, "ptp,ltc,mtc,midi_clock,internal", "[\"ptp\",\"ltc\",\"mtc\",\"midi_clock\",\"internal\"]"},
+    {"auto_failover", Kind::flag, 0, 0, "", "true"},
+    {"failover_ms", Kind::whole, 0, 10000, "", "1000"},
+    {"recover_ms", Kind::whole, 0, 600000, "", "5000"},
+    {"ptp_enabled", Kind::flag, 0, 0, "", "true"},
+    {"ptp_socket", Kind::path, 0, 0, "", "\"/var/run/ptp4l\""},
     {"ptp_interface", Kind::text, 0, 0, "", "\"eth0\""},
     {"ptp_domain", Kind::whole, 0, 127, "", "0"},
-    {"ltc_fps", Kind::choice, 0, 0, "24,25,29.97df,30", "\"25\""},
-    {"ltc_input_gain_db", Kind::number, -20, 20, "", "0.0"},
-    {"midi_port", Kind::text, 0, 0, "", "\"\""},
-    {"lock_tolerance_us", Kind::whole, 10, 100000, "", "500"},
+    {"ptp_allowed_grandmasters", Kind::identities, 0, 0, "", "[]"},
+    {"ptp_allowed_domains", Kind::numbers, 0, 127, "", "[]"},
+    {"ptp_max_offset_us", Kind::number, 0.1, 1000000, "", "1000.0"},
+    {"ptp_max_drift_ppm", Kind::number, 0.01, 1000, "", "100.0"},
+    {"ptp_max_jitter_us", Kind::number, 0.01, 100000, "", "100.0"},
+    {"ptp_max_instability_ppm", Kind::number, 0.01, 1000, "", "20.0"},
+    {"ptp_quality_threshold", Kind::number, 0, 1, "", "0.5"},
+    {"ptp_on_loss", Kind::choice, 0, 0, "failover,freewheel", "\"failover\""},
+    {"ltc_enabled", Kind::flag, 0, 0, "", "true"},
+    {"ltc_port", Kind::text, 0, 0, "", "\"\""},
+    {"ltc_fps", Kind::choice, 0, 0, "auto,24,25,29.97df,30", "\"auto\""},
+    {"ltc_buffer_ms", Kind::whole, 20, 2000, "", "250"},
+    {"ltc_lock_frames", Kind::whole, 2, 25, "", "2"},
+    {"ltc_min_level_dbfs", Kind::number, -60, 0, "", "-36.0"},
+    {"ltc_max_drift_ppm", Kind::number, 0.01, 1000, "", "100.0"},
+    {"ltc_max_jitter_us", Kind::number, 0.01, 100000, "", "1000.0"},
+    {"ltc_max_instability_ppm", Kind::number, 0.01, 1000, "", "20.0"},
+    {"ltc_quality_threshold", Kind::number, 0, 1, "", "0.5"},
+    {"ltc_on_loss", Kind::choice, 0, 0, "failover,freewheel", "\"failover\""},
+    {"mtc_enabled", Kind::flag, 0, 0, "", "true"},
+    {"mtc_on_loss", Kind::choice, 0, 0, "failover,freewheel", "\"failover\""},
+    {"midi_clock_enabled", Kind::flag, 0, 0, "", "true"},
+    {"midi_clock_on_loss", Kind::choice, 0, 0, "failover,freewheel", "\"failover\""},
+    {"midi_sources", Kind::midi_sources, 0, 0, "", "[{},{},{},{}]"},
+};
+// One MIDI time-source port (cuebox:sync_in_N, N = its place in the list).
+constexpr Member k_midi_source[] = {
+    {"port", Kind::text, 0, 0, "", "\"\""},  // the JACK port patched to it ("" = leave its connections alone)
+    {"enabled", Kind::flag, 0, 0, "", "true"},
+    {"max_drift_ppm", Kind::number, 0.01, 1000, "", "100.0"},
+    {"max_jitter_us", Kind::number, 0.01, 100000, "", "2000.0"},
+    {"max_instability_ppm", Kind::number, 0.01, 1000, "", "50.0"},
+    {"quality_threshold", Kind::number, 0, 1, "", "0.5"},
 };
 // Only what the firmware honours: the panic fade (the default of a panic
 // without fade_ms) and the streaming threshold (the engine's clip loader).
@@ -65,7 +114,15 @@ constexpr Member k_voices[] = {
 constexpr Member k_time_division[] = {
     {"beats_per_bar", Kind::whole, 1, 16, "", "4"},
     {"beat_unit", Kind::choice, 0, 0, "2,4,8,16", "\"4\""},
-    {"quantize", Kind::choice, 0, 0, "off,beat,bar", "\"off\""},
+    {"quantize", Kind::choice, 0, 0, "off,beat,bar,frame", "\"off\""},
+    // A boundary closer than this is passed over for the next one, so the
+    // start reaches the engine before its sample.
+    {"snap_min_ms", Kind::whole, 0, 500, "", "20"},
+    // Timecode frame rates of the clip groups (quantize to a frame).
+    {"fps_a", Kind::choice, 0, 0, "24,25,29.97df,30", "\"25\""},
+    {"fps_b", Kind::choice, 0, 0, "24,25,29.97df,30", "\"25\""},
+    {"fps_c", Kind::choice, 0, 0, "24,25,29.97df,30", "\"25\""},
+    {"fps_d", Kind::choice, 0, 0, "24,25,29.97df,30", "\"25\""},
 };
 constexpr Member k_media[] = {
     {"library_path", Kind::path, 0, 0, "", "\"media\""},
@@ -231,6 +288,81 @@ Result<json::value> check(const Member& m, const json::value& v, const std::stri
         }
         return json::value(std::move(out));
     }
+    case Kind::order: {
+        const auto all = choicesOf(m);
+        if (!v.is_array() || v.as_array().empty() || v.as_array().size() > all.size())
+            return bad(f, "must be a list of " + choiceList(m) + ", each at most once");
+        json::array out;
+        for (std::size_t i = 0; i < v.as_array().size(); ++i) {
+            const json::value& e = v.as_array()[i];
+            const std::string at = f + "[" + std::to_string(i) + "]";
+            if (!e.is_string() || std::find(all.begin(), all.end(), std::string(e.as_string())) == all.end())
+                return bad(at, "must be one of " + choiceList(m));
+            for (const auto& x : out)
+                if (x.as_string() == e.as_string()) return bad(at, "names " + std::string(e.as_string()) + " twice");
+            out.push_back(e);
+        }
+        return json::value(std::move(out));
+    }
+    case Kind::numbers: {
+        if (!v.is_array() || v.as_array().size() > 16) return bad(f, "must be a list of up to 16 whole numbers");
+        json::array out;
+        for (std::size_t i = 0; i < v.as_array().size(); ++i) {
+            auto n = field::wholeNumber(v.as_array()[i], f + "[" + std::to_string(i) + "]", static_cast<int>(m.lo), static_cast<int>(m.hi));
+            if (!n) return n.error();
+            for (const auto& x : out)
+                if (x.as_int64() == *n) return bad(f + "[" + std::to_string(i) + "]", "is listed twice");
+            out.push_back(*n);
+        }
+        return json::value(std::move(out));
+    }
+    case Kind::identities: {
+        if (!v.is_array() || v.as_array().size() > 16) return bad(f, "must be a list of up to 16 PTP clock identities");
+        json::array out;
+        for (std::size_t i = 0; i < v.as_array().size(); ++i) {
+            const json::value& e = v.as_array()[i];
+            const std::string at = f + "[" + std::to_string(i) + "]";
+            // As pmc and ptp4l print them: 6.4.6 hex digits, e.g. 001122.fffe.334455.
+            std::string id = e.is_string() ? std::string(e.as_string()) : std::string();
+            bool ok = id.size() == 18 && id[6] == '.' && id[11] == '.';
+            for (std::size_t k = 0; ok && k < id.size(); ++k) {
+                if (k == 6 || k == 11) continue;
+                const char c = static_cast<char>(std::tolower(static_cast<unsigned char>(id[k])));
+                ok = (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f');
+                id[k] = c;
+            }
+            if (!ok) return bad(at, "must be a clock identity like 001122.fffe.334455");
+            out.push_back(json::value(id));
+        }
+        return json::value(std::move(out));
+    }
+    case Kind::midi_sources: {
+        if (!v.is_array() || v.as_array().size() != 4) return bad(f, "must be a list of 4 port settings (cuebox:sync_in_1..4)");
+        json::array out;
+        for (std::size_t i = 0; i < 4; ++i) {
+            const json::value& e = v.as_array()[i];
+            const std::string at = f + "[" + std::to_string(i) + "]";
+            if (!e.is_object()) return bad(at, "must be an object");
+            json::object o;
+            for (const auto& mm : k_midi_source) {
+                const json::value* x = e.as_object().if_contains(mm.name);
+                if (!x) {
+                    o[mm.name] = defaultOf(mm);
+                    continue;
+                }
+                auto c = check(mm, *x, at + "." + mm.name);
+                if (!c) return c.error();
+                o[mm.name] = std::move(*c);
+            }
+            for (const auto& [k, x] : e.as_object()) {
+                bool known = false;
+                for (const auto& mm : k_midi_source) known = known || k == mm.name;
+                if (!known) return bad(at + "." + std::string(k), "is not a MIDI source setting (port, enabled, max_drift_ppm, max_jitter_us, max_instability_ppm, quality_threshold)");
+            }
+            out.push_back(std::move(o));
+        }
+        return json::value(std::move(out));
+    }
     case Kind::path: {
         if (!v.is_string()) return bad(f, "must be a path (a string)");
         const std::string p(v.as_string());
@@ -258,6 +390,10 @@ const char* kindName(Kind k) {
     case Kind::path: return "path";
     case Kind::paths: return "paths";
     case Kind::shares: return "share mappings";
+    case Kind::order: return "order";
+    case Kind::numbers: return "integers";
+    case Kind::identities: return "clock identities";
+    case Kind::midi_sources: return "MIDI sources";
     }
     return "?";
 }
@@ -290,7 +426,9 @@ json::object completeSection(const std::string& section, const json::object& sto
             const double d = std::clamp(v->to_number<double>(), m.lo, m.hi);
             out[m.name] = m.kind == Kind::whole ? json::value(static_cast<std::int64_t>(std::llround(d))) : json::value(d);
         } else {
-            out[m.name] = defaultOf(m);
+            // A list default of objects ("[{},{}]") is completed by its check.
+            auto d = check(m, defaultOf(m), m.name);
+            out[m.name] = d ? *d : defaultOf(m);
         }
     }
     return out;
@@ -325,12 +463,13 @@ json::object settingsSchema() {
     for (const auto& s : kSections) {
         json::object sec;
         for (const auto& m : membersOf(s)) {
-            json::object d{{"type", kindName(m.kind)}, {"default", defaultOf(m)}};
-            if (m.kind == Kind::number || m.kind == Kind::whole) {
+            auto full = check(m, defaultOf(m), m.name);
+            json::object d{{"type", kindName(m.kind)}, {"default", full ? *full : defaultOf(m)}};
+            if (m.kind == Kind::number || m.kind == Kind::whole || m.kind == Kind::numbers) {
                 d["min"] = m.lo;
                 d["max"] = m.hi;
             }
-            if (m.kind == Kind::choice) {
+            if (m.kind == Kind::choice || m.kind == Kind::order) {
                 json::array c;
                 for (const auto& x : choicesOf(m)) c.emplace_back(x);
                 d["values"] = std::move(c);

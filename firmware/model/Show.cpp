@@ -61,6 +61,16 @@ bool validColor(const std::string& c) {
 
 bool validGroup(char g) { return g >= 'A' && g <= 'D'; }
 
+bool validTimecodeText(const std::string& t) {
+    if (t.size() != 11 || t[2] != ':' || t[5] != ':' || (t[8] != ':' && t[8] != ';')) return false;
+    const int lim[4] = {23, 59, 59, 29};
+    for (int k = 0; k < 4; ++k) {
+        const char a = t[static_cast<std::size_t>(k * 3)], b = t[static_cast<std::size_t>(k * 3 + 1)];
+        if (a < '0' || a > '9' || b < '0' || b > '9' || (a - '0') * 10 + (b - '0') > lim[k]) return false;
+    }
+    return true;
+}
+
 namespace {
 template <typename E, std::size_t N>
 bool parseFrom(const std::array<const char*, N>& names, const std::string& s, E& out) {

@@ -86,6 +86,12 @@ struct Clip {
     std::optional<double> bpm;    // the media's own tempo; unset = the analysed one
     std::string media;            // the media library record (content hash), "" = a file not imported
     bool normalize = false;       // adds the gain that brings the media to media.loudness_target_lufs
+    // A start waits for the next boundary of the time division: "off",
+    // "beat", "bar", "frame"; "" = the show's time_division.quantize.
+    std::string quantize;
+    // Starts by itself when the timecode source (LTC or MTC) reaches this
+    // time, "HH:MM:SS:FF"; "" = never.
+    std::string timecode;
     // Fades: unset = the show's fade defaults (AudioConfig::fades).
     std::optional<int> fadeInMs;
     std::optional<int> fadeOutMs;
@@ -143,5 +149,7 @@ double clipBpm(const Clip& c, const Show& s);  // its own tempo, else the analys
 Page makePage(std::string name);
 bool validColor(const std::string& c);
 bool validGroup(char g);
+// "HH:MM:SS:FF" (';' before FF for drop-frame), hours 0-23, frames 0-29.
+bool validTimecodeText(const std::string& t);
 
 }  // namespace cuebox::model

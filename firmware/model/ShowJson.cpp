@@ -33,6 +33,8 @@ json::object toJson(const Clip& c) {
         {"bpm", opt(c.bpm)},
         {"media", c.media},
         {"normalize", c.normalize},
+        {"quantize", c.quantize.empty() ? json::value(nullptr) : json::value(c.quantize)},
+        {"timecode", c.timecode.empty() ? json::value(nullptr) : json::value(c.timecode)},
         {"fade_in_curve", opt(c.fadeInCurve)},
         {"fade_out_curve", opt(c.fadeOutCurve)},
         {"crossfade_ms", opt(c.crossfadeMs)},
@@ -151,6 +153,8 @@ Result<Clip> clipFromJson(const json::value& v) {
     if (double bpm = 0; get(o, "bpm", bpm)) c.bpm = bpm;
     get(o, "media", c.media);
     get(o, "normalize", c.normalize);
+    get(o, "quantize", c.quantize);
+    get(o, "timecode", c.timecode);
     if (get(o, "crossfade_ms", n)) c.crossfadeMs = n;
     if (get(o, "power_comp", b)) c.powerComp = b;
     std::string e;

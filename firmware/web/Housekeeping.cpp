@@ -1,6 +1,7 @@
 #include "web/Housekeeping.h"
 
 #include "base/Log.h"
+#include "base/Time.h"
 #include "store/Backup.h"
 #include "web/LogExport.h"
 
@@ -84,7 +85,16 @@ void Housekeeping::engineEvent(const json::object& ev) {
         const model::Clip* cl = show_.show().findClip(id);
         clip = "clip " + std::to_string(id) + (cl ? " '" + cl->label + "'" : "");
     }
+    std::string timeSource;
+    if (const json::value* ts = ev.if_contains("time_source"); ts && ts->is_string()) {
+        timeSource = std::string(ts->as_string());
+        if (const json::value* st = ev.if_contains("source_time"); st && st->is_string()) timeSource += " " + std::string(st->as_string());
+        if (const json::value* ss = ev.if_contains("source_state"); ss && ss->is_string() && ss->as_string() != "locked")
+            timeSource += " (" + std::string(ss->as_string()) + ")";
+    }
     if (n == "clip_started") kind = "trigger", detail = clip + " started";
+    else if (n == "timecode_trigger") kind = "trigger", detail = clip + " set to start at timecode " + std::string(ev.at("timecode").as_string());
+    else if (n == "timecode_trigger_failed") kind = "fault", detail = clip + ": timecode start refused: " + std::string(ev.at("reason").as_string());
     else if (n == "clip_stopped") kind = "stop", detail = clip + " stopped";
     else if (n == "underrun") kind = "fault", detail = clip + ": disk underrun";
     else if (n == "xrun") kind = "fault", detail = "JACK xrun";
@@ -92,7 +102,43 @@ void Housekeeping::engineEvent(const json::object& ev) {
     else if (n == "voice_choked") kind = "engine", detail = clip + ": choked";
     else if (n == "engine") kind = "system", detail = ev.contains("connected") && ev.at("connected").as_bool() ? "engine connected" : "engine lost";
     else return;
-    log(store::LogEntry{0, 0, kind, "engine", "", detail, ""});
+    log(store::LogEntry{0, 0, kind, "engine", "", detail, timeSource});
+}
+
+json::object Housekeeping::clockSwitch(const json::object& ev, std::int64_t notifiedNs) {
+    auto str = [&](const char* k) {
+        const json::value* v = ev.if_contains(k);
+        return v && v->is_string() ? std::string(v->as_string()) : std::string();
+    };
+    auto num = [&](const char* k) {
+        const json::value* v = ev.if_contains(k);
+        return v && v->is_number() ? v->to_number<double>() : 0.0;
+    };
+    const auto detected = static_cast<std::int64_t>(num("detected_ns"));
+    const bool emergency = ev.contains("emergency") && ev.at("emergency").is_bool() && ev.at("emergency").as_bool();
+    const std::string what = "time source " + str("from") + " -> " + str("to") + " (" + str("reason") + ")";
+    const std::string tc = str("timecode");
+    flush();  // what came before goes first
+    store::Store& st = show_.store();
+    bool pointOk = false;
+    if (show_.loaded() && st.readOnlyReason().empty()) {
+        // One transaction: the recovery point and its log entry.
+        auto p = st.createRecoveryPoint(show_.show().id, what, "time_source", 20);
+        pointOk = p.ok();
+        if (!p) log::warn("web", "time source recovery point: " + p.error().reason);
+    }
+    if (!pointOk)
+        if (auto s = st.appendLog({store::LogEntry{0, 0, "clock", "engine", "", what, tc}}); !s) log::warn("web", "event log: " + s.error().reason);
+    const std::int64_t persisted = monotonicNs();
+    json::object out{{"phase1_us", num("phase1_us")},
+                     {"phase2_us", num("phase2_us")},
+                     {"phase3_us", static_cast<double>(notifiedNs - detected) / 1000.0},
+                     {"phase4_us", static_cast<double>(persisted - detected) / 1000.0}};
+    char buf[200];
+    std::snprintf(buf, sizeof buf, "%s phases: 1 %.0f us, 2 %.0f us, 3 %.0f us, 4 %.0f us", emergency ? "emergency" : "switch",
+                  out.at("phase1_us").as_double(), out.at("phase2_us").as_double(), out.at("phase3_us").as_double(), out.at("phase4_us").as_double());
+    log(store::LogEntry{0, 0, "clock", "engine", "", what + ": " + buf, tc});
+    return out;
 }
 
 void Housekeeping::engineLive(const json::object& live) {

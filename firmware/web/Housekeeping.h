@@ -30,6 +30,11 @@ public:
     void log(store::LogEntry e);
     // An engine event (clip_started, clip_stopped, underrun, xrun...).
     void engineEvent(const boost::json::object& ev);
+    // A switch of time source (the engine's clock_switch event), after it
+    // went to every client at `notifiedNs` (CLOCK_MONOTONIC): phase 4 of the
+    // emergency protocol, the event and a recovery point persisted now (not
+    // batched). Returns the phase times to tell clients.
+    boost::json::object clockSwitch(const boost::json::object& ev, std::int64_t notifiedNs);
     // The engine's live state: overload state changes are logged as faults.
     void engineLive(const boost::json::object& live);
     // One round of the per-minute duties (also run at start-up), as of

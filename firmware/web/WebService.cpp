@@ -1,6 +1,7 @@
 #include "web/WebService.h"
 
 #include "base/Log.h"
+#include "base/Time.h"
 #include "media/DemoMedia.h"
 #include "web/EngineLink.h"
 #include "web/ControlExec.h"
@@ -163,6 +164,22 @@ Status runWeb(const WebOptions& o) {
         midi.onEvent(ev);
         // Raw MIDI is the control layer's business, not the tablets' or the log's.
         if (auto* e = ev.if_contains("event"); e && e->is_string() && e->as_string() == "midi") return;
+        if (auto* e = ev.if_contains("event"); e && e->is_string() && e->as_string() == "clock_switch") {
+            // The emergency protocol's slower phases: every client told
+            // first (3), then the event and a recovery point persisted (4);
+            // their times follow as clock_switch_done.
+            json::object msg{{"type", "event"}};
+            for (auto& [k, v] : ev) msg[k] = v;
+            hub.broadcast(msg, false);
+            const std::int64_t notified = monotonicNs();
+            json::object done = house.clockSwitch(ev, notified);
+            done["type"] = "event";
+            done["event"] = "clock_switch_done";
+            done["from"] = ev.at("from");
+            done["to"] = ev.at("to");
+            hub.broadcast(done, false);
+            return;
+        }
         house.engineEvent(ev);
         json::object msg{{"type", "event"}};
         for (auto& [k, v] : ev) msg[k] = v;

@@ -28,6 +28,7 @@ struct JackDriver::Impl {
     std::vector<const float*> inBufs;
     jack_port_t* midiIn = nullptr;   // control input: notes, CC, program change, MSC
     jack_port_t* midiOut = nullptr;  // feedback: a grid controller's pads
+    std::array<jack_port_t*, 4> syncIn{};  // sync_in_1..4: MTC and MIDI clock (time sources)
     Engine* engine = nullptr;
     bool connectOutputs = true;
     bool active = false;
@@ -48,6 +49,15 @@ struct JackDriver::Impl {
         for (std::uint32_t i = 0; i < count; ++i) {
             jack_midi_event_t ev;
             if (jack_midi_event_get(&ev, mi, i) == 0) self->engine->midi().received(ev.buffer, ev.size, blockFrame + ev.time);
+        }
+        for (std::size_t p = 0; p < self->syncIn.size(); ++p) {
+            void* si = jack_port_get_buffer(self->syncIn[p], n);
+            const std::uint32_t k = jack_midi_get_event_count(si);
+            for (std::uint32_t i = 0; i < k; ++i) {
+                jack_midi_event_t ev;
+                if (jack_midi_event_get(&ev, si, i) == 0)
+                    self->engine->midi().received(ev.buffer, ev.size, blockFrame + ev.time, static_cast<std::uint8_t>(p + 1));
+            }
         }
         self->engine->process(n, self->inBufs.data(), self->bufs.data(), blockFrame);
         void* mo = jack_port_get_buffer(self->midiOut, n);
@@ -105,6 +115,11 @@ Result<std::unique_ptr<JackDriver>> JackDriver::open(const JackOptions& o) {
     impl->midiIn = jack_port_register(impl->client, "midi_in", JACK_DEFAULT_MIDI_TYPE, JackPortIsInput, 0);
     impl->midiOut = jack_port_register(impl->client, "midi_out", JACK_DEFAULT_MIDI_TYPE, JackPortIsOutput, 0);
     if (!impl->midiIn || !impl->midiOut) return makeError(Errc::internal, "jack", "jack: cannot register the MIDI ports");
+    for (std::size_t p = 0; p < impl->syncIn.size(); ++p) {
+        const std::string name = "sync_in_" + std::to_string(p + 1);
+        impl->syncIn[p] = jack_port_register(impl->client, name.c_str(), JACK_DEFAULT_MIDI_TYPE, JackPortIsInput, 0);
+        if (!impl->syncIn[p]) return makeError(Errc::internal, "jack", "jack: cannot register port " + name);
+    }
     impl->bufs.assign(impl->outs.size(), nullptr);
     impl->inBufs.assign(impl->ins.size(), nullptr);
     impl->connectOutputs = o.connectOutputs;
@@ -148,6 +163,31 @@ std::vector<std::string> JackDriver::midiSources() const {
         jack_free(c);
     }
     return out;
+}
+
+bool JackDriver::syncConnected() const {
+    for (auto* p : impl_->syncIn)
+        if (jack_port_connected(p) > 0) return true;
+    return false;
+}
+
+// Device selection: `source` (another client's output port) patched to our
+// input `ownPort` ("ltc_in", "sync_in_2"), the other sources unpatched. ""
+// leaves the port's connections as they are.
+std::string JackDriver::patchInput(const std::string& ownPort, const std::string& source) {
+    if (source.empty()) return "";
+    const std::string own = std::string(jack_get_client_name(impl_->client)) + ":" + ownPort;
+    jack_port_t* p = jack_port_by_name(impl_->client, own.c_str());
+    if (!p) return "no port " + own;
+    if (const char** c = jack_port_get_all_connections(impl_->client, p)) {
+        for (int i = 0; c[i]; ++i)
+            if (source != c[i]) jack_disconnect(impl_->client, c[i], own.c_str());
+        jack_free(c);
+    }
+    if (jack_port_connected_to(p, source.c_str())) return "";
+    if (!jack_port_by_name(impl_->client, source.c_str())) return "no JACK port " + source;
+    if (jack_connect(impl_->client, source.c_str(), own.c_str()) != 0) return "cannot connect " + source + " to " + own;
+    return "";
 }
 
 bool JackDriver::disconnectMidiSource(const std::string& port) {

@@ -51,6 +51,11 @@ public:
     // [control] the ports connected to cuebox:midi_in; cuts one of them off.
     std::vector<std::string> midiSources() const;
     bool disconnectMidiSource(const std::string& port);
+    // [control] whether anything is connected to cuebox:sync_in_1..4
+    bool syncConnected() const;
+    // [control] patches `source` to our input `ownPort` (and nothing else
+    // to it); "" = as it is. Returns what went wrong, "" when done.
+    std::string patchInput(const std::string& ownPort, const std::string& source);
 
     struct Impl;
 

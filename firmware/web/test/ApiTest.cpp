@@ -241,7 +241,7 @@ TEST(Api, settingsEditsAreValidatedPerMemberAndNothingChangesOnError) {
     auto r = call("PATCH", "/api/settings/emergency", R"({"panic_fade_ms": 5000})");
     LONGS_EQUAL(400, r.status);
     STRCMP_EQUAL("emergency.panic_fade_ms", errorOf(r).at("field").as_string().c_str());
-    r = call("PATCH", "/api/settings/transport", R"({"sync_source": "gps"})");
+    r = call("PATCH", "/api/settings/transport", R"({"tempo_source": "gps"})");
     LONGS_EQUAL(400, r.status);
     r = call("PATCH", "/api/settings/media", R"({"library_path": "../../etc"})");
     LONGS_EQUAL(400, r.status);

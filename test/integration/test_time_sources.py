@@ -1,0 +1,162 @@
+"""Time sources through the real stack: the arbiter follows LTC once it is
+locked, fails over to the box's clock when the LTC stops (the emergency
+protocol's four phases measured and logged, a recovery point kept), records
+the time source of every clip start, starts a clip set to a timecode on
+its sample, and lands a quantized start on the beat. Sound is judged from
+captures of cuebox:out_1, never from what the engine says it did."""
+import json
+import os
+import subprocess
+import threading
+import time
+
+import numpy as np
+
+from stack import BUILD, frame_time, retry_on_xrun, wait_for, xruns
+
+GEN = os.path.join(BUILD, "test", "tools", "cuebox-ltc-gen")
+JACK_PERIOD = 1024  # see stack.CAPTURE_PERIOD
+RATE = 48000
+
+
+def clock(stack):
+    return stack.http("GET", "/api/show")[1]["live"]["clock"]
+
+
+def ltc_gen(stack, seconds, fps=25, start="10:00:00:00"):
+    gen = subprocess.Popen([GEN, "--server", stack.server, "--fps", str(fps), "--start", start, "--seconds", str(seconds)],
+                           stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=stack.env)
+    return gen, int(gen.stdout.readline().split()[1])
+
+
+class Events:
+    """Collects the WebSocket's event messages in the background."""
+
+    def __init__(self, stack):
+        self.ws = stack.ws(timeout=1)
+        self.items = []
+        self.stop = False
+        self.t = threading.Thread(target=self.run, daemon=True)
+        self.t.start()
+
+    def run(self):
+        while not self.stop:
+            try:
+                m = json.loads(self.ws.recv())
+            except Exception:
+                continue
+            if m.get("type") == "event":
+                self.items.append(m)
+
+    def named(self, name):
+        return [e for e in self.items if e.get("event") == name]
+
+    def close(self):
+        self.stop = True
+        self.t.join(3)
+        self.ws.close()
+
+
+def settings(stack, **values):
+    status, body = stack.http("PATCH", "/api/settings/time_sources", body=values)
+    assert status == 200, body
+
+
+def test_ltc_is_followed_and_its_loss_fails_over_within_the_phase_budgets(stack):
+    settings(stack, order=["ltc", "internal"], recover_ms=300)
+    ev = Events(stack)
+    try:
+        gen, _ = ltc_gen(stack, 4)
+        assert wait_for(lambda: clock(stack)["source"] == "ltc", 4), clock(stack)
+        c = clock(stack)
+        ltc = next(s for s in c["sources"] if s["name"] == "ltc")
+        assert ltc["state"] == "locked", ltc
+        assert ltc["quality"] > 0.5, ltc
+        assert abs(ltc["drift_ppb"]) < 1000, ltc  # the generator runs on the same JACK clock
+        # A clip started now records LTC and its time.
+        tone = stack.clip_id("Tone A4")[0]
+        stack.http("POST", f"/api/clips/{tone}/start")
+        assert wait_for(lambda: ev.named("clip_started"), 3)
+        started = ev.named("clip_started")[-1]
+        assert started["time_source"] == "ltc", started
+        assert started["source_time"].startswith("10:00:0"), started
+        stack.http("POST", f"/api/clips/{tone}/stop")
+        gen.wait(timeout=20)
+        # The generator stopped: lost after 3 frames, the box's clock at once.
+        assert wait_for(lambda: ev.named("clock_switch_done"), 5), ev.items[-5:]
+        sw = ev.named("clock_switch")[-1]
+        assert (sw["from"], sw["to"], sw["reason"], sw["emergency"]) == ("ltc", "internal", "lost", True), sw
+        done = ev.named("clock_switch_done")[-1]
+        print(f"\nMEASURE failover phases_us 1={done['phase1_us']:.1f} 2={done['phase2_us']:.1f} "
+              f"3={done['phase3_us']:.1f} 4={done['phase4_us']:.1f}")
+        assert done["phase1_us"] < 1000 and done["phase2_us"] < 2000, done
+        assert done["phase3_us"] < 10000, done
+        assert done["phase4_us"] < 100000, done
+        assert wait_for(lambda: clock(stack)["source"] == "internal", 2), clock(stack)
+    finally:
+        ev.close()
+    # Logged with its phase times, and a recovery point kept.
+    def logged():
+        _, log = stack.http("GET", "/api/log?kind=clock")
+        return [e for e in log["entries"] if "ltc -> internal (lost)" in e["detail"]]
+    assert wait_for(lambda: any("emergency phases" in e["detail"] for e in logged()), 3), logged()
+    _, points = stack.http("GET", "/api/recovery")
+    assert any(p["kind"] == "time_source" for p in points["points"]), points
+    _, log = stack.http("GET", "/api/log?kind=trigger")
+    assert any(e["time_source"].startswith("ltc 10:00:0") for e in log["entries"]), log["entries"][:3]
+
+
+def test_a_clip_set_to_a_timecode_starts_on_its_sample(stack):
+    settings(stack, order=["ltc", "internal"], recover_ms=300)
+    tone = stack.clip_id("Tone A4")[0]
+    status, body = stack.http("PATCH", f"/api/clips/{tone}", body={"timecode": "10:00:02:00"})
+    assert status == 200, body
+
+    def attempt():
+        cap = stack.capture(["cuebox:out_1"], 4.5)
+        gen, start = ltc_gen(stack, 3.5)
+        data, meta = cap.result()
+        gen.wait(timeout=20)
+        want = start + 50 * RATE // 25  # 10:00:02:00 is 50 frames after the first
+        nz = np.flatnonzero(np.abs(data[:, 0]) > 0)
+        assert len(nz), "the clip did not start"
+        got = frame_time(meta, int(nz[0]))
+        print(f"\nMEASURE timecode_trigger_error_samples={got - want}")
+        # The tone starts at phase 0: its first sample is 0, the next is not.
+        assert 0 <= got - want <= 1, (got, want)
+        stack.http("POST", f"/api/clips/{tone}/stop")
+        wait_for(lambda: not stack.http("GET", "/api/show")[1]["live"]["clips"], 5)
+
+    try:
+        retry_on_xrun(stack, attempt, attempts=3)
+    finally:
+        stack.http("PATCH", f"/api/clips/{tone}", body={"timecode": None})
+
+
+def test_a_quantized_start_lands_on_the_beat(stack):
+    status, body = stack.http("PATCH", "/api/settings/transport", body={"tempo_bpm": 120, "tempo_source": "manual"})
+    assert status == 200, body
+    tone = stack.clip_id("Tone A4")[0]
+    status, body = stack.http("PATCH", f"/api/clips/{tone}", body={"quantize": "beat"})
+    assert status == 200, body
+
+    def attempt():
+        anchor = clock(stack)["tempo"]["anchor_frame"]
+        cap = stack.capture(["cuebox:out_1"], 1.5)
+        time.sleep(0.1)
+        stack.http("POST", f"/api/clips/{tone}/start")
+        data, meta = cap.result()
+        nz = np.flatnonzero(np.abs(data[:, 0]) > 0)
+        assert len(nz), "the clip did not start"
+        got = frame_time(meta, int(nz[0]))
+        beat = RATE * 60 // 120
+        off = (got - anchor) % beat
+        print(f"\nMEASURE quantized_beat_error_samples={off}")
+        assert 0 <= off <= 1, (got, anchor)  # the tone's first sample is 0 (phase 0)
+        stack.http("POST", f"/api/clips/{tone}/stop")
+        wait_for(lambda: not stack.http("GET", "/api/show")[1]["live"]["clips"], 5)
+
+    try:
+        retry_on_xrun(stack, attempt, attempts=3)
+    finally:
+        stack.http("PATCH", f"/api/clips/{tone}", body={"quantize": None})
