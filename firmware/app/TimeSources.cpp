@@ -192,16 +192,18 @@ void TimeSources::midi(int port, const std::uint8_t* bytes, std::size_t n, std::
     auto& m = arbiter_.monitor(SourceId{Kind::midi_clock, port});
     if (st.state != sync::MidiClockStatus::State::locked || st.bpm <= 0) return;
     // Ticks against the JACK clock at the tempo they had at lock: the drift
-    // is the tempo's change since, the jitter the ticks' spread.
+    // is the tempo's change since, the jitter the ticks' spread. Ticks are
+    // counted by song position (the decoder counts lost ticks into it).
+    const std::int64_t pos = st.songPositionTicks - 1;  // this tick's
     if (!m.present()) {
         m.setPresent(true, nowNs);
         clockTickNs_[p] = 60e9 / (st.bpm * 24);
-        clockTicks_[p] = 0;
+        clockTicks_[p] = static_cast<std::uint64_t>(pos);
         clockFirst_[p] = frame;
     }
     const double localNs = static_cast<double>(frame - clockFirst_[p]) * 1e9 / rate_;
     m.observe(static_cast<std::int64_t>(static_cast<double>(frame) * 1e9 / rate_),
-              static_cast<double>(clockTicks_[p]++) * clockTickNs_[p] - localNs);
+              static_cast<double>(pos - static_cast<std::int64_t>(clockTicks_[p])) * clockTickNs_[p] - localNs);
 }
 
 int TimeSources::ptpFd() const { return ptp_ ? ptp_->fd() : -1; }

@@ -51,7 +51,7 @@ struct MidiClockStatus {
     double bpm = 0;        // from the fit (0: not known yet)
     double jitterUs = 0;   // stdev of the tick stamps about the fit
     // Tempo stability: stdev of the bpm estimate over the last 3 s, in ppm
-    // of the tempo (a steady source with jittered stamps reads ~100).
+    // of the tempo (a steady source, stamps jittered by a period: 100-200).
     double driftPpm = 0;
     std::uint64_t ticks = 0;              // clock ticks received
     std::int64_t songPositionTicks = 0;   // position of the next tick (0 after start)

@@ -160,3 +160,92 @@ def test_a_quantized_start_lands_on_the_beat(stack):
         retry_on_xrun(stack, attempt, attempts=3)
     finally:
         stack.http("PATCH", f"/api/clips/{tone}", body={"quantize": None})
+
+
+SYNC_GEN = os.path.join(BUILD, "test", "tools", "cuebox-midi-sync-gen")
+
+
+def sync_gen(stack, port, seconds, name, *args):
+    gen = subprocess.Popen([SYNC_GEN, "--server", stack.server, "--connect", f"cuebox:sync_in_{port}", "--seconds", str(seconds),
+                            "--client-name", name, *args],
+                           stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=stack.env)
+    line = gen.stdout.readline()
+    assert line.startswith("start"), (line, gen.stderr.read() if gen.poll() is not None else "")
+    return gen, int(line.split()[1])
+
+
+def source(stack, name):
+    return next(s for s in clock(stack)["sources"] if s["name"] == name)
+
+
+def test_mtc_from_two_equal_ports_fails_over_between_them_and_triggers_on_its_sample(stack):
+    settings(stack, order=["mtc", "internal"], recover_ms=300)
+    tone = stack.clip_id("Tone A4")[0]
+    status, body = stack.http("PATCH", f"/api/clips/{tone}", body={"timecode": "10:00:03:00"})
+    assert status == 200, body
+    ev = Events(stack)
+    try:
+        cap = stack.capture(["cuebox:out_1"], 5)
+        g1, start = sync_gen(stack, 1, 6, "mtc-a", "--mtc", "25", "--start", "10:00:00:00", "--full-frame")
+        g2, _ = sync_gen(stack, 2, 4, "mtc-b", "--mtc", "25", "--start", "10:00:00:00")
+        assert wait_for(lambda: clock(stack)["source"].startswith("mtc:"), 4), clock(stack)
+        assert source(stack, "mtc:1")["state"] == "locked" and source(stack, "mtc:2")["state"] == "locked", clock(stack)["sources"]
+        data, meta = cap.result()
+        # The clip set to 10:00:03:00 started on its sample (75 frames after the first).
+        want = start + 75 * RATE // 25
+        nz = np.flatnonzero(np.abs(data[:, 0]) > 0)
+        assert len(nz), "the clip did not start"
+        got = frame_time(meta, int(nz[0]))
+        print(f"\nMEASURE mtc_timecode_trigger_error_samples={got - want}")
+        if meta.get("discontinuities", 0) == 0:
+            assert 0 <= got - want <= 1, (got, want)
+        stack.http("POST", f"/api/clips/{tone}/stop")
+        # Whichever port is followed, when it stops the other one takes over
+        # (equal priority), and when both stop, the box's clock.
+        g2.wait(timeout=20)
+        g1.wait(timeout=20)
+        assert wait_for(lambda: clock(stack)["source"] == "internal", 5), clock(stack)
+        kinds = [(e["from"], e["to"]) for e in ev.named("clock_switch")]
+        assert any(a.startswith("mtc:") and b.startswith("mtc:") and a != b for a, b in kinds) or \
+            ("mtc:1", "internal") in kinds, kinds
+    finally:
+        ev.close()
+        stack.http("PATCH", f"/api/clips/{tone}", body={"timecode": None})
+
+
+def test_midi_clock_sets_the_tempo_and_a_quantized_start_lands_on_its_beat(stack):
+    settings(stack, order=["midi_clock", "internal"], recover_ms=300)
+    status, body = stack.http("PATCH", "/api/settings/transport", body={"tempo_source": "midi_clock"})
+    assert status == 200, body
+    tone = stack.clip_id("Tone A4")[0]
+    status, body = stack.http("PATCH", f"/api/clips/{tone}", body={"quantize": "bar"})
+    assert status == 200, body
+    try:
+        def attempt():
+            gen, start = sync_gen(stack, 3, 8, "clock", "--clock", "100")
+            try:
+                assert wait_for(lambda: clock(stack)["tempo"]["source"] == "midi_clock", 5), clock(stack)
+                bpm = clock(stack)["tempo"]["bpm"]
+                assert abs(bpm - 100) < 0.1, bpm
+                assert wait_for(lambda: clock(stack)["source"] == "midi_clock:3", 5), clock(stack)
+                cap = stack.capture(["cuebox:out_1"], 3.5)
+                time.sleep(0.2)
+                stack.http("POST", f"/api/clips/{tone}/start")
+                data, meta = cap.result()
+                nz = np.flatnonzero(np.abs(data[:, 0]) > 0)
+                assert len(nz), "the clip did not start"
+                got = frame_time(meta, int(nz[0]))
+                bar = 4 * RATE * 60 // 100  # 4 beats at 100 BPM: 115200 frames
+                off = (got - start) % bar
+                off = min(off, bar - off)
+                print(f"\nMEASURE midi_clock_bar_error_samples={off}")
+                assert off <= 64, (got, start)  # the beat predicted from jittered MIDI stamps
+                stack.http("POST", f"/api/clips/{tone}/stop")
+            finally:
+                gen.wait(timeout=20)
+            wait_for(lambda: not stack.http("GET", "/api/show")[1]["live"]["clips"], 5)
+
+        retry_on_xrun(stack, attempt, attempts=3)
+    finally:
+        stack.http("PATCH", f"/api/clips/{tone}", body={"quantize": None})
+        stack.http("PATCH", "/api/settings/transport", body={"tempo_source": "manual"})
