@@ -404,6 +404,8 @@ export class ClocksScreen {
     input.dataset.member = member;
     if (port) input.dataset.port = String(port);
     input.addEventListener("change", () => this.commit(entry));
+    // A refusal's message stays until the field is typed in again.
+    if (entry.err) input.addEventListener("input", () => { entry.err.hidden = true; });
     this.inputs.push(entry);
   }
 
@@ -520,12 +522,51 @@ export class ClocksScreen {
     }
   }
 
-  /** Drag by the handle with any pointer (mouse, pen, touch). */
+  /**
+   * Drag by the handle with any pointer (mouse, pen, touch). While sorting
+   * the list shows only the heads (the settings would make it taller than
+   * the screen), kept so the dragged one stays under the pointer; near the
+   * screen's top or bottom edge it scrolls.
+   */
   setupDrag() {
     let drag = null;
+    const scroller = this.root;
+    /** Toggles the compact list without moving `li` on screen. */
+    const compact = (li, on) => {
+      const y = li.getBoundingClientRect().top;
+      this.list.classList.toggle("sorting", on);
+      scroller.scrollTop += li.getBoundingClientRect().top - y;
+    };
+    // The dragged item goes where the pointer is among the others' midpoints.
+    const place = (y) => {
+      const others = [...this.list.children].filter((x) => x !== drag.li);
+      let at = others.length;
+      for (let k = 0; k < others.length; ++k) {
+        const r = others[k].getBoundingClientRect();
+        if (y < r.top + r.height / 2) { at = k; break; }
+      }
+      const ref = others[at] || null;
+      if (drag.li.nextElementSibling !== ref || (ref === null && this.list.lastElementChild !== drag.li)) {
+        this.list.insertBefore(drag.li, ref);
+      }
+    };
+    const tick = () => {
+      if (!drag) return;
+      drag.raf = 0;
+      const r = scroller.getBoundingClientRect();
+      const dy = drag.y < r.top + 48 ? -12 : drag.y > r.bottom - 48 ? 12 : 0;
+      if (!dy) return;
+      const was = scroller.scrollTop;
+      scroller.scrollTop += dy;
+      if (scroller.scrollTop === was) return;
+      place(drag.y);
+      drag.raf = requestAnimationFrame(tick);
+    };
     const end = (e, commit) => {
       if (!drag || e.pointerId !== drag.id) return;
+      cancelAnimationFrame(drag.raf);
       drag.li.classList.remove("dragging");
+      compact(drag.li, false);
       this.dragging = false;
       const order = [...this.list.children].map((li) => li.dataset.source);
       const changed = order.join() !== this.order.join();
@@ -538,24 +579,17 @@ export class ClocksScreen {
       if (!h || h.disabled || this.locked || (e.pointerType === "mouse" && e.button !== 0)) return;
       e.preventDefault();
       const li = h.closest(".ck-src");
-      drag = { id: e.pointerId, li };
+      drag = { id: e.pointerId, li, y: e.clientY, raf: 0 };
       this.dragging = true;
       li.classList.add("dragging");
+      compact(li, true);
       this.list.setPointerCapture(e.pointerId);
     });
     this.list.addEventListener("pointermove", (e) => {
       if (!drag || e.pointerId !== drag.id) return;
-      // The dragged item goes where the pointer is among the others' midpoints.
-      const others = [...this.list.children].filter((x) => x !== drag.li);
-      let at = others.length;
-      for (let k = 0; k < others.length; ++k) {
-        const r = others[k].getBoundingClientRect();
-        if (e.clientY < r.top + r.height / 2) { at = k; break; }
-      }
-      const ref = others[at] || null;
-      if (drag.li.nextElementSibling !== ref || (ref === null && this.list.lastElementChild !== drag.li)) {
-        this.list.insertBefore(drag.li, ref);
-      }
+      drag.y = e.clientY;
+      place(e.clientY);
+      if (!drag.raf) drag.raf = requestAnimationFrame(tick);
     });
     this.list.addEventListener("pointerup", (e) => end(e, true));
     this.list.addEventListener("pointercancel", (e) => end(e, false));

@@ -3,8 +3,9 @@
 //  - an empty cell: pick a file from the show's media library (or drag one
 //    from the list onto any empty cell) to make a clip there;
 //  - a clip: every clip setting (label, colour, group, level, fades with their
-//    curves and a drawn preview, crossfade, play mode and second press, loop,
-//    tempo sync, pitch, normalize), audition, and move / copy / swap / remove;
+//    curves and a drawn preview, crossfade, play mode and second press,
+//    quantize, start at timecode, loop, tempo sync, pitch, normalize),
+//    audition, and move / copy / swap / remove;
 //  - the tab's grid size (clips outside a smaller grid are kept and come back)
 //    and undo / redo.
 // Every change is one HTTP edit; the box's answer comes back to every tablet
@@ -16,6 +17,7 @@ const COLORS = ["#3b82f6", "#22c55e", "#eab308", "#f97316", "#ef4444", "#a855f7"
 const CURVES = [["", "default"], ["linear", "linear"], ["equal_power", "equal power"], ["exponential", "exponential"], ["s_curve", "S-curve"]];
 const PLAY_MODES = [["toggle", "toggle"], ["one_shot", "one shot"], ["retrigger", "retrigger"], ["gate", "gate (hold)"]];
 const SECOND = [["stop", "stop"], ["fade_out", "fade out"], ["restart", "restart"], ["nothing", "nothing"]];
+const QUANTIZE = [["", "Show default"], ["off", "Off"], ["beat", "Beat"], ["bar", "Bar"], ["frame", "Frame"]];
 
 /** Gain of a fade-in at x in [0, 1], as the engine computes it (FadeCurve.h). */
 export function curveGain(curve, x) {
@@ -128,7 +130,7 @@ export class Editor {
     const body = { cell: this.cellOf(to) };
     if (c.media) body.media = c.media; else body.file = c.file;
     for (const k of ["label", "color", "group", "level_db", "fade_in_ms", "fade_out_ms", "fade_in_curve", "fade_out_curve",
-      "crossfade_ms", "crossfade_curve", "play_mode", "second_press", "loop", "loop_count", "tempo_sync", "pitch_semitones", "bpm", "normalize"]) {
+      "crossfade_ms", "crossfade_curve", "play_mode", "second_press", "loop", "loop_count", "tempo_sync", "pitch_semitones", "bpm", "normalize", "quantize", "timecode"]) {
       if (c[k] !== undefined && c[k] !== null) body[k] = c[k];
     }
     const r = await this.ctx.edit("POST", "/api/clips", body);
@@ -320,6 +322,23 @@ export class Editor {
     const sp = el("select", { onchange: commit("second_press") }, ...SECOND.map(([v, t]) => el("option", { value: v, text: t })));
     sp.value = c.second_press || "stop";
     out.push(field("Second press", sp));
+    // Quantize: null follows the show's time_division.quantize.
+    const qz = el("select", { "aria-label": "Quantize", onchange: commit("quantize", (x) => (x === "" ? null : x)) },
+      ...QUANTIZE.map(([v, t]) => el("option", { value: v, text: t })));
+    qz.value = c.quantize ?? "";
+    out.push(field("Quantize", qz));
+    // Starts by itself when the LTC/MTC timecode reaches it; empty = none. A
+    // refused time is toasted (with the box's reason) and the stored one comes back.
+    const tc = el("input", {
+      type: "text", value: c.timecode ?? "", placeholder: "HH:MM:SS:FF", autocomplete: "off", spellcheck: false,
+      "aria-label": "Start at timecode", title: "HH:MM:SS:FF; a ';' before the frames for drop-frame; empty for none",
+      onchange: async () => {
+        const v = tc.value.trim();
+        const r = await this.ctx.edit("PATCH", `/api/clips/${c.id}`, { timecode: v === "" ? null : v });
+        if (!r) tc.value = this.ctx.model.clips.get(c.id)?.timecode ?? "";
+      },
+    });
+    out.push(field("Start at timecode", tc));
     out.push(field("Loop", el("input", { type: "checkbox", checked: !!c.loop, onchange: commit("loop") })));
     out.push(field("Loop count", el("input", { type: "number", min: "0", max: "10000", value: c.loop_count ?? 0, "aria-label": "Loop count (0 = forever)", onchange: commit("loop_count", Number) })));
     out.push(field("Tempo sync", el("input", { type: "checkbox", checked: !!c.tempo_sync, onchange: commit("tempo_sync") })));

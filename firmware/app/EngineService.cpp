@@ -618,8 +618,8 @@ json::object EngineService::meters() {
 // switch of source goes out as an event at once: phase 3 of the emergency
 // protocol is the web side's), and timecode triggers posted ahead.
 void EngineService::serviceTime() {
-    for (engine::LtcTap::Stamp st; engine_.ltc().read(st, ltcBlock_);) time_->ltcBlock(ltcBlock_.data(), st.n, st.frame);
     const std::uint64_t now = jack_.frameTime();
+    for (engine::LtcTap::Stamp st; engine_.ltc().read(st, ltcBlock_);) time_->ltcBlock(ltcBlock_.data(), st.n, st.frame, now);
     if (auto sw = time_->service(sync::monotonicNs(), now)) {
         log::info("engine", "time source " + std::string(sw->at("from").as_string()) + " -> " + std::string(sw->at("to").as_string()) +
                                 " (" + std::string(sw->at("reason").as_string()) + ")");
@@ -632,14 +632,10 @@ void EngineService::serviceTime() {
     for (auto& [clip, t] : timing_) {
         if (t.timecode.empty()) continue;
         const auto at = time_->timecodeFrame(t.timecode, now);
-        if (!at) {
-            // Not ahead (passed, or no timecode): re-arm only when the
-            // timecode now is before the trigger again.
-            const std::string tc = time_->timecodeNow(now);
-            if (t.fired && !tc.empty() && tc.substr(0, 8) + tc.substr(9) < t.timecode.substr(0, 8) + t.timecode.substr(9)) t.fired = false;
-            continue;
-        }
-        if (t.fired || at->frame > now + ahead) continue;
+        // Re-armed when the timecode is back before the look-ahead window
+        // (with a margin, so the poll after it fired does not re-arm it).
+        if (t.fired && at && at->frame > now + ahead + ahead / 2) t.fired = false;
+        if (!at || t.fired || at->frame > now + ahead) continue;
         t.fired = true;
         postTimecodeStart(clip, at->frame, at->source);
     }
@@ -661,6 +657,12 @@ void EngineService::postTimecodeStart(std::uint64_t clip, std::uint64_t frame, c
     }
     broadcast(ipc::MsgType::event,
               {{"event", "timecode_trigger"}, {"clip", clip}, {"at_frame", frame}, {"source", source}, {"timecode", timing_[clip].timecode}});
+}
+
+json::object EngineService::ltcLive() const {
+    json::object o = time_->ltcLive();
+    o["overruns"] = engine_.ltc().dropped();  // blocks the RT thread could not hand over (a full ring)
+    return o;
 }
 
 json::object EngineService::liveState() {
@@ -723,7 +725,7 @@ json::object EngineService::liveState() {
                         {"dropouts", std::move(dropouts)},
                         {"record", std::move(record)},
                         {"meters", meters()},
-                        {"ltc", time_->ltcLive()},
+                        {"ltc", ltcLive()},
                         {"clock", time_->live()},
                         {"missing", std::move(missing)}};
 }

@@ -79,6 +79,7 @@ private:
     std::unique_ptr<TimeSources> time_;
     std::vector<float> ltcBlock_;
     void serviceTime();
+    boost::json::object ltcLive() const;
     struct ClipTiming {
         std::string quantize;  // "" = the show's
         int group = 0;

@@ -98,6 +98,7 @@ TimeSourcesConfig timeSourcesConfig(const model::Settings& s) {
     c.ltcFps = text(t, "ltc_fps", "auto");
     c.ltcMinLevelDbfs = num(t, "ltc_min_level_dbfs", -36);
     c.ltcLockFrames = static_cast<int>(num(t, "ltc_lock_frames", 2));
+    c.ltcBufferMs = static_cast<int>(num(t, "ltc_buffer_ms", 250));
     const json::object& tr = s.at("transport");
     c.tempoSource = text(tr, "tempo_source", "manual");
     c.tempoBpm = num(tr, "tempo_bpm", 120);
@@ -128,6 +129,7 @@ void TimeSources::configure(const TimeSourcesConfig& c, std::uint64_t nowFrame) 
     const bool ptpChanged = !ptp_ || c.ptpSocket != cfg_.ptpSocket || c.ptpDomain != cfg_.ptpDomain;
     if (c.tempoBpm != cfg_.tempoBpm || !tempoAnchor_) tempoAnchor_ = nowFrame ? nowFrame : 1;
     cfg_ = c;
+    ltc_->setLockFrames(c.ltcLockFrames);
     arbiter_.configure(c.clock, sync::monotonicNs());
     if (ptpChanged) {
         ptp_ = std::make_unique<sync::PtpClient>(c.ptpSocket, c.ptpDomain);
@@ -138,7 +140,11 @@ void TimeSources::configure(const TimeSourcesConfig& c, std::uint64_t nowFrame) 
 
 // --- inputs ---------------------------------------------------------------
 
-void TimeSources::ltcBlock(const float* samples, std::size_t n, std::uint64_t frame) {
+void TimeSources::ltcBlock(const float* samples, std::size_t n, std::uint64_t frame, std::uint64_t nowFrame) {
+    if (nowFrame > frame + n && nowFrame - (frame + n) > static_cast<std::uint64_t>(cfg_.ltcBufferMs) * static_cast<std::uint64_t>(rate_) / 1000) {
+        ++ltcLate_;
+        return;
+    }
     for (const auto& f : ltc_->write(samples, n, frame)) feedLtcMonitor(f);
 }
 
@@ -360,6 +366,8 @@ json::object TimeSources::ltcLive() const {
     o["dropouts"] = st.dropouts;
     o["jumps"] = st.jumps;
     o["reverse"] = st.reverse;
+    if (st.lockedAt) o["locked_at_frame"] = st.lockedAt;
+    o["late_blocks"] = ltcLate_;
     if (st.last) {
         o["timecode"] = st.last->text();
         o["frame_at"] = st.last->startFrame;

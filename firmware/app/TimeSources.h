@@ -36,6 +36,7 @@ struct TimeSourcesConfig {
     std::string ltcFps = "auto";  // or the rate the LTC must have
     double ltcMinLevelDbfs = -36;
     int ltcLockFrames = 2;
+    int ltcBufferMs = 250;
     std::string tempoSource = "manual";  // or "midi_clock"
     double tempoBpm = 120;
     int beatsPerBar = 4;
@@ -55,7 +56,9 @@ public:
     void configure(const TimeSourcesConfig& c, std::uint64_t nowFrame);
 
     // Inputs, each on the control thread.
-    void ltcBlock(const float* samples, std::size_t n, std::uint64_t frame);
+    // An LTC block older than ltc_buffer_ms at `nowFrame` is dropped (the
+    // decoder sees a gap): the buffer bounds how late a decoded time can be.
+    void ltcBlock(const float* samples, std::size_t n, std::uint64_t frame, std::uint64_t nowFrame);
     void midi(int port, const std::uint8_t* bytes, std::size_t n, std::uint64_t frame);
     int ptpFd() const;
     void ptpReadable();
@@ -110,6 +113,7 @@ private:
     sync::Arbiter arbiter_;
     std::unique_ptr<engine::LtcDecoder> ltc_;
     std::uint64_t ltcJumps_ = 0;
+    std::uint64_t ltcLate_ = 0;  // blocks dropped as older than the buffer
     double ltcBase_ = 0;  // offset base of the LTC monitor's current fit
     bool ltcBased_ = false;
     std::array<std::unique_ptr<sync::MtcDecoder>, sync::kMidiPorts> mtc_;

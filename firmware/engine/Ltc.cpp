@@ -112,8 +112,11 @@ void LtcDecoder::judge(LtcFrame f, const void* raw) {
     prev_.assign(reinterpret_cast<const unsigned char*>(&now), reinterpret_cast<const unsigned char*>(&now) + sizeof now);
     status_.fps = nominalFps(f.samplesPerFrame, sampleRate_, f.dropFrame);
     status_.last = f;
-    // Locked after two frames in order.
-    if (++good_ >= 2) status_.state = State::locked;
+    // Locked after lockFrames_ frames in order.
+    if (++good_ >= lockFrames_ && status_.state != State::locked) {
+        status_.state = State::locked;
+        status_.lockedAt = lastEnd_;
+    }
 }
 
 }  // namespace cuebox::engine

@@ -81,12 +81,16 @@ public:
         std::optional<LtcFrame> last;  // the newest frame
         double fps = 0;                // 24, 25, 29.97, 30 (0: not known yet)
         std::uint64_t frames = 0, dropouts = 0, jumps = 0, reverse = 0;
+        std::uint64_t lockedAt = 0;  // JACK frame where the last lock was reached (the end of its last frame)
     };
     const Status& status() const { return status_; }
+    // Frames in order before the signal counts as locked (2-25).
+    void setLockFrames(int n) { lockFrames_ = n < 2 ? 2 : n > 25 ? 25 : n; }
 
 private:
     void judge(LtcFrame f, const void* raw);
     int sampleRate_;
+    int lockFrames_ = 2;
     void* decoder_;                  // LTCDecoder
     std::vector<unsigned char> prev_;  // the previous LTCFrame's bytes ({} : none)
     std::uint64_t pos_ = 0;          // samples fed so far

@@ -129,6 +129,8 @@ def test_a_clip_set_to_a_timecode_starts_on_its_sample(stack):
 
     try:
         retry_on_xrun(stack, attempt, attempts=3)
+        # A re-run of the timecode (a rehearsal going back) fires it again.
+        retry_on_xrun(stack, attempt, attempts=3)
     finally:
         stack.http("PATCH", f"/api/clips/{tone}", body={"timecode": None})
 
