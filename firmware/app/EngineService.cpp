@@ -544,6 +544,12 @@ void EngineService::refreshShow(bool force) {
     if (engine_.publishTable(unpublished_.get())) unpublished_.release();
     unpublishedMix_ = std::make_unique<engine::MixConfig>(mixConfig(show->audio, engine_.outputs()));
     if (engine_.publishMix(unpublishedMix_.get())) unpublishedMix_.release();
+    // The audio thread's CPU (the emergency section's thread configuration).
+    if (const int cpu = static_cast<int>(show->settings.at("emergency").at("audio_cpu").to_number<std::int64_t>()); cpu != audioCpu_) {
+        audioCpu_ = cpu;
+        cpuError_ = jack_.setProcessCpu(cpu);
+        if (!cpuError_.empty()) log::warn("engine", cpuError_);
+    }
     // Time sources: the show's settings; the inputs it names patched.
     time_->configure(timeSourcesConfig(show->settings), jack_.frameTime());
     const auto& ts = show->settings.at("time_sources");
@@ -573,7 +579,7 @@ json::object EngineService::engineStatus() const {
         {"client", jack_.clientName()},
         {"sample_rate", engine_.config().sampleRate},
         {"period", jack_.bufferSize()},
-        {"scheduling", {{"policy", sched.policy}, {"priority", sched.priority}}},
+        {"scheduling", {{"policy", sched.policy}, {"priority", sched.priority}, {"cpus", json::value_from(sched.cpus)}, {"cpu_error", cpuError_}}},
         {"dsp_load", std::round(load.average() * 10000.0) / 10000.0},
         {"dsp_peak", std::round(load.peak() * 10000.0) / 10000.0},
         {"process_worst_us", load.worstNs() / 1000},

@@ -88,6 +88,8 @@ private:
     };
     std::map<std::uint64_t, ClipTiming> timing_;
     std::string ltcPort_;
+    int audioCpu_ = -1;      // emergency.audio_cpu applied
+    std::string cpuError_;   // why it could not be applied
     std::array<std::string, 4> syncPorts_;
     void postTimecodeStart(std::uint64_t clip, std::uint64_t frame, const std::string& source);
     engine::JackDriver& jack_;

@@ -102,11 +102,14 @@ constexpr Member k_midi_source[] = {
     {"quality_threshold", Kind::number, 0, 1, "", "0.5"},
 };
 // Only what the firmware honours: the panic fade (the default of a panic
-// without fade_ms) and the streaming threshold (the engine's clip loader).
-// The RT priorities are the image's jackd settings, the overload thresholds
-// the engine's constants (docs/PERFORMANCE.md).
+// without fade_ms), the CPU the audio thread is pinned to (-1 = any; the
+// engine sets it on the JACK process thread) and the streaming threshold
+// (the engine's clip loader). The RT priority is the image's jackd setting
+// (reported in the health), the overload thresholds the engine's constants
+// (docs/PERFORMANCE.md).
 constexpr Member k_emergency[] = {
     {"panic_fade_ms", Kind::whole, 0, 3000, "", "1000"},
+    {"audio_cpu", Kind::whole, -1, 63, "", "-1"},
 };
 constexpr Member k_voices[] = {
     {"stream_above_s", Kind::number, 1, 3600, "", "60.0"},

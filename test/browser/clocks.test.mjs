@@ -248,7 +248,8 @@ test("clocks: the order, source and MIDI port settings, failover, tempo and time
   // Typing again clears a refusal's message.
   await enter(tempo, "96.5");
   await enter(port2.locator('input[data-member="quality_threshold"]'), "0.5");
-  await page.waitForFunction(() => ![...document.querySelectorAll("#screen-clocks .ck-ferr")].some((e) => !e.hidden));
+  const shownErrs = () => page.locator(`${S} .ck-ferr`).evaluateAll((es) => es.filter((e) => !e.hidden).map((e) => e.previousElementSibling.dataset.member));
+  assert.deepEqual(await shownErrs(), []);
   await port2.locator(".ck-limits summary").tap(); // folded again for the screenshot
   await ptp.locator(".ck-limits summary").tap();
   await tidy(page);

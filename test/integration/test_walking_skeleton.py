@@ -9,7 +9,7 @@ import numpy as np
 import soundfile as sf
 import websocket
 
-from stack import retry_on_xrun, align, in_thread, sample_ns
+from stack import retry_on_xrun, align, in_thread, sample_ns, wait_for
 
 from stack import CAPTURE_PERIOD  # noqa: E402
 
@@ -229,6 +229,34 @@ def test_engine_reports_its_real_scheduling(stack):
     assert sched["policy"] in ("SCHED_FIFO", "SCHED_RR", "SCHED_OTHER")
     if os.geteuid() == 0:
         assert sched["policy"] == "SCHED_FIFO" and sched["priority"] > 0
+
+
+def test_the_audio_thread_is_pinned_to_the_cpu_the_settings_name(stack):
+    """emergency.audio_cpu: the JACK process thread's affinity, read back
+    from the kernel (/proc) as well as from the engine's health."""
+    def cpus():
+        return stack.http("GET", "/api/health")[1]["engine"]["scheduling"]
+
+    def pinned_threads():
+        # Threads of the engine the kernel allows only on CPU 1.
+        pid = stack.http("GET", "/api/health")[1]["engine"]["pid"]
+        n = 0
+        for tid in os.listdir(f"/proc/{pid}/task"):
+            with open(f"/proc/{pid}/task/{tid}/status") as f:
+                n += any(line.split() == ["Cpus_allowed_list:", "1"] for line in f)
+        return n
+
+    status, body = stack.http("PATCH", "/api/settings/emergency", body={"audio_cpu": 1})
+    assert status == 200, body
+    assert wait_for(lambda: cpus()["cpus"] == [1], 3), cpus()
+    assert cpus()["cpu_error"] == ""
+    assert pinned_threads() == 1  # the process thread, and only it
+    status, body = stack.http("PATCH", "/api/settings/emergency", body={"audio_cpu": 63})
+    assert status == 200, body
+    assert wait_for(lambda: "no CPU 63" in cpus()["cpu_error"], 3), cpus()
+    assert cpus()["cpus"] == [1]  # unchanged
+    stack.http("PATCH", "/api/settings/emergency", body={"audio_cpu": -1})
+    assert wait_for(lambda: len(cpus()["cpus"]) == os.cpu_count(), 3), cpus()
 
 
 def test_a_layout_edit_reaches_every_client_as_its_page_or_a_fresh_snapshot(stack):

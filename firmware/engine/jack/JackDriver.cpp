@@ -5,6 +5,7 @@
 
 #include <pthread.h>
 #include <sched.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <array>
@@ -205,7 +206,27 @@ SchedInfo JackDriver::sched() const {
     if (pthread_getschedparam(jack_client_thread_id(impl_->client), &policy, &p) != 0) return s;
     s.policy = policy == SCHED_FIFO ? "SCHED_FIFO" : policy == SCHED_RR ? "SCHED_RR" : "SCHED_OTHER";
     s.priority = p.sched_priority;
+    cpu_set_t set;
+    CPU_ZERO(&set);
+    if (pthread_getaffinity_np(jack_client_thread_id(impl_->client), sizeof set, &set) == 0)
+        for (int c = 0; c < CPU_SETSIZE; ++c)
+            if (CPU_ISSET(c, &set)) s.cpus.push_back(c);
     return s;
+}
+
+std::string JackDriver::setProcessCpu(int cpu) {
+    if (!impl_->active) return "the JACK client is not running";
+    cpu_set_t set;
+    CPU_ZERO(&set);
+    const long n = sysconf(_SC_NPROCESSORS_ONLN);
+    if (cpu >= 0) {
+        if (cpu >= n) return "there is no CPU " + std::to_string(cpu) + " (this box has " + std::to_string(n) + ")";
+        CPU_SET(cpu, &set);
+    } else {
+        for (int c = 0; c < n && c < CPU_SETSIZE; ++c) CPU_SET(c, &set);
+    }
+    const int rc = pthread_setaffinity_np(jack_client_thread_id(impl_->client), sizeof set, &set);
+    return rc == 0 ? "" : std::string("cannot set the process thread's CPU: ") + std::strerror(rc);
 }
 
 }  // namespace cuebox::engine

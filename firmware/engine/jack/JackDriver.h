@@ -25,6 +25,7 @@ struct JackOptions {
 struct SchedInfo {
     std::string policy;  // "SCHED_FIFO", "SCHED_RR", "SCHED_OTHER", or "" before the thread ran
     int priority = 0;
+    std::vector<int> cpus;  // the CPUs the process thread may run on
 };
 
 class JackDriver {
@@ -51,6 +52,9 @@ public:
     // [control] the ports connected to cuebox:midi_in; cuts one of them off.
     std::vector<std::string> midiSources() const;
     bool disconnectMidiSource(const std::string& port);
+    // [control] pins the JACK process thread to `cpu` (-1: any CPU); returns
+    // what went wrong, "" when done.
+    std::string setProcessCpu(int cpu);
     // [control] whether anything is connected to cuebox:sync_in_1..4
     bool syncConnected() const;
     // [control] patches `source` to our input `ownPort` (and nothing else

@@ -117,3 +117,24 @@ TEST(Ltc, jumpsDropoutsAndReverseAreCounted) {
     CHECK(d.status().reverse >= 25);
     CHECK(d.status().last->reverse);
 }
+
+TEST(Ltc, lockNeedsTheSetNumberOfFramesInOrderAndStampsWhereItWasReached) {
+    for (int need : {2, 5}) {
+        LtcDecoder d(kRate);
+        d.setLockFrames(need);
+        Signal sig = encode(25, 10, 0, 0, 0, 12);
+        const std::uint64_t at = 5000;
+        // Frame by frame: not locked before the need-th frame is decoded.
+        std::vector<LtcFrame> got;
+        for (std::size_t i = 0; i < sig.samples.size(); i += 64) {
+            const std::size_t n = std::min<std::size_t>(64, sig.samples.size() - i);
+            for (auto& f : d.write(sig.samples.data() + i, n, at + i)) got.push_back(f);
+            if (static_cast<int>(got.size()) < need) CHECK(d.status().state != LtcDecoder::State::locked);
+        }
+        CHECK(d.status().state == LtcDecoder::State::locked);
+        // Locked at the end of the need-th decoded frame (libltc decodes the
+        // first frame it sees whole, so frame k of the signal is decoded k-th).
+        const std::uint64_t endOfNth = at + sig.starts.at(static_cast<std::size_t>(need)) - 1;
+        CHECK(d.status().lockedAt + 2 >= endOfNth && d.status().lockedAt <= endOfNth + 2);
+    }
+}
