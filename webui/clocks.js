@@ -44,8 +44,8 @@ const KINDS = {
 };
 const PORT_LIMITS = ["max_drift_ppm", "max_jitter_us", "max_instability_ppm", "quality_threshold"];
 const LABELS = {
-  auto_failover: "Fail over automatically", failover_ms: "Keep a failing source (ms)",
-  recover_ms: "Take a recovered one back after (ms)",
+  auto_failover: "Fail over automatically", failover_ms: "Keep a failing one (ms)",
+  recover_ms: "Take back after (ms)",
   ptp_socket: "ptp4l socket", ptp_interface: "Network interface", ptp_domain: "Domain",
   ptp_allowed_grandmasters: "Allowed grandmasters", ptp_allowed_domains: "Allowed domains",
   ptp_max_offset_us: "Max offset (µs)",
@@ -122,7 +122,7 @@ function fmtWhen(iso) {
 
 /** The kind's live details, one short line (what a tech checks first). */
 function detailsOf(s) {
-  if (!s) return "";
+  if (!s || (s.kind !== "ptp" && ["off", "absent"].includes(s.state))) return ""; // nothing received
   const parts = [];
   switch (s.kind) {
     case "ptp":
@@ -284,12 +284,7 @@ export class ClocksScreen {
           el("h2", {}, "Time sources"),
           el("p", { className: "muted ck-hint" },
             "In priority order: drag a source by its handle or use the arrows. The box follows the first usable one; its own clock (Internal) is the last resort, and sources below it are never used."),
-          this.list),
-        el("section", { className: "card ck-midi", ariaLabel: "MIDI ports" },
-          el("h2", {}, "MIDI ports"),
-          el("p", { className: "muted ck-hint" },
-            "MTC and MIDI clock arrive on cuebox:sync_in_1 to 4. The ports have equal priority; each is checked against its own limits."),
-          portList)),
+          this.list)),
       el("div", { className: "ck-col" },
         this.measure,
         el("section", { className: "card", ariaLabel: "Failover" }, el("h2", {}, "Failover"),
@@ -303,7 +298,13 @@ export class ClocksScreen {
             this.field(td, "beats_per_bar"), this.field(td, "beat_unit")),
           el("h3", {}, "Frame rates of the clip groups"),
           el("div", { className: "ck-grid ck-fps" },
-            ...["a", "b", "c", "d"].map((g) => this.field(td, `fps_${g}`))))));
+            ...["a", "b", "c", "d"].map((g) => this.field(td, `fps_${g}`))))),
+      // Full width: four ports side by side on a tablet.
+      el("section", { className: "card ck-midi", ariaLabel: "MIDI ports" },
+        el("h2", {}, "MIDI ports"),
+        el("p", { className: "muted ck-hint" },
+          "MTC and MIDI clock arrive on cuebox:sync_in_1 to 4. The ports have equal priority; each is checked against its own limits."),
+        portList));
     this.onLock(this.locked || this.ctx.locked);
   }
 
@@ -328,9 +329,9 @@ export class ClocksScreen {
     const li = el("li", { className: "ck-src", dataset: { source: s } },
       el("div", { className: "ck-head" }, handle,
         el("div", { className: "ck-title" },
-          el("div", { className: "ck-line" }, rank, el("b", {}, NAMES[s]), state, quality, sw),
+          el("div", { className: "ck-line" }, rank, el("b", {}, NAMES[s]), state, quality),
           el("div", { className: "muted ck-about" }, ABOUT[s]), info, fault),
-        up, down),
+        sw || el("span", { className: "ck-swgap" }), el("div", { className: "ck-moves" }, up, down)),
       body.children.length ? body : null);
     this.items.set(s, { li, rank, state, quality, info, fault, up, down });
     return li;
@@ -662,10 +663,12 @@ export class ClocksScreen {
       const s = mine.find((x) => x.name === followed) ||
         mine.slice().sort((a, b) => rankOf(a.state) - rankOf(b.state))[0];
       setBadge(it.state, s?.state, c ? "not reported" : "no status");
-      setText(it.quality, s && s.quality != null ? fmtQuality(s.quality) : "");
+      // Quality means something only while there is a signal to judge.
+      setText(it.quality, s && s.quality != null && !["off", "absent"].includes(s.state) ? `quality ${fmtQuality(s.quality)}` : "");
       const inUse = !!c && (c.kind === kind || followed.split(":")[0] === kind);
       const many = mine.length > 1 ? mine.filter((x) => x.state === "locked").length : 0;
-      const info = [inUse ? "followed now" : "", mine.length > 1 && s ? instName(s.name) : "", detailsOf(s),
+      const heard = s && !["off", "absent"].includes(s.state);
+      const info = [inUse ? "followed now" : "", mine.length > 1 && heard ? instName(s.name) : "", detailsOf(s),
         many > 1 ? `${many} ports locked` : ""].filter(Boolean).join(" · ");
       setText(it.info, info);
       setText(it.fault, [s?.fault, s?.error].filter(Boolean).join(" · "));

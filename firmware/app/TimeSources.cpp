@@ -511,6 +511,14 @@ json::object TimeSources::stamp(std::uint64_t frame) const {
         o["source_time"] = "frame " + std::to_string(frame);
     }
     if (!tc.empty()) o["timecode"] = tc;
+    // The drift the box's clock had against the source then: the correction
+    // a timecode mapping made (each start is placed from the newest stamp).
+    if (a.kind != Kind::internal) {
+        const auto ms = arbiter_.monitor(a).measures(a.kind == Kind::mtc || a.kind == Kind::midi_clock
+                                                          ? arbiter_.config().midiPorts[static_cast<std::size_t>(a.port)].limits
+                                                          : arbiter_.config().kinds[static_cast<std::size_t>(a.kind)].limits);
+        if (ms.points) o["source_drift_ppm"] = std::round(ms.driftPpm * 1000) / 1000;
+    }
     return o;
 }
 

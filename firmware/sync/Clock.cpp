@@ -253,7 +253,8 @@ std::optional<Switch> Arbiter::update(std::int64_t nowNs) {
         return s;
     };
     if (h == Health::lost || h == Health::off || h == Health::refused || h == Health::absent) {
-        if (h == Health::lost && cfg(active_).onLoss == OnLoss::freewheel) {
+        // What a loss does is the kind's setting (the MIDI ports share it).
+        if (h == Health::lost && config_.kinds[static_cast<std::size_t>(active_.kind)].onLoss == OnLoss::freewheel) {
             // Freewheel on the lost source's last rate for holdMs first.
             if (!freewheelSince_) freewheelSince_ = nowNs;
             if (nowNs - freewheelSince_ < static_cast<std::int64_t>(config_.holdMs) * 1'000'000) return std::nullopt;

@@ -82,7 +82,7 @@ struct SourceConfig {
 struct ClockConfig {
     std::vector<Kind> order{Kind::ptp, Kind::ltc, Kind::mtc, Kind::midi_clock, Kind::internal};
     std::array<SourceConfig, kKinds> kinds{};  // by Kind (limits of LTC, PTP; defaults for MIDI ports)
-    std::array<SourceConfig, kMidiPorts> midiPorts{};  // per MIDI port (MTC and MIDI clock on that port)
+    std::array<SourceConfig, kMidiPorts> midiPorts{};  // per MIDI port (MTC and MIDI clock on that port): enabled and limits; onLoss is the kind's
     bool autoFailover = true;
     int holdMs = 1000;      // a degraded (or freewheeling) active source is kept this long
     int recoverMs = 5000;   // a source higher in the order must be locked this long to be taken back

@@ -266,6 +266,10 @@ void Api::handle(const HttpRequest& req, Respond respond) {
         if (req.method != "GET") return methodNotAllowed("GET");
         return respond(jsonResponse(200, show_.stats()));
     }
+    if (seg.size() == 3 && seg[1] == "clock" && seg[2] == "history") {
+        if (req.method != "GET") return methodNotAllowed("GET");
+        return respond(jsonResponse(200, clockHistory_ ? clockHistory_() : json::object{{"sources", json::object{}}, {"switches", json::array{}}}));
+    }
     if (seg.size() == 2 && seg[1] == "health") {
         if (req.method != "GET") return methodNotAllowed("GET");
         return respond(jsonResponse(200, health()));

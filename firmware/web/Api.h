@@ -84,6 +84,8 @@ public:
     // After a mapping changed: the feedback notes follow.
     void setMappingsChanged(std::function<void()> f) { mappingsChanged_ = std::move(f); }
     void setMidiStats(std::function<boost::json::object()> f) { midiStats_ = std::move(f); }
+    // GET /api/clock/history (web/ClockHistory.h).
+    void setClockHistory(std::function<boost::json::object()> f) { clockHistory_ = std::move(f); }
     void setControlHooks(std::function<Status()> changed, std::function<boost::json::object()> stats) {
         controlChanged_ = std::move(changed);
         controlStats_ = std::move(stats);
@@ -179,6 +181,7 @@ private:
     std::function<void(std::chrono::milliseconds, Learned)> midiLearn_;
     std::function<void()> mappingsChanged_;
     std::function<boost::json::object()> midiStats_;
+    std::function<boost::json::object()> clockHistory_;
     std::function<boost::json::object()> controlStats_;
     std::function<void()> resync_;
     std::function<void()> accessChanged_;

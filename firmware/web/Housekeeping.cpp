@@ -91,6 +91,11 @@ void Housekeeping::engineEvent(const json::object& ev) {
         if (const json::value* st = ev.if_contains("source_time"); st && st->is_string()) timeSource += " " + std::string(st->as_string());
         if (const json::value* ss = ev.if_contains("source_state"); ss && ss->is_string() && ss->as_string() != "locked")
             timeSource += " (" + std::string(ss->as_string()) + ")";
+        if (const json::value* d = ev.if_contains("source_drift_ppm"); d && d->is_number()) {
+            char buf[48];
+            std::snprintf(buf, sizeof buf, ", drift %+.3f ppm", d->to_number<double>());
+            timeSource += buf;
+        }
     }
     if (n == "clip_started") kind = "trigger", detail = clip + " started";
     else if (n == "timecode_trigger") kind = "trigger", detail = clip + " set to start at timecode " + std::string(ev.at("timecode").as_string());

@@ -59,6 +59,18 @@ const json::object* obj(const json::object* o, const char* key) {
     return v && v->is_object() ? &v->as_object() : nullptr;
 }
 
+// The offset of the source in use (live.clock.sources[] by name), 0 without one.
+double activeOffsetNs(const json::object* clock, const std::string& source) {
+    const json::value* list = clock ? clock->if_contains("sources") : nullptr;
+    if (!list || !list->is_array()) return 0;
+    for (const auto& v : list->as_array())
+        if (v.is_object() && v.as_object().contains("name") && v.as_object().at("name") == json::value(source)) {
+            const json::value* o = v.as_object().if_contains("offset_ns");
+            return o && o->is_number() ? o->to_number<double>() : 0;
+        }
+    return 0;
+}
+
 std::string text(const json::object* o, const char* key, const char* fallback) {
     if (!o) return fallback;
     const json::value* v = o->if_contains(key);
@@ -107,7 +119,7 @@ std::string metricsText(const json::object& live, const json::object& osc, const
     w.family("clock_state", "gauge", "1 for the time source in use and its state.");
     w.sample("clock_state", 1, "source=\"" + label(source) + "\",state=\"" + label(cstate) + "\"");
     w.one("clock_offset_seconds", "gauge", "Offset of the time source in use from its reference (0 on the internal clock).",
-          num(clock, "offset_ns") / 1e9);
+          activeOffsetNs(clock, source) / 1e9);
 
     w.one("websocket_clients", "gauge", "Tablets and browsers connected over WebSocket.", static_cast<double>(wsClients));
     w.family("http_requests_total", "counter", "HTTP requests received, by method.");

@@ -26,6 +26,7 @@ constexpr std::array kRoutes = {
     Route{"PATCH", "/api/show", D, "view_mode,active_page", "Rename the show or change its view mode or active page"},
     Route{"GET", "/api/show/stats", V, "", "Counts and aggregates of the loaded show"},
     Route{"GET", "/api/health", P, "", "Health of the web process, engine, store and system"},
+    Route{"GET", "/api/clock/history", V, "", "The time sources' last 10 minutes (one sample a second each) and their last switches"},
     Route{"GET", "/api/ws", V, "", "WebSocket: snapshot, edits, live state and events; clip commands"},
     Route{"GET", "/api/openapi.yaml", V, "", "This API description (OpenAPI 3.0)"},
     Route{"GET", "/metrics", V, "", "The box's figures in the Prometheus text format"},

@@ -2,6 +2,7 @@
 
 #include "base/Log.h"
 #include "base/Time.h"
+#include "web/ClockHistory.h"
 #include "media/DemoMedia.h"
 #include "web/EngineLink.h"
 #include "web/ControlExec.h"
@@ -137,7 +138,13 @@ Status runWeb(const WebOptions& o) {
     };
     hub.snapshotRest = [&show] { return show.snapshotText("\"type\":\"snapshot\",").substr(1); };
     auto lastState = std::chrono::steady_clock::now();
+    ClockHistory clockHistory;
+    api.setClockHistory([&clockHistory] { return clockHistory.json(); });
+    auto wallMs = [] {
+        return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch()).count();
+    };
     link.onLive = [&](json::object live) {
+        if (const json::value* c = live.if_contains("clock"); c && c->is_object()) clockHistory.record(c->as_object(), wallMs());
         house.engineLive(live);
         show.setEngineLive(std::move(live));
         hub.broadcast({{"type", "state"}, {"live", show.live()}}, true);
@@ -177,6 +184,9 @@ Status runWeb(const WebOptions& o) {
             done["event"] = "clock_switch_done";
             done["from"] = ev.at("from");
             done["to"] = ev.at("to");
+            for (const char* k : {"reason", "emergency", "at"})
+                if (const json::value* v = ev.if_contains(k)) done[k] = *v;
+            clockHistory.switched(done, wallMs());
             hub.broadcast(done, false);
             return;
         }

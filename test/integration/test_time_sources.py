@@ -83,10 +83,11 @@ def test_ltc_is_followed_and_its_loss_fails_over_within_the_phase_budgets(stack)
         stack.http("POST", f"/api/clips/{tone}/stop")
         gen.wait(timeout=20)
         # The generator stopped: lost after 3 frames, the box's clock at once.
-        assert wait_for(lambda: ev.named("clock_switch_done"), 5), ev.items[-5:]
-        sw = ev.named("clock_switch")[-1]
+        # (The switch to LTC when it locked came first: wait for the loss's.)
+        assert wait_for(lambda: [e for e in ev.named("clock_switch_done") if e["to"] == "internal"], 5), ev.items[-5:]
+        sw = [e for e in ev.named("clock_switch") if e["to"] == "internal"][-1]
         assert (sw["from"], sw["to"], sw["reason"], sw["emergency"]) == ("ltc", "internal", "lost", True), sw
-        done = ev.named("clock_switch_done")[-1]
+        done = [e for e in ev.named("clock_switch_done") if e["to"] == "internal"][-1]
         print(f"\nMEASURE failover phases_us 1={done['phase1_us']:.1f} 2={done['phase2_us']:.1f} "
               f"3={done['phase3_us']:.1f} 4={done['phase4_us']:.1f}")
         assert done["phase1_us"] < 1000 and done["phase2_us"] < 2000, done
@@ -102,6 +103,10 @@ def test_ltc_is_followed_and_its_loss_fails_over_within_the_phase_budgets(stack)
     assert wait_for(lambda: any("emergency phases" in e["detail"] for e in logged()), 3), logged()
     _, points = stack.http("GET", "/api/recovery")
     assert any(p["kind"] == "time_source" for p in points["points"]), points
+    # The per-source history for the plots: LTC sampled while it played, the switch with its phases.
+    _, hist = stack.http("GET", "/api/clock/history")
+    assert any(x["state"] == "locked" for x in hist["sources"]["ltc"]), hist["sources"].get("ltc")
+    assert any(x["from"] == "ltc" and x["to"] == "internal" and x["phase4_us"] > 0 for x in hist["switches"]), hist["switches"]
     _, log = stack.http("GET", "/api/log?kind=trigger")
     assert any(e["time_source"].startswith("ltc 10:00:0") for e in log["entries"]), log["entries"][:3]
 

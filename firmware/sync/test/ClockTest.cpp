@@ -195,3 +195,20 @@ TEST(Arbiter, NamesRoundTrip) {
     for (int k = 0; k < kKinds; ++k) CHECK(kindFromName(kindName(static_cast<Kind>(k))) == static_cast<Kind>(k));
     CHECK(!kindFromName("gps"));
 }
+
+TEST(Arbiter, AMidiKindFreewheelsByTheKindsSetting) {
+    Arbiter a;
+    auto c = config({Kind::mtc, Kind::internal});
+    c.kinds[static_cast<int>(Kind::mtc)].onLoss = OnLoss::freewheel;
+    c.holdMs = 500;
+    a.configure(c, 0);
+    const SourceId m1{Kind::mtc, 0};
+    feed(a, m1, 0, 6000 * kMs);
+    a.update(500 * kMs);
+    CHECK(a.update(6000 * kMs).has_value());
+    a.monitor(m1).setPresent(false, 6000 * kMs);
+    CHECK(!a.update(6040 * kMs));
+    CHECK(a.freewheeling());
+    auto s = a.update(6600 * kMs);
+    CHECK(s.has_value() && s->to == kInternal);
+}
