@@ -3,9 +3,11 @@ call, checked in the real process: cuebox-engine runs with the LD_PRELOAD
 interposer (test/tools/rtguard) that counts such calls made inside the
 callback, while a script of every command kind, level edits, clip-table
 swaps and MIDI in both directions (notes into cuebox:midi_in, feedback notes
-out of cuebox:midi_out) runs against it."""
+out of cuebox:midi_out) runs against it, while time sources play in: LTC on
+cuebox:ltc_in, MTC on cuebox:sync_in_1 and MIDI clock on cuebox:sync_in_2."""
 import json
 import os
+import subprocess
 import time
 
 import pytest
@@ -34,6 +36,14 @@ def test_process_callback_never_allocates_locks_or_does_io(stack):
     status, body = stack.http("POST", "/api/mappings", {"source": "midi", "address": "note/1/60", "action": "toggle", "clip": clips[1]})
     assert status == 201, body
     midi = MidiClient(stack)
+    gens = [subprocess.Popen([os.path.join(BUILD, "test", "tools", "cuebox-ltc-gen"), "--server", stack.server, "--fps", "25",
+                              "--seconds", "7"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=stack.env),
+            subprocess.Popen([os.path.join(BUILD, "test", "tools", "cuebox-midi-sync-gen"), "--server", stack.server,
+                              "--connect", "cuebox:sync_in_1", "--mtc", "30", "--start", "01:00:00:00", "--seconds", "7",
+                              "--client-name", "mtc"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=stack.env),
+            subprocess.Popen([os.path.join(BUILD, "test", "tools", "cuebox-midi-sync-gen"), "--server", stack.server,
+                              "--connect", "cuebox:sync_in_2", "--clock", "140", "--seconds", "7", "--client-name", "clock"],
+                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=stack.env)]
     deadline = time.time() + 6
     n = 0
     while time.time() < deadline:
@@ -53,10 +63,17 @@ def test_process_callback_never_allocates_locks_or_does_io(stack):
         time.sleep(0.02)
     feedback = midi.received.qsize()
     midi.close()
+    _, live = stack.http("GET", "/api/show")
+    states = {x["name"]: x["state"] for x in live["live"]["clock"]["sources"]}
+    for g in gens:
+        g.wait(timeout=20)
     time.sleep(2.5)  # the interposer rewrites its report every second
     with open(stack.report) as f:
         report = json.load(f)
     print(f"\nMEASURE rtguard sections={report['sections']} commands={n} midi_feedback={feedback} violations={report['violations']}")
     assert feedback > 10, "no feedback notes came out of cuebox:midi_out"
+    # The time sources were really decoded while the guard watched.
+    assert states["ltc"] in ("locked", "degraded") and states["mtc:1"] in ("locked", "degraded") and \
+        states["midi_clock:2"] in ("locked", "degraded"), states
     assert report["sections"] > 3000, "the process callback was not observed"
     assert report["violations"] == {}, f"RT violations in process(): {report}"
