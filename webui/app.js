@@ -552,17 +552,18 @@ function renderEngine() {
 
 const SOURCE_NAMES = { internal: "Internal", ptp: "PTP", ltc: "LTC", mtc: "MTC", midi_clock: "MIDI clock" };
 
-/** The clock at a glance: the source in use and whether it is locked. */
+/** The clock at a glance: the source in use and whether it is healthy
+ * ("MTC 2" for a MIDI port; freewheel and degraded warn, lost is bad). */
 function renderClock() {
   const c = model.liveRaw?.clock;
-  const ts = model.settings?.time_sources || {};
-  const source = c?.source || ts.primary || "internal";
-  let text = SOURCE_NAMES[source] || source;
+  const source = c?.source || "internal";
+  const [kind, port] = source.split(":");
+  let text = (SOURCE_NAMES[kind] || kind) + (port ? ` ${port}` : "");
   let level = "ok";
-  if (c && c.state && c.state !== "locked" && source !== "internal") {
+  if (c && c.state && c.state !== "locked" && kind !== "internal") {
     text += ` ${c.state}`;
     level = c.state === "lost" ? "bad" : "warn";
-  } else if (!c && source !== "internal") {
+  } else if (!c) {
     text += " (no status)";
     level = "warn";
   }

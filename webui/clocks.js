@@ -342,8 +342,8 @@ export class ClocksScreen {
     const mtcInfo = el("span", { className: "ck-pinfo" }), clkInfo = el("span", { className: "ck-pinfo" });
     const li = el("li", { className: "ck-port", dataset: { port: String(n) } },
       el("div", { className: "ck-line" }, el("b", {}, `Port ${n}`),
-        el("span", { className: "muted ck-jack" }, `cuebox:sync_in_${n}`),
         this.toggle("time_sources", "enabled", `MIDI port ${n} on`, n)),
+      el("div", { className: "muted ck-jack" }, `cuebox:sync_in_${n}`),
       el("div", { className: "ck-plive" },
         el("span", { className: "ck-pk" }, "MTC"), mtc, mtcInfo),
       el("div", { className: "ck-plive" },
@@ -420,7 +420,7 @@ export class ClocksScreen {
       if (!v) continue;
       const x = e.port ? v.midi_sources?.[e.port - 1]?.[e.member] : v[e.member];
       if (e.sch.type === "boolean") e.input.checked = !!x;
-      else if (Array.isArray(x)) e.input.value = x.join(", ");
+      else if (Array.isArray(x)) e.input.value = x.join(e.sch.type === "integers" ? ", " : "\n"); // identities are long: one a line
       else e.input.value = x == null ? "" : String(x);
     }
     const ts = this.values.time_sources;

@@ -8,7 +8,9 @@
 //  - a MIDI port's settings are stored inside midi_sources[N], the others
 //    kept;
 //  - the live state: the demo has no time source connected, so Internal is
-//    followed and LTC is absent;
+//    followed and LTC is absent; with sources (the box's state messages
+//    rewritten on the way), each kind's details, the followed MIDI port,
+//    the last switch, and a toast when the box switches;
 //  - failover, tempo and time division are stored; the show lock disables
 //    the screen's controls;
 //  - the edit inspector stores a clip's quantize and start timecode, and a
@@ -166,9 +168,9 @@ test("clocks: the order, source and MIDI port settings, failover, tempo and time
   const gmErr = ptp.locator('.ck-f:has(textarea[data-member="ptp_allowed_grandmasters"]) .ck-ferr');
   await gmErr.waitFor({ state: "visible", timeout: 2000 });
   assert.match(await gmErr.textContent(), /clock identity/);
-  assert.equal(await gms.inputValue(), "001122.fffe.334455, 00aabb.fffe.ccddee");
+  assert.equal(await gms.inputValue(), "001122.fffe.334455\n00aabb.fffe.ccddee", "the stored list again, one a line");
   assert.equal((await settings()).ptp_allowed_grandmasters.length, 2);
-  await gms.fill("001122.fffe.334455, 00aabb.fffe.ccddee"); // typing again clears the message
+  await gms.fill("001122.fffe.334455\n00aabb.fffe.ccddee"); // typing again clears the message
   assert.equal(await gmErr.isVisible(), false);
   await enter(ptp.locator('textarea[data-member="ptp_allowed_domains"]'), "0, 7");
   ts = await until(settings, (x) => x.ptp_allowed_domains.length === 2);
@@ -284,6 +286,83 @@ test("clocks: the order, source and MIDI port settings, failover, tempo and time
 
   await a.ctx.close();
   await phone.ctx.close();
+  assert.deepEqual(consoleErrors, []);
+});
+
+// What an engine with sources connected reports (the demo has none): the
+// box's state messages are rewritten on their way to the page.
+function liveClock(lastSwitch) {
+  const absent = (kind, port) => ({ name: `${kind}:${port}`, kind, port, state: "absent", quality: 0 });
+  return {
+    source: "mtc:2", kind: "mtc", state: "locked", timecode_source: "mtc:2",
+    sources: [
+      { name: "mtc:2", kind: "mtc", port: 2, state: "locked", quality: 0.97, offset_ns: -800, drift_ppb: -40, jitter_ns: 600,
+        timecode: "01:00:12:03", fps: "25", dropouts: 0, jumps: 1 },
+      { name: "ptp", kind: "ptp", state: "degraded", quality: 0.42, offset_ns: 12500, drift_ppb: 300, jitter_ns: 8000,
+        instability_ppm: 2, grandmaster: "001122.fffe.334455", port_state: "SLAVE", domain: 0, master_offset_ns: 12500,
+        mean_path_delay_ns: 3400, steps_removed: 1, fault: "jitter above its limit" },
+      { name: "ltc", kind: "ltc", state: "lost", quality: 0, timecode: "01:00:10:05", fps: "25", level_dbfs: -52.5,
+        fault: "level below the floor" },
+      absent("mtc", 1), absent("mtc", 3), absent("mtc", 4),
+      { name: "midi_clock:1", kind: "midi_clock", port: 1, state: "locked", quality: 0.9, bpm: 128.02, running: true },
+      absent("midi_clock", 2), absent("midi_clock", 3), absent("midi_clock", 4),
+      { name: "internal", kind: "internal", state: "locked", quality: 1 },
+    ],
+    tempo: { bpm: 128.02, source: "midi_clock", anchor_frame: 1000 },
+    last_switch: lastSwitch,
+  };
+}
+
+test("clocks: a live clock with sources: details per kind, the followed MIDI port, the last switch and its toast", async () => {
+  let lastSwitch = { from: "ptp", to: "mtc:2", emergency: true, reason: "ptp degraded", at: new Date(Date.now() - 60000).toISOString(),
+    phase1_us: 85, phase2_us: 410 };
+  const ctx = await browser.newContext({ viewport: { width: 1024, height: 768 }, hasTouch: true });
+  await stack.authorize(ctx);
+  const page = await ctx.newPage();
+  page.on("console", (m) => { if (m.type() === "error") consoleErrors.push(m.text()); });
+  page.on("pageerror", (e) => consoleErrors.push(String(e)));
+  await page.routeWebSocket(/\/api\/ws$/, (ws) => {
+    const server = ws.connectToServer();
+    server.onMessage((m) => {
+      if (typeof m !== "string") return ws.send(m);
+      const msg = JSON.parse(m);
+      if (msg.live) msg.live.clock = liveClock(lastSwitch);
+      ws.send(JSON.stringify(msg));
+    });
+  });
+  await page.goto(`${stack.url}/#clocks`);
+  await page.waitForSelector('#conn[data-state="connected"]');
+  await page.waitForSelector('#screen-clocks .ck-src[data-source="ptp"] input[data-member="ptp_domain"]');
+  const S = "#screen-clocks";
+  const text = (sel) => page.locator(`${S} ${sel}`).textContent();
+  await page.waitForFunction(() => /^Following MTC port 2 · locked/.test(document.querySelector("#screen-clocks .ck-status").textContent));
+  assert.match(await text(".ck-switch"), /^Last switch: PTP → MTC port 2, ptp degraded, .+ · emergency: phase 1 85 µs, phase 2 410 µs$/);
+  // MTC: followed, on port 2, with its timecode; port 2's card says so too.
+  assert.equal(await text('.ck-src[data-source="mtc"] .ck-state'), "locked");
+  assert.match(await text('.ck-src[data-source="mtc"] .ck-info'), /^followed now · MTC port 2 · 01:00:12:03 · 25 fps · 1 jump/);
+  assert.ok(await page.locator(`${S} .ck-port[data-port="2"]`).evaluate((e) => e.classList.contains("inuse")));
+  assert.match(await page.locator(`${S} .ck-port[data-port="2"] .ck-pinfo`).first().textContent(), /01:00:12:03/);
+  assert.match(await page.locator(`${S} .ck-port[data-port="1"] .ck-pinfo`).nth(1).textContent(), /128\.0 BPM · running/);
+  // PTP: degraded with its quality, grandmaster, offset and the fault.
+  assert.equal(await text('.ck-src[data-source="ptp"] .ck-state'), "degraded");
+  assert.equal(await text('.ck-src[data-source="ptp"] .ck-q'), "quality 42%");
+  assert.match(await text('.ck-src[data-source="ptp"] .ck-info'), /GM 001122\.fffe\.334455 · slave · domain 0 · offset 12\.5 µs · path 3\.4 µs · 1 step/);
+  assert.equal(await text('.ck-src[data-source="ptp"] .ck-fault'), "jitter above its limit");
+  assert.match(await text('.ck-src[data-source="ltc"] .ck-info'), /01:00:10:05 · 25 fps · -52\.5 dBFS/);
+  assert.equal(await text(".ck-tempo"), "Now 128.0 BPM · from MIDI clock");
+  await page.locator(`${S} .ck-plotsel`).selectOption("mtc:2");
+  assert.equal(await page.locator(`${S} .ck-plotsel`).isDisabled(), false);
+
+  // A new switch: a toast, and the line follows.
+  lastSwitch = { from: "mtc:2", to: "internal", emergency: false, reason: "recovered source kept", at: new Date().toISOString(),
+    phase1_us: 0, phase2_us: 0 };
+  const toast = page.locator(".toast", { hasText: "Clock: MTC port 2 → Internal (recovered source kept)" });
+  await toast.waitFor({ timeout: 2000 });
+  assert.equal(await toast.getAttribute("data-kind"), "info");
+  assert.match(await text(".ck-switch"), /^Last switch: MTC port 2 → Internal, recovered source kept, \d\d:\d\d:\d\d$/);
+  await page.evaluate(() => { document.activeElement?.blur(); for (const t of document.querySelectorAll(".toast")) t.remove(); });
+  await page.screenshot({ path: join(OUTPUT, "clocks-live-1024x768.png") });
+  await ctx.close();
   assert.deepEqual(consoleErrors, []);
 });
 

@@ -64,7 +64,8 @@ def test_process_callback_never_allocates_locks_or_does_io(stack):
     feedback = midi.received.qsize()
     midi.close()
     _, live = stack.http("GET", "/api/show")
-    states = {x["name"]: x["state"] for x in live["live"]["clock"]["sources"]}
+    sources = {x["name"]: x for x in live["live"]["clock"]["sources"]}
+    ltc_frames = live["live"]["ltc"]["frames"]
     for g in gens:
         g.wait(timeout=20)
     time.sleep(2.5)  # the interposer rewrites its report every second
@@ -73,7 +74,8 @@ def test_process_callback_never_allocates_locks_or_does_io(stack):
     print(f"\nMEASURE rtguard sections={report['sections']} commands={n} midi_feedback={feedback} violations={report['violations']}")
     assert feedback > 10, "no feedback notes came out of cuebox:midi_out"
     # The time sources were really decoded while the guard watched.
-    assert states["ltc"] in ("locked", "degraded") and states["mtc:1"] in ("locked", "degraded") and \
-        states["midi_clock:2"] in ("locked", "degraded"), states
+    assert ltc_frames > 25, ltc_frames
+    assert sources["mtc:1"].get("timecode", "").startswith("01:00:0"), sources["mtc:1"]
+    assert abs(sources["midi_clock:2"].get("bpm", 0) - 140) < 1, sources["midi_clock:2"]
     assert report["sections"] > 3000, "the process callback was not observed"
     assert report["violations"] == {}, f"RT violations in process(): {report}"
