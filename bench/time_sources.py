@@ -15,7 +15,6 @@ dummy-driver jackd at a 1024-frame period:
 Prints each figure with its budget (docs/PERFORMANCE.md)."""
 import os
 import sys
-import time
 
 import numpy as np
 

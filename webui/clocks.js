@@ -194,6 +194,7 @@ export class ClocksScreen {
     this.visible = true;
     this.applyClock();
     this.draw();
+    this.loadHistory();
     const r = await this.ctx.api("GET", "/api/settings");
     if (r.status !== 200 || !r.body?.schema?.time_sources) {
       const e = r.body?.error;
@@ -256,6 +257,7 @@ export class ClocksScreen {
     }
     this.switchKey = key;
     if (!key) return;
+    if (this.visible) setTimeout(() => this.loadHistory(), 300); // phases 3 and 4 follow the switch
     this.ctx.toast(`Clock: ${instName(sw.from)} → ${instName(sw.to)}${sw.reason ? ` (${sw.reason})` : ""}`,
       sw.emergency ? "warn" : "info");
   }
@@ -623,6 +625,28 @@ export class ClocksScreen {
     this.plotSel.value = names.includes(keep) ? keep : "";
   }
 
+  /** The box's history (GET /api/clock/history): the plot's last two
+   *  minutes for a screen opened late, and phases 3 and 4 of the switches
+   *  (they are measured on the web side after the engine's event). */
+  async loadHistory() {
+    const r = await this.ctx.api("GET", "/api/clock/history");
+    if (r.status !== 200 || !r.body) return;
+    const toPerf = (t) => performance.now() - (Date.now() - t);
+    for (const [name, list] of Object.entries(r.body.sources || {})) {
+      const have = this.samples.get(name) || [];
+      const first = have.length ? have[0].t : Infinity;
+      const older = (Array.isArray(list) ? list : []).map((s) => ({
+        t: toPerf(s.t),
+        o: typeof s.offset_ns === "number" ? s.offset_ns / 1000 : null,
+        d: typeof s.drift_ppb === "number" ? s.drift_ppb : null,
+        j: typeof s.jitter_ns === "number" ? s.jitter_ns / 1000 : null,
+      })).filter((s) => s.t < first && s.t > performance.now() - WINDOW_MS);
+      this.samples.set(name, [...older, ...have]);
+    }
+    this.switchPhases = new Map((r.body.switches || []).map((s) => [`${s.at}|${s.from}|${s.to}`, s]));
+    if (this.visible) { this.applyClock(); this.draw(); }
+  }
+
   record(c) {
     const now = performance.now();
     for (const s of Array.isArray(c.sources) ? c.sources : []) {
@@ -651,7 +675,8 @@ export class ClocksScreen {
     const sw = c?.last_switch;
     setText(this.lastSwitch, !c ? "" : !sw ? "No switch since the engine started." :
       `Last switch: ${instName(sw.from)} → ${instName(sw.to)}${sw.reason ? `, ${sw.reason}` : ""}, ${fmtWhen(sw.at)}` +
-      (sw.emergency ? ` · emergency: phase 1 ${fmtUs(sw.phase1_us)}, phase 2 ${fmtUs(sw.phase2_us)}` : ""));
+      (sw.emergency ? ` · emergency: phase 1 ${fmtUs(sw.phase1_us)}, phase 2 ${fmtUs(sw.phase2_us)}` +
+        phases34(this.switchPhases?.get(`${sw.at}|${sw.from}|${sw.to}`)) : ""));
     this.lastSwitch.dataset.emergency = String(!!sw?.emergency);
     this.plotChoices(sources);
     if (!this.built) return;
@@ -762,6 +787,12 @@ export class ClocksScreen {
 function fmtAxis(v) {
   const a = Math.abs(v);
   return a >= 100 ? v.toFixed(0) : a >= 1 ? v.toFixed(1) : v.toFixed(2);
+}
+
+/** ", phase 3 …, phase 4 …" from the box's history of a switch ("" unknown). */
+function phases34(h) {
+  if (!h || typeof h.phase3_us !== "number") return "";
+  return `, phase 3 ${fmtUs(h.phase3_us)}, phase 4 ${fmtUs(h.phase4_us)}`;
 }
 
 function fmtUs(us) {

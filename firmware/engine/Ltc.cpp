@@ -56,6 +56,7 @@ std::vector<LtcFrame> LtcDecoder::write(const float* samples, std::size_t n, std
     if (pos_ != 0 && blockFrame != expectFrame_) {
         ltc_decoder_queue_flush(dec(decoder_));
         good_ = 0;
+        gapAt_ = pos_;
     }
     frameOffset_ = static_cast<std::int64_t>(blockFrame) - static_cast<std::int64_t>(pos_);
     expectFrame_ = blockFrame + n;
@@ -65,6 +66,10 @@ std::vector<LtcFrame> LtcDecoder::write(const float* samples, std::size_t n, std
     pos_ += n;
     LTCFrameExt ext;
     while (ltc_decoder_read(dec(decoder_), &ext) > 0) {
+        // A frame that began before the gap was stitched from both sides
+        // (libltc keeps its bits across the flush): its time and its
+        // start are not to be trusted.
+        if (static_cast<std::uint64_t>(ext.off_start) < gapAt_) continue;
         SMPTETimecode t{};
         ltc_frame_to_time(&t, &ext.ltc, 0);
         LtcFrame f;

@@ -98,6 +98,7 @@ private:
     std::int64_t frameOffset_ = 0;   // JACK frame minus stream sample index
     std::uint64_t lastEnd_ = 0;      // JACK frame of the last frame's end
     int good_ = 0;                   // consecutive frames in order
+    std::uint64_t gapAt_ = 0;        // stream index where the last gap ended
     std::vector<float> scratch_;
     Status status_;
 };

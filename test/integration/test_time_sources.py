@@ -12,7 +12,7 @@ import time
 
 import numpy as np
 
-from stack import BUILD, frame_time, retry_on_xrun, wait_for, xruns
+from stack import BUILD, frame_time, retry_on_xrun, wait_for
 
 GEN = os.path.join(BUILD, "test", "tools", "cuebox-ltc-gen")
 JACK_PERIOD = 1024  # see stack.CAPTURE_PERIOD
@@ -35,6 +35,7 @@ class Events:
     def __init__(self, stack):
         self.ws = stack.ws(timeout=1)
         self.items = []
+        self.clocks = []
         self.stop = False
         self.t = threading.Thread(target=self.run, daemon=True)
         self.t.start()
@@ -47,6 +48,9 @@ class Events:
                 continue
             if m.get("type") == "event":
                 self.items.append(m)
+            elif m.get("type") == "state" and "clock" in m.get("live", {}):
+                self.clocks.append(m["live"]["clock"])  # for a failure's message
+                del self.clocks[:-20]
 
     def named(self, name):
         return [e for e in self.items if e.get("event") == name]
@@ -57,13 +61,33 @@ class Events:
         self.ws.close()
 
 
+def emergency_switch(ev, source, timeout):
+    """Waits for the loss of `source` to switch to the box's clock and checks
+    the emergency protocol's four phases against their budgets. (A switch to
+    the source when it locked may come first: the loss's is the one to the
+    box's clock.)"""
+    assert wait_for(lambda: [e for e in ev.named("clock_switch_done") if e["to"] == "internal"], timeout), ev.items[-5:]
+    sw = [e for e in ev.named("clock_switch") if e["to"] == "internal"][-1]
+    assert (sw["from"], sw["to"], sw["reason"], sw["emergency"]) == (source, "internal", "lost", True), \
+        (sw, [next((x for x in c["sources"] if x["name"] == source), None) for c in ev.clocks[-8:]])
+    done = [e for e in ev.named("clock_switch_done") if e["to"] == "internal"][-1]
+    print(f"\nMEASURE {source} failover phases_us 1={done['phase1_us']:.1f} 2={done['phase2_us']:.1f} "
+          f"3={done['phase3_us']:.1f} 4={done['phase4_us']:.1f}")
+    assert done["phase1_us"] < 1000 and done["phase2_us"] < 2000, done
+    assert done["phase3_us"] < 10000 and done["phase4_us"] < 100000, done
+
+
 def settings(stack, **values):
     status, body = stack.http("PATCH", "/api/settings/time_sources", body=values)
     assert status == 200, body
 
 
 def test_ltc_is_followed_and_its_loss_fails_over_within_the_phase_budgets(stack):
-    settings(stack, order=["ltc", "internal"], recover_ms=300)
+    # Wide quality limits: this test is about the loss. (Once, in a CI run,
+    # LTC was judged degraded while it played and left before the loss; the
+    # measures were not recorded then; the assertion now shows them.)
+    settings(stack, order=["ltc", "internal"], recover_ms=300, ltc_max_jitter_us=100000, ltc_max_drift_ppm=1000,
+             ltc_max_instability_ppm=1000, ltc_min_level_dbfs=-60)
     ev = Events(stack)
     try:
         gen, _ = ltc_gen(stack, 4)
@@ -84,15 +108,7 @@ def test_ltc_is_followed_and_its_loss_fails_over_within_the_phase_budgets(stack)
         gen.wait(timeout=20)
         # The generator stopped: lost after 3 frames, the box's clock at once.
         # (The switch to LTC when it locked came first: wait for the loss's.)
-        assert wait_for(lambda: [e for e in ev.named("clock_switch_done") if e["to"] == "internal"], 5), ev.items[-5:]
-        sw = [e for e in ev.named("clock_switch") if e["to"] == "internal"][-1]
-        assert (sw["from"], sw["to"], sw["reason"], sw["emergency"]) == ("ltc", "internal", "lost", True), sw
-        done = [e for e in ev.named("clock_switch_done") if e["to"] == "internal"][-1]
-        print(f"\nMEASURE failover phases_us 1={done['phase1_us']:.1f} 2={done['phase2_us']:.1f} "
-              f"3={done['phase3_us']:.1f} 4={done['phase4_us']:.1f}")
-        assert done["phase1_us"] < 1000 and done["phase2_us"] < 2000, done
-        assert done["phase3_us"] < 10000, done
-        assert done["phase4_us"] < 100000, done
+        emergency_switch(ev, "ltc", 5)
         assert wait_for(lambda: clock(stack)["source"] == "internal", 2), clock(stack)
     finally:
         ev.close()

@@ -138,3 +138,24 @@ TEST(Ltc, lockNeedsTheSetNumberOfFramesInOrderAndStampsWhereItWasReached) {
         CHECK(d.status().lockedAt + 2 >= endOfNth && d.status().lockedAt <= endOfNth + 2);
     }
 }
+
+TEST(Ltc, aFrameCutByAGapIsNotPlacedWrongly) {
+    // 1.2 s of LTC fed in 1024-frame blocks whose JACK frame follows the
+    // signal, with one block left out (the server skipped a cycle): every
+    // frame decoded afterwards starts where the signal has it.
+    LtcDecoder d(kRate);
+    Signal sig = encode(25, 10, 0, 0, 0, 30);
+    const std::uint64_t at = 77777;
+    std::vector<LtcFrame> got;
+    for (std::size_t i = 0, block = 0; i < sig.samples.size(); i += 1024, ++block) {
+        if (block == 9) continue;  // skipped
+        const std::size_t n = std::min<std::size_t>(1024, sig.samples.size() - i);
+        for (auto& f : d.write(sig.samples.data() + i, n, at + i)) got.push_back(f);
+    }
+    CHECK(got.size() >= 24);
+    for (const auto& f : got) {
+        const int k = f.seconds * 25 + f.frames;  // frame index in the signal
+        const std::uint64_t want = at + sig.starts.at(static_cast<std::size_t>(k));
+        CHECK_TEXT(f.startFrame + 2 >= want && f.startFrame <= want + 2, f.text().c_str());
+    }
+}
