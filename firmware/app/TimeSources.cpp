@@ -197,19 +197,23 @@ void TimeSources::midi(int port, const std::uint8_t* bytes, std::size_t n, std::
     const auto& st = clk.status();
     auto& m = arbiter_.monitor(SourceId{Kind::midi_clock, port});
     if (st.state != sync::MidiClockStatus::State::locked || st.bpm <= 0) return;
-    // Ticks against the JACK clock at the tempo they had at lock: the drift
-    // is the tempo's change since, the jitter the ticks' spread. Ticks are
-    // counted by song position (the decoder counts lost ticks into it).
+    // Each tick against where the decoder's tempo fit puts it: the jitter
+    // is the ticks' spread about a steady tempo (a MIDI clock has no rate
+    // to drift from; its tempo is what it is). A jump or dropout (a new
+    // tempo, a relocate, a restart) starts a new fit.
     const std::int64_t pos = st.songPositionTicks - 1;  // this tick's
-    if (!m.present()) {
-        m.setPresent(true, nowNs);
-        clockTickNs_[p] = 60e9 / (st.bpm * 24);
-        clockTicks_[p] = static_cast<std::uint64_t>(pos);
-        clockFirst_[p] = frame;
-    }
-    const double localNs = static_cast<double>(frame - clockFirst_[p]) * 1e9 / rate_;
+    const bool jumped = st.jumps + st.dropouts != clockJumps_[p];
+    clockJumps_[p] = st.jumps + st.dropouts;
+    if (!m.present()) m.setPresent(true, nowNs);
+    else if (jumped) m.restart(nowNs);
+    const auto predicted = clk.tickFrame(pos);
+    if (!predicted) return;
+    // More than half a tick off is a tick counted wrong (one lost before
+    // it: the decoder puts it right with the next), not jitter.
+    const double residual = static_cast<double>(*predicted) - static_cast<double>(frame);
+    if (std::fabs(residual) > rate_ * 60.0 / (st.bpm * 24) / 2) return;
     m.observe(static_cast<std::int64_t>(static_cast<double>(frame) * 1e9 / rate_),
-              static_cast<double>(pos - static_cast<std::int64_t>(clockTicks_[p])) * clockTickNs_[p] - localNs);
+              residual * 1e9 / rate_);
 }
 
 int TimeSources::ptpFd() const { return ptp_ ? ptp_->fd() : -1; }
@@ -272,7 +276,9 @@ std::optional<json::object> TimeSources::service(std::int64_t nowNs, std::uint64
         }
         if (m.present() && nowNs - ptpAnswered_ > kPtpSilentNs) m.setPresent(false, nowNs);  // ptp4l stopped answering
     }
-    auto sw = arbiter_.update(nowNs);
+    // Stamped now, not at the start of this poll's work: phase 1 is the
+    // arbiter's reaction, not the decoding before it.
+    auto sw = arbiter_.update(sync::monotonicNs());
     if (!sw) return std::nullopt;
     lastSwitch_ = *sw;
     lastSwitchIso_ = isoNow(true);
@@ -517,7 +523,7 @@ json::object TimeSources::stamp(std::uint64_t frame) const {
         const auto ms = arbiter_.monitor(a).measures(a.kind == Kind::mtc || a.kind == Kind::midi_clock
                                                           ? arbiter_.config().midiPorts[static_cast<std::size_t>(a.port)].limits
                                                           : arbiter_.config().kinds[static_cast<std::size_t>(a.kind)].limits);
-        if (ms.points) o["source_drift_ppm"] = std::round(ms.driftPpm * 1000) / 1000;
+        if (ms.points && a.kind != Kind::midi_clock) o["source_drift_ppm"] = std::round(ms.driftPpm * 1000) / 1000;
     }
     return o;
 }

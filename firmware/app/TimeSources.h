@@ -121,9 +121,7 @@ private:
     std::array<double, sync::kMidiPorts> mtcBase_{};
     std::array<bool, sync::kMidiPorts> mtcBased_{};
     std::array<std::unique_ptr<sync::MidiClock>, sync::kMidiPorts> clock_;
-    std::array<std::uint64_t, sync::kMidiPorts> clockTicks_{};
-    std::array<double, sync::kMidiPorts> clockTickNs_{};  // nominal tick length at lock
-    std::array<std::uint64_t, sync::kMidiPorts> clockFirst_{};
+    std::array<std::uint64_t, sync::kMidiPorts> clockJumps_{};  // jumps + dropouts seen
     std::unique_ptr<sync::PtpClient> ptp_;
     std::int64_t ptpAsked_ = 0, ptpAnswered_ = 0;
     std::uint64_t tempoAnchor_ = 0;  // the frame of beat 0 of a hand-set tempo

@@ -166,6 +166,14 @@ const SourceConfig& Arbiter::cfg(SourceId id) const {
     return config_.kinds[static_cast<std::size_t>(id.kind)];
 }
 
+// A MIDI clock has no rate to drift from (its tempo is what it is): it is
+// judged by the jitter of its ticks about the tempo fit only.
+Limits Arbiter::limitsOf(SourceId id) const {
+    Limits l = cfg(id).limits;
+    if (id.kind == Kind::midi_clock) l.maxDriftPpm = l.maxInstabilityPpm = 1e12;
+    return l;
+}
+
 int Arbiter::rank(Kind k) const {
     const auto it = std::find(config_.order.begin(), config_.order.end(), k);
     if (it != config_.order.end()) return static_cast<int>(it - config_.order.begin());
@@ -193,10 +201,10 @@ Health Arbiter::judge(SourceId id, std::int64_t nowNs) const {
     if (!m.seen()) return Health::absent;
     if (m.refused()) return Health::refused;
     if (!m.present()) return Health::lost;
-    const Measures ms = m.measures(cfg(id).limits);
+    const Measures ms = m.measures(limitsOf(id));
     if (nowNs - m.presentSinceNs() < static_cast<std::int64_t>(config_.acquireMs) * 1'000'000 || ms.points < 3)
         return Health::acquiring;
-    return ms.quality < cfg(id).limits.qualityThreshold || !m.fault().empty() ? Health::degraded : Health::locked;
+    return ms.quality < limitsOf(id).qualityThreshold || !m.fault().empty() ? Health::degraded : Health::locked;
 }
 
 Health Arbiter::health(SourceId id, std::int64_t nowNs) const { return judge(id, nowNs); }
@@ -222,7 +230,7 @@ std::optional<SourceId> Arbiter::best(std::int64_t nowNs, const SourceId* except
         for (const SourceId id : instances(k)) {
             if ((except && id == *except) || !usable(id, nowNs)) continue;
             if (id == active_) return id;
-            const double qi = monitor(id).measures(cfg(id).limits).quality;
+            const double qi = monitor(id).measures(limitsOf(id)).quality;
             if (qi > q) pick = id, q = qi;
         }
         if (pick) return pick;
@@ -293,7 +301,7 @@ std::optional<Switch> Arbiter::update(std::int64_t nowNs) {
         for (const SourceId id : instances(k)) {
             const std::int64_t since = lockedSince_[slot(id)];
             if (!since || nowNs - since < static_cast<std::int64_t>(config_.recoverMs) * 1'000'000) continue;
-            const double qi = monitor(id).measures(cfg(id).limits).quality;
+            const double qi = monitor(id).measures(limitsOf(id)).quality;
             if (qi > q) pick = id, q = qi;
         }
         if (pick) return switchTo(*pick, false, "recovered");
@@ -312,7 +320,7 @@ std::vector<SourceView> Arbiter::sources(std::int64_t now) const {
             v.id = id;
             v.health = judge(id, now);
             if (k == Kind::internal) v.measures.quality = 1;
-            else v.measures = monitor(id).measures(cfg(id).limits);
+            else v.measures = monitor(id).measures(limitsOf(id));
             out.push_back(v);
         }
     return out;

