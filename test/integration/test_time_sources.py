@@ -12,7 +12,7 @@ import time
 
 import numpy as np
 
-from stack import BUILD, frame_time, retry_on_xrun, wait_for
+from stack import BUILD, frame_time, judged_unless_disturbed, retry_on_xrun, wait_for
 
 GEN = os.path.join(BUILD, "test", "tools", "cuebox-ltc-gen")
 JACK_PERIOD = 1024  # see stack.CAPTURE_PERIOD
@@ -202,40 +202,61 @@ def source(stack, name):
 
 
 def test_mtc_from_two_equal_ports_fails_over_between_them_and_triggers_on_its_sample(stack):
-    # Wide quality limits: this test is about equal ports, failover and the trigger.
+    # Wide quality limits: this test is about equal ports, failover and the
+    # trigger. Cycles the dummy server skips drop quarter frames (the
+    # generator skips their events): an attempt they disturb is retried.
     wide = {"max_drift_ppm": 1000, "max_jitter_us": 100000, "max_instability_ppm": 1000}
     settings(stack, order=["mtc", "internal"], recover_ms=300, midi_sources=[wide, wide, wide, wide])
     tone = stack.clip_id("Tone A4")[0]
     status, body = stack.http("PATCH", f"/api/clips/{tone}", body={"timecode": "10:00:03:00"})
     assert status == 200, body
-    ev = Events(stack)
+    tries = iter(range(10))
+
+    def attempt():
+        n = next(tries)
+        ev = Events(stack)
+        gens = []
+        try:
+            cap = stack.capture(["cuebox:out_1"], 5)
+            g1, start = sync_gen(stack, 1, 6, f"mtc-a{n}", "--mtc", "25", "--start", "10:00:00:00", "--full-frame")
+            gens.append(g1)
+            g2, _ = sync_gen(stack, 2, 4, f"mtc-b{n}", "--mtc", "25", "--start", "10:00:00:00")
+            gens.append(g2)
+            assert wait_for(lambda: clock(stack)["source"].startswith("mtc:"), 8), \
+                [x for x in clock(stack)["sources"] if x["name"].startswith("mtc:")]
+            assert source(stack, "mtc:1")["state"] == "locked" and source(stack, "mtc:2")["state"] == "locked", clock(stack)["sources"]
+            data, meta = cap.result()
+            # The clip set to 10:00:03:00 started on its sample (75 frames after the first).
+            want = start + 75 * RATE // 25
+            nz = np.flatnonzero(np.abs(data[:, 0]) > 0)
+            assert len(nz), "the clip did not start"
+            got = frame_time(meta, int(nz[0]))
+            print(f"\nMEASURE mtc_timecode_trigger_error_samples={got - want}")
+            def on_its_sample():
+                assert 0 <= got - want <= 1, (got, want)
+
+            judged_unless_disturbed(meta, on_its_sample)
+            stack.http("POST", f"/api/clips/{tone}/stop")
+            # Whichever port is followed, when it stops the other one takes over
+            # (equal priority), and when both stop, the box's clock.
+            g2.wait(timeout=20)
+            g1.wait(timeout=20)
+            assert wait_for(lambda: clock(stack)["source"] == "internal", 5), clock(stack)
+            kinds = [(e["from"], e["to"]) for e in ev.named("clock_switch")]
+            assert any(a.startswith("mtc:") and b.startswith("mtc:") and a != b for a, b in kinds) or \
+                ("mtc:1", "internal") in kinds, kinds
+        finally:
+            ev.close()
+            for g in gens:
+                if g.poll() is None:
+                    g.kill()
+                    g.wait()
+            stack.http("POST", f"/api/clips/{tone}/stop")
+            wait_for(lambda: clock(stack)["source"] == "internal", 5)
+
     try:
-        cap = stack.capture(["cuebox:out_1"], 5)
-        g1, start = sync_gen(stack, 1, 6, "mtc-a", "--mtc", "25", "--start", "10:00:00:00", "--full-frame")
-        g2, _ = sync_gen(stack, 2, 4, "mtc-b", "--mtc", "25", "--start", "10:00:00:00")
-        assert wait_for(lambda: clock(stack)["source"].startswith("mtc:"), 8), \
-            [x for x in clock(stack)["sources"] if x["name"].startswith("mtc:")]
-        assert source(stack, "mtc:1")["state"] == "locked" and source(stack, "mtc:2")["state"] == "locked", clock(stack)["sources"]
-        data, meta = cap.result()
-        # The clip set to 10:00:03:00 started on its sample (75 frames after the first).
-        want = start + 75 * RATE // 25
-        nz = np.flatnonzero(np.abs(data[:, 0]) > 0)
-        assert len(nz), "the clip did not start"
-        got = frame_time(meta, int(nz[0]))
-        print(f"\nMEASURE mtc_timecode_trigger_error_samples={got - want}")
-        if meta.get("discontinuities", 0) == 0:
-            assert 0 <= got - want <= 1, (got, want)
-        stack.http("POST", f"/api/clips/{tone}/stop")
-        # Whichever port is followed, when it stops the other one takes over
-        # (equal priority), and when both stop, the box's clock.
-        g2.wait(timeout=20)
-        g1.wait(timeout=20)
-        assert wait_for(lambda: clock(stack)["source"] == "internal", 5), clock(stack)
-        kinds = [(e["from"], e["to"]) for e in ev.named("clock_switch")]
-        assert any(a.startswith("mtc:") and b.startswith("mtc:") and a != b for a, b in kinds) or \
-            ("mtc:1", "internal") in kinds, kinds
+        retry_on_xrun(stack, attempt, attempts=3)
     finally:
-        ev.close()
         stack.http("PATCH", f"/api/clips/{tone}", body={"timecode": None})
 
 
