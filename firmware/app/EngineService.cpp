@@ -1,4 +1,5 @@
 #include "app/EngineService.h"
+#include "base/SdNotify.h"
 
 #include "base/Log.h"
 #include "base/Time.h"
@@ -154,8 +155,21 @@ Status EngineService::run(const std::atomic<bool>& stop) {
     listenFd_ = *lfd;
     log::info("engine", "listening on " + opt_.socketPath);
     refreshShow(true);
+    // systemd (the box's cuebox-engine.service, Type=notify, WatchdogSec=):
+    // ready once the show is loaded; the watchdog is fed only while JACK
+    // keeps calling the process thread, so a stalled engine is restarted.
+    sd::notify("READY=1");
+    const auto watchdog = sd::watchdogInterval() / 2;
+    auto lastKick = std::chrono::steady_clock::now();
+    std::uint64_t kickedAtCycle = engine_.load().calls();
 
     while (!stop.load() && !jack_.shutDown()) {
+        if (watchdog.count() > 0 && std::chrono::steady_clock::now() - lastKick >= watchdog) {
+            const std::uint64_t cycles = engine_.load().calls();
+            if (cycles != kickedAtCycle) sd::notify("WATCHDOG=1");
+            kickedAtCycle = cycles;
+            lastKick = std::chrono::steady_clock::now();
+        }
         std::vector<pollfd> fds;
         fds.push_back({listenFd_, POLLIN, 0});
         for (auto& c : clients_) fds.push_back({c->conn.fd(), POLLIN, 0});
@@ -584,6 +598,7 @@ json::object EngineService::engineStatus() const {
         {"dsp_peak", std::round(load.peak() * 10000.0) / 10000.0},
         {"process_worst_us", load.worstNs() / 1000},
         {"xruns", jack_.xruns()},
+        {"cycles", engine_.load().calls()},
         {"stream_underruns", engine_.streamer().underruns()},
         {"streams_active", engine_.streamer().active()},
         {"revision", revision_},
