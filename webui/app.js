@@ -93,6 +93,7 @@ function onMessage(msg) {
         if (msg.job.kind === "render") refreshRenders();
       }
       break;
+    case "firmware": screens.box.onFirmware(msg); break;
     default: break; // newer servers may send more types
   }
 }

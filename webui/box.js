@@ -212,9 +212,33 @@ export class BoxScreen {
   buildFirmware() {
     const c = this.card("box-firmware", "Firmware");
     this.fw = el("dl", { class: "boxfacts", id: "box-fw" });
-    const upd = el("button", { type: "button", class: "btn", id: "box-fwupdate", disabled: true, text: "Update firmware", "aria-describedby": "box-fwnote", dataset: { min: "admin" } });
-    c.append(this.fw, el("div", { class: "row" }, upd),
-      el("p", { class: "muted", id: "box-fwnote", text: "Signed firmware updates arrive with the update service (not on this build)" }));
+    this.fwSlots = el("ul", { class: "boxfiles boxslots", id: "box-fwslots", "aria-label": "System slots" });
+    this.fwErr = el("p", { class: "err", role: "alert", id: "box-fw-err" });
+    // An update (administrators): upload a signed bundle, the box checks it,
+    // then install it into the other slot and restart into it.
+    this.fwFile = el("input", { type: "file", id: "box-fw-file", accept: ".raucb", "aria-label": "Firmware bundle (.raucb)" });
+    this.fwUpload = btn("Upload", () => this.uploadFirmware(), { edit: true, min: "admin" });
+    this.fwUpload.id = "box-fw-upload";
+    this.fwUpBar = el("progress", { id: "box-fw-upbar", max: 1, value: 0, hidden: true, "aria-label": "Upload" });
+    this.fwUpText = el("span", { class: "muted", id: "box-fw-upstate", "aria-live": "polite" });
+    this.fwBundle = el("p", { class: "boxnote", id: "box-fw-bundle", "aria-live": "polite" });
+    this.fwInstall = btn("Install", () => this.installFirmware(), { edit: true, cls: "primary", min: "admin" });
+    this.fwInstall.id = "box-fw-install";
+    this.fwBar = el("progress", { id: "box-fw-bar", max: 100, value: 0, hidden: true, "aria-label": "Install" });
+    this.fwJob = el("span", { class: "muted", id: "box-fw-job", "aria-live": "polite" });
+    this.fwReboot = btn("Restart now", () => this.rebootBox(), { edit: true, cls: "danger", min: "admin" });
+    this.fwReboot.id = "box-fw-reboot";
+    this.fwReboot.hidden = true;
+    this.fwFile.dataset.edit = "";
+    this.fwAdmin = el("div", { id: "box-fw-admin", dataset: { min: "admin" } },
+      el("h3", { text: "Update the firmware" }),
+      el("div", { class: "row boxform" }, this.fwFile, this.fwUpload),
+      el("div", { class: "row boxprog" }, this.fwUpBar, this.fwUpText),
+      this.fwBundle,
+      el("div", { class: "row boxform" }, this.fwInstall, this.fwReboot),
+      el("div", { class: "row boxprog" }, this.fwBar, this.fwJob));
+    c.append(this.fw, el("h3", { text: "Slots" }), this.fwSlots, this.fwErr, this.fwAdmin);
+    this.firmware = null;
     this.renderFirmware();
   }
 
@@ -384,6 +408,7 @@ export class BoxScreen {
     this.refreshBackups();
     this.refreshHealth();
     this.refreshPlatform();
+    this.refreshFirmware();
     this.pollLog();
     this.refreshUsers();
   }
@@ -392,6 +417,7 @@ export class BoxScreen {
     if (!this.visible) return;
     this.applyLock(); // cheap; also catches a lock state set before the screen was built
     this.refreshHealth();
+    this.refreshFirmware();
     this.pollLog();
   }
 
@@ -947,8 +973,146 @@ export class BoxScreen {
     ]);
   }
 
+  // ------------------------------------------------------- firmware --
+
+  async refreshFirmware() {
+    const r = await this.ctx.api("GET", "/api/firmware");
+    if (!ok(r)) { this.fwErr.textContent = `Firmware: ${reason(r)}`; return; }
+    this.firmware = r.body;
+    this.renderFirmware();
+    this.fwFollow();
+  }
+
+  /** A `firmware` WebSocket message (install progress, a checked bundle,
+   * the slots): merged into what GET /api/firmware said. */
+  onFirmware(msg) {
+    if (!this.firmware) return;
+    for (const k of ["job", "checking", "bundle", "reboot_required", "booted_slot", "slots"])
+      if (k in msg) this.firmware[k] = msg[k];
+    if (msg.reboot === "requested") this.fwJob.textContent = "Restarting the box…";
+    this.renderFirmware();
+    this.fwFollow();
+  }
+
+  /** While an install runs or a bundle is checked: a GET a second. */
+  fwFollow() {
+    const f = this.firmware || {};
+    const running = f.job?.state === "installing" || f.checking;
+    clearTimeout(this.fwTimer);
+    if (running && this.visible) this.fwTimer = setTimeout(() => this.refreshFirmware(), 1000);
+  }
+
   renderFirmware() {
-    const f = this.health?.firmware || {};
-    this.facts_(this.fw, [["Version", val(f.version)], ["Commit", val(f.commit)], ["Built", f.built ? fmtTime(f.built) : "–"]]);
+    const h = this.health?.firmware || {};
+    const f = this.firmware || {};
+    const img = f.image_version ? `${f.image_version}${f.image_build ? " (" + f.image_build + ")" : ""}` : "not an installed image";
+    this.facts_(this.fw, [
+      ["Version", val(f.version || h.version)],
+      ["Commit", val(f.commit || h.commit)],
+      ["Built", h.built ? fmtTime(h.built) : "–"],
+      ["Image", this.firmware ? img : "–"],
+      ["Board", val(f.board)],
+      ["Compatible", val(f.compatible)],
+      ["Running from", val(f.booted_slot)],
+      ["Updates", !this.firmware ? "–" : f.available ? "available" : `not available${f.unavailable_reason ? ": " + f.unavailable_reason : ""}`],
+    ]);
+    const slots = Array.isArray(f.slots) ? f.slots : [];
+    this.fwSlots.replaceChildren(...(slots.length ? slots.map((s) => {
+      const bits = [s.state, s.bundle_version ? `version ${s.bundle_version}` : "", s.installed_timestamp ? `installed ${fmtTime(s.installed_timestamp)}` : ""].filter(Boolean);
+      const li = el("li", { class: "boxslot", dataset: { slot: s.name } },
+        el("strong", { text: `${val(s.bootname)} ` }), el("span", { class: "muted", text: `${s.name} · ${bits.join(" · ")}` }));
+      if (s.booted) { li.dataset.booted = ""; li.append(el("span", { class: "boxtag ok", text: "running" })); }
+      if (s.boot_status) li.append(el("span", { class: `boxtag ${s.boot_status === "good" ? "ok" : s.boot_status === "bad" ? "bad" : ""}`.trim(), text: s.boot_status }));
+      return li;
+    }) : [el("li", { class: "muted", text: f.slots_error ? `Slots unknown: ${f.slots_error}` : "No slot information" })]));
+    // The update controls.
+    const job = f.job || { state: "idle", percent: 0 };
+    const installing = job.state === "installing";
+    const b = f.bundle;
+    if (b) {
+      const same = b.compatible === f.compatible;
+      this.fwBundle.textContent = `Checked bundle: version ${val(b.version)}${b.build ? " (build " + b.build + ")" : ""} for ${val(b.compatible)}` +
+        `${same ? " — fits this box" : ""} · ${fmtBytes(b.size)}${b.sha256 ? " · SHA-256 " + b.sha256.slice(0, 16) + "…" : ""}` +
+        `${b.description ? " · " + b.description : ""}`;
+    } else {
+      this.fwBundle.textContent = f.checking ? "Checking the bundle…" : f.available === false ? "" : "No bundle uploaded";
+    }
+    const canInstall = f.available && b && !installing && !f.checking;
+    if (canInstall) delete this.fwInstall.dataset.busy; else this.fwInstall.dataset.busy = "1";
+    const canUpload = f.available && !installing && !f.checking && !this.fwUploading;
+    if (canUpload) delete this.fwUpload.dataset.busy; else this.fwUpload.dataset.busy = "1";
+    this.fwBar.hidden = job.state === "idle";
+    this.fwBar.value = typeof job.percent === "number" ? job.percent : 0;
+    this.fwBar.dataset.state = job.state;
+    this.fwJob.textContent =
+      job.state === "installing" ? `Installing: ${job.percent ?? 0}% ${job.message || ""}` :
+      job.state === "done" ? (job.message || "Installed") :
+      job.state === "failed" ? `Install failed: ${job.error || job.message || "unknown error"}` : "";
+    this.fwReboot.hidden = !f.reboot_required;
+    this.fwAdmin.hidden = this.firmware ? !f.available : false;
+    this.applyLock();
+  }
+
+  /** Streams the chosen bundle with XMLHttpRequest for its upload progress;
+   * the box then checks it (signature, key, compatible, payload). */
+  uploadFirmware() {
+    const f = this.fwFile.files[0];
+    if (!f) { this.fwUpText.textContent = "Choose a .raucb bundle first"; this.fwFile.focus(); return; }
+    const xhr = new XMLHttpRequest();
+    xhr.open("POST", "/api/firmware/bundle");
+    xhr.setRequestHeader("Content-Type", "application/octet-stream");
+    xhr.setRequestHeader(...csrfHeader());
+    this.fwUploading = true;
+    this.fwErr.textContent = "";
+    this.renderFirmware();
+    this.fwUpBar.hidden = false;
+    this.fwUpBar.value = 0;
+    this.fwUpText.textContent = "Uploading…";
+    xhr.upload.addEventListener("progress", (e) => {
+      if (!e.lengthComputable) return;
+      this.fwUpBar.value = e.loaded / e.total;
+      this.fwUpText.textContent = e.loaded < e.total ? `Uploading ${fmtBytes(e.loaded)} of ${fmtBytes(e.total)}` : "Checking the bundle…";
+    });
+    const done = (text, kind) => {
+      this.fwUploading = false;
+      this.fwUpText.textContent = text;
+      this.ctx.toast(text, kind);
+      this.refreshFirmware();
+    };
+    xhr.addEventListener("load", () => {
+      let body = null;
+      try { body = JSON.parse(xhr.responseText); } catch { /* not JSON */ }
+      if (xhr.status >= 200 && xhr.status < 300) {
+        this.fwUpBar.value = 1;
+        this.fwFile.value = "";
+        done(`Bundle accepted: version ${val(body?.bundle?.version)}`, "info");
+      } else {
+        const e = body?.error || {};
+        this.fwUpBar.hidden = true;
+        this.fwErr.textContent = `Bundle refused: ${e.reason || "HTTP " + xhr.status}`;
+        done(`Bundle refused: ${e.reason || "HTTP " + xhr.status}`, "error");
+      }
+    });
+    xhr.addEventListener("error", () => done("Upload failed: the box cannot be reached", "error"));
+    xhr.send(f);
+  }
+
+  async installFirmware() {
+    const b = this.firmware?.bundle;
+    if (!b) return;
+    const yes = await this.ask({ title: `Install version ${val(b.version)}?`, text: "It goes into the other slot; the box runs it after a restart. Playback goes on meanwhile.", ok: "Install" });
+    if (!yes) return;
+    this.fwErr.textContent = "";
+    const r = await this.ctx.api("POST", "/api/firmware/install");
+    if (!ok(r)) { this.fwErr.textContent = `Install: ${reason(r)}`; this.ctx.toast(`Install: ${reason(r)}`, "error"); }
+    this.refreshFirmware();
+  }
+
+  async rebootBox() {
+    const yes = await this.ask({ title: "Restart the box now?", text: "Playback stops while the box restarts into the new firmware (about a minute).", ok: "Restart", danger: true });
+    if (!yes) return;
+    const r = await this.ctx.api("POST", "/api/firmware/reboot");
+    if (ok(r)) { this.fwJob.textContent = "Restarting the box…"; this.ctx.toast("The box is restarting", "info"); }
+    else { this.fwErr.textContent = `Restart: ${reason(r)}`; this.ctx.toast(`Restart: ${reason(r)}`, "error"); }
   }
 }

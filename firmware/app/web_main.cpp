@@ -5,6 +5,7 @@
 #include "web/WebService.h"
 
 #include <csignal>
+#include <cstdlib>
 #include <cstdio>
 #include <string>
 
@@ -12,6 +13,15 @@ using namespace cuebox;
 
 int main(int argc, char** argv) {
     web::WebOptions o;
+    // The field-update options may also come from the environment (a test
+    // stack started through scripts/run); the command line wins.
+    auto env = [](const char* name, std::string& into) {
+        if (const char* v = std::getenv(name); v && *v) into = v;
+    };
+    env("CUEBOX_RAUC", o.firmware.rauc);
+    env("CUEBOX_RAUC_CONF", o.firmware.raucConf);
+    env("CUEBOX_RELEASE", o.firmware.release);
+    env("CUEBOX_REBOOT_REQUEST", o.firmware.rebootRequest);
     for (int i = 1; i < argc; ++i) {
         std::string a = argv[i];
         auto next = [&]() -> std::string { return i + 1 < argc ? argv[++i] : ""; };
@@ -22,6 +32,10 @@ int main(int argc, char** argv) {
         else if (a == "--port") o.port = static_cast<unsigned short>(std::stoi(next()));
         else if (a == "--demo") o.demo = true;
         else if (a == "--osc-port") o.oscPort = std::stoi(next());
+        else if (a == "--rauc") o.firmware.rauc = next();
+        else if (a == "--rauc-conf") o.firmware.raucConf = next();
+        else if (a == "--release") o.firmware.release = next();
+        else if (a == "--reboot-request") o.firmware.rebootRequest = next();
         else if (a == "--routes") {
             // The HTTP route table as JSON (test/integration/test_openapi.py).
             std::printf("%s\n", web::routesJson().c_str());
@@ -29,7 +43,8 @@ int main(int argc, char** argv) {
         }
         else {
             std::fprintf(stderr,
-                         "usage: cuebox-web --data DIR --webui DIR [--socket PATH] [--bind ADDR] [--port N] [--osc-port N] [--demo] | --routes\n");
+                         "usage: cuebox-web --data DIR --webui DIR [--socket PATH] [--bind ADDR] [--port N] [--osc-port N] [--demo]\n"
+                         "                  [--rauc PATH] [--rauc-conf FILE] [--release FILE] [--reboot-request FILE] | --routes\n");
             return 2;
         }
     }

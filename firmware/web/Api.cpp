@@ -1,5 +1,6 @@
 #include "web/Api.h"
 
+#include "base/Log.h"
 #include "web/Command.h"
 #include "web/OpenApi.h"
 
@@ -200,6 +201,46 @@ void Api::controlRequest(const HttpRequest& req, const std::vector<std::string_v
     respond(answer(200));
 }
 
+void Api::logSystem(const std::string& client, const std::string& detail) {
+    if (auto st = show_.store().appendLog({store::LogEntry{0, 0, "system", "web", client, detail, ""}}); !st)
+        log::warn("web", "event log: " + st.error().reason);
+}
+
+// Field updates (web/Firmware.h). The bundle itself comes as a streamed
+// upload (Server.cpp); a POST with another body type lands here.
+void Api::firmwareRequest(const HttpRequest& req, const std::vector<std::string_view>& seg, Respond& respond) {
+    auto methodNotAllowed = [&](const char* allowed) {
+        respond(errorResponse(makeError(Errc::method_not_allowed, "method", req.method + " is not allowed here (use " + allowed + ")")));
+    };
+    const std::string client = req.client + (req.identity.user.empty() ? "" : " " + req.identity.user);
+    if (seg.size() == 2) {
+        if (req.method != "GET") return methodNotAllowed("GET");
+        return respond(jsonResponse(200, firmware_.status()));
+    }
+    if (seg.size() == 3 && seg[2] == "bundle") {
+        if (req.method != "POST") return methodNotAllowed("POST");
+        return respond(errorResponse(makeError(Errc::bad_request, "content-type",
+                                               "send the bundle file itself as application/octet-stream")));
+    }
+    if (seg.size() == 3 && seg[2] == "install") {
+        if (req.method != "POST") return methodNotAllowed("POST");
+        return firmware_.install(client, respond);
+    }
+    if (seg.size() == 3 && seg[2] == "reboot") {
+        if (req.method != "POST") return methodNotAllowed("POST");
+        auto body = parseBody(req, false);
+        if (!body) return respond(errorResponse(body.error()));
+        bool force = false;
+        for (const auto& kv : *body) {
+            if (kv.key() != "force") return respond(errorResponse(bad(std::string(kv.key()), "is not a member of a reboot request (force)")));
+            if (!kv.value().is_bool()) return respond(errorResponse(bad("force", "must be true or false")));
+            force = kv.value().as_bool();
+        }
+        return firmware_.reboot(force, client, respond);
+    }
+    respond(errorResponse(makeError(Errc::not_found, "path", "no API at " + req.target.substr(0, req.target.find('?')))));
+}
+
 void Api::handle(const HttpRequest& req, Respond respond) {
     std::string_view path = req.target;
     if (auto q = path.find('?'); q != std::string_view::npos) path = path.substr(0, q);
@@ -220,6 +261,7 @@ void Api::handle(const HttpRequest& req, Respond respond) {
     if (show_.lock().locked() && !allowedWhileLocked(req, seg))
         return respond(errorResponse(makeError(Errc::locked, "lock",
                                                "the show is locked for performing: unlock it with the PIN to edit")));
+    if (seg.size() >= 2 && seg[1] == "firmware") return firmwareRequest(req, seg, respond);
     if (handleSession(req, seg, respond)) return;
     if (handleMedia(req, seg, respond)) return;
     if (seg.size() == 2 && seg[1] == "show") {

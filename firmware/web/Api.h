@@ -6,6 +6,7 @@
 #include "media/Reconcile.h"
 #include "web/Access.h"
 #include "web/ControlAccess.h"
+#include "web/Firmware.h"
 #include "web/Http.h"
 #include "web/MediaJobs.h"
 #include "web/ShowService.h"
@@ -38,8 +39,11 @@ class Api {
 public:
     using Broadcast = std::function<void(boost::json::object)>;
     Api(ShowService& show, CommandSink& engine, Broadcast broadcast)
-        : show_(show), engine_(engine), broadcast_(std::move(broadcast)), control_(show.store()), access_(show.store()) {
+        : show_(show), engine_(engine), broadcast_(std::move(broadcast)), control_(show.store()), access_(show.store()),
+          firmware_(show.dataDir() + "/firmware") {
         jobs_.setBroadcast(broadcast_);
+        firmware_.setBroadcast(broadcast_);
+        firmware_.setLog([this](const std::string& client, const std::string& detail) { logSystem(client, detail); });
         show_.setOnLoad([this] { showLoaded(); });
     }
     ~Api();
@@ -51,6 +55,7 @@ public:
     void setPoster(std::function<void(std::function<void()>)> post) {
         post_ = post;
         hasher_.setPost(post);
+        firmware_.setPoster(post);
         jobs_.setPoster(std::move(post));
     }
 
@@ -90,6 +95,10 @@ public:
         controlChanged_ = std::move(changed);
         controlStats_ = std::move(stats);
     }
+    // Field updates (GET/POST /api/firmware...; web/Firmware.h): configured
+    // at start; the server streams POST /api/firmware/bundle to
+    // firmware().uploadDir() and hands the file to firmware().uploaded().
+    Firmware& firmware() { return firmware_; }
     // Users, sessions and tokens (ApiAccess.cpp serves /api/session,
     // /api/login, /api/users...; the server checks every request with it).
     AccessControl& access() { return access_; }
@@ -120,6 +129,8 @@ private:
     // locked show still allows.
     void lockRequest(const HttpRequest& req, std::string_view which, Respond& respond);
     void controlRequest(const HttpRequest& req, const std::vector<std::string_view>& seg, Respond& respond);
+    void firmwareRequest(const HttpRequest& req, const std::vector<std::string_view>& seg, Respond& respond);
+    void logSystem(const std::string& client, const std::string& detail);  // an event log entry of kind "system"
     bool allowedWhileLocked(const HttpRequest& req, const std::vector<std::string_view>& seg) const;
 
     // Validates and sends one engine command. `target` is the clip id, or the
@@ -199,6 +210,7 @@ private:
     // as an `edit` with the page instead of a fresh snapshot).
     void layoutEdit(const HttpRequest& req, Respond respond,
                     const std::function<Result<std::uint64_t>(const boost::json::value&)>& edit, int page = -1);
+    Firmware firmware_;  // its threads stop before the io context goes
     Hasher hasher_;  // last: its thread stops first
 };
 

@@ -118,6 +118,11 @@ constexpr std::array kRoutes = {
     Route{"GET", "/api/exports/{name}", V, "", "Download a show bundle"},
     Route{"GET", "/api/platform", V, "", "Platform data: OS, hardware, engine, limits"},
     Route{"GET", "/api/store", V, "", "The store's format, state and migrations"},
+    // Field updates (RAUC).
+    Route{"GET", "/api/firmware", V, "", "The firmware, the image, its A/B slots, the uploaded bundle and the install job"},
+    Route{"POST", "/api/firmware/bundle", A, "", "Upload a firmware bundle (RAUC) to check"},
+    Route{"POST", "/api/firmware/install", A, "", "Install the checked firmware bundle into the other slot"},
+    Route{"POST", "/api/firmware/reboot", A, "", "Ask the box to restart (into newly installed firmware)"},
     // The media library.
     Route{"GET", "/api/media", V, "", "The show's media library and its jobs"},
     Route{"POST", "/api/media/upload", D, "", "Upload a media file to import"},

@@ -26,6 +26,8 @@ using tcp = net::ip::tcp;
 namespace {
 constexpr std::size_t kBodyLimit = 64 * 1024;
 constexpr std::uint64_t kUploadLimit = std::uint64_t{16} << 30;  // a show bundle with its media
+constexpr std::uint64_t kFirmwareLimit = std::uint64_t{2} << 30;  // a RAUC bundle
+constexpr std::string_view kFirmwareUpload = "/api/firmware/bundle";
 constexpr std::size_t kWsMessageMax = 64 * 1024;
 constexpr std::size_t kWsQueueMax = 256;  // messages that cannot be coalesced
 }  // namespace
@@ -212,7 +214,7 @@ private:
         const std::string target(h.target());
         const std::string path = target.substr(0, target.find('?'));
         const std::string_view type = h[http::field::content_type];
-        if (h.method() == http::verb::post && (path == "/api/shows/import" || path == "/api/media/upload") &&
+        if (h.method() == http::verb::post && (path == "/api/shows/import" || path == "/api/media/upload" || path == kFirmwareUpload) &&
             type.rfind("application/octet-stream", 0) == 0)
             return readUpload(target);
         if (auto n = header_->content_length(); n && *n > kBodyLimit) {
@@ -233,11 +235,17 @@ private:
             keepAlive_ = false;  // the body is not read: the connection cannot carry another request
             return sendString(errorResponse(ok.error()), true);
         }
+        const bool firmware = target.substr(0, target.find('?')) == kFirmwareUpload;
         if (auto ok = api_.uploadAllowed(); !ok) {
             keepAlive_ = false;  // the body is not read: the connection cannot carry another request
             return sendString(errorResponse(ok.error()), true);
         }
-        auto dir = api_.uploadDir();
+        if (firmware)
+            if (auto ok = api_.firmware().uploadAllowed(); !ok) {
+                keepAlive_ = false;  // the body is not read: the connection cannot carry another request
+                return sendString(errorResponse(ok.error()), true);
+            }
+        auto dir = firmware ? api_.firmware().uploadDir() : api_.uploadDir();
         if (!dir) {
             keepAlive_ = false;  // the body is not read: the connection cannot carry another request
             return sendString(errorResponse(dir.error()), true);
@@ -246,7 +254,7 @@ private:
         upload_ = *dir + "/.upload-" + std::to_string(::getpid()) + "-" + std::to_string(++counter) + ".partial";
         uploadTarget_ = target;
         upload_parser_.emplace(std::move(*header_));
-        upload_parser_->body_limit(kUploadLimit);
+        upload_parser_->body_limit(firmware ? kFirmwareLimit : kUploadLimit);
         beast::error_code ec;
         upload_parser_->get().body().open(upload_.c_str(), beast::file_mode::write, ec);
         if (ec) {
@@ -273,7 +281,8 @@ private:
             std::filesystem::remove(self->upload_, fec);
             self->sendString(std::move(res), true);
         };
-        if (uploadTarget_.rfind("/api/media/upload", 0) == 0) api_.mediaUploaded(upload_, uploadTarget_, client_ + " " + identity_.user, answer);
+        if (uploadTarget_.substr(0, uploadTarget_.find('?')) == kFirmwareUpload) api_.firmware().uploaded(upload_, client_ + " " + identity_.user, answer);
+        else if (uploadTarget_.rfind("/api/media/upload", 0) == 0) api_.mediaUploaded(upload_, uploadTarget_, client_ + " " + identity_.user, answer);
         else api_.importUploaded(upload_, uploadTarget_, client_ + " " + identity_.user, answer);
     }
 

@@ -81,6 +81,7 @@ Status runWeb(const WebOptions& o) {
     api.setClientCounter([&hub] { return hub.size(); });
     api.setPoster([&io](std::function<void()> f) { net::post(io, std::move(f)); });
     api.setResync([&hub] { hub.resyncAll(); });
+    api.firmware().configure(o.firmware);
     hub.api = &api;
     // WebSockets whose session ended (logout, expiry), whose user or token
     // went or whose role changed are closed: after each such change, and
@@ -108,6 +109,7 @@ Status runWeb(const WebOptions& o) {
                 log::warn("web", "cannot write " + file);
             if (fd >= 0) ::close(fd);
             std::printf("cuebox-web one-time password for user admin: %s\n", password->c_str());
+            std::fflush(stdout);  // stdout is a pipe under systemd: not line-buffered
         } else {
             ::unlink(file.c_str());
         }
@@ -226,6 +228,7 @@ Status runWeb(const WebOptions& o) {
     std::fflush(stdout);
     io.run();
     api.stopMedia();  // an import in progress is cancelled (its files removed)
+    api.firmware().stop();
     link.stop();
     return {};
 }

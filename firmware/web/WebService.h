@@ -3,6 +3,7 @@
 #pragma once
 
 #include "base/Error.h"
+#include "web/Firmware.h"
 
 #include <string>
 
@@ -16,6 +17,7 @@ struct WebOptions {
     unsigned short port = 8080;
     bool demo = false;  // create the demo show when the store has none
     int oscPort = 0;    // OSC UDP and TCP port; 0: the box's setting (GET /api/control)
+    FirmwareOptions firmware;  // field updates through RAUC
 };
 
 // Runs until SIGINT/SIGTERM. Prints "cuebox-web listening on http://HOST:PORT/".
