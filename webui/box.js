@@ -237,9 +237,35 @@ export class BoxScreen {
       this.fwBundle,
       el("div", { class: "row boxform" }, this.fwInstall, this.fwReboot),
       el("div", { class: "row boxprog" }, this.fwBar, this.fwJob));
-    c.append(this.fw, el("h3", { text: "Slots" }), this.fwSlots, this.fwErr, this.fwAdmin);
+    c.append(this.fw, el("h3", { text: "Slots" }), this.fwSlots, this.fwErr, this.fwAdmin, this.buildKeys());
     this.firmware = null;
     this.renderFirmware();
+  }
+
+  /** Owner signing keys (administrators): the image's certificates (read
+   * only) and the owner's enrolled ones; bundles signed by any of them are
+   * trusted. A key is added from a .pem/.crt file read in the browser. */
+  buildKeys() {
+    this.keyImage = el("ul", { class: "boxfiles boxkeys", id: "box-fw-imagekeys", "aria-label": "Image signing keys" });
+    this.keyList = el("div", { class: "boxlist", id: "box-fw-keys", "aria-label": "Enrolled signing keys" });
+    this.keyErr = el("p", { class: "err", role: "alert", id: "box-fw-key-err" });
+    this.keyName = el("input", { class: "in", type: "text", id: "box-fw-keyname", placeholder: "Key name (a-z, 0-9, - _)", "aria-label": "Name of the new signing key", maxLength: 40, autocomplete: "off", autocapitalize: "off", spellcheck: false });
+    this.keyFile = el("input", { type: "file", id: "box-fw-keyfile", accept: ".pem,.crt", "aria-label": "Signing certificate (.pem, .crt)" });
+    this.keyAdd = btn("Add key", () => this.addKey(), { edit: true, min: "admin" });
+    this.keyAdd.id = "box-fw-keyadd";
+    for (const x of [this.keyName, this.keyFile]) x.dataset.edit = "";
+    this.keyFile.addEventListener("change", () => {
+      // A name from the file's, when none was typed.
+      const f = this.keyFile.files[0];
+      if (f && !this.keyName.value) this.keyName.value = f.name.replace(/\.(pem|crt)$/i, "").toLowerCase().replace(/[^a-z0-9_-]+/g, "-").replace(/^[-_]+/, "").slice(0, 40);
+    });
+    return el("div", { id: "box-fw-keyring", dataset: { min: "admin" } },
+      el("h3", { text: "Owner signing keys" }),
+      el("p", { class: "muted", text: "Firmware bundles signed with one of these certificates install on this box. The image's keys come with the firmware; add your own to install firmware you build and sign yourself." }),
+      el("h4", { text: "From the image" }), this.keyImage,
+      el("h4", { text: "Added by the owner" }), this.keyList,
+      el("form", { class: "row boxform", on: { submit: (e) => { e.preventDefault(); this.keyAdd.click(); } } }, this.keyName, this.keyFile, this.keyAdd),
+      this.keyErr);
   }
 
   buildUsers() {
@@ -409,6 +435,7 @@ export class BoxScreen {
     this.refreshHealth();
     this.refreshPlatform();
     this.refreshFirmware();
+    this.refreshKeys();
     this.pollLog();
     this.refreshUsers();
   }
@@ -1106,6 +1133,77 @@ export class BoxScreen {
     const r = await this.ctx.api("POST", "/api/firmware/install");
     if (!ok(r)) { this.fwErr.textContent = `Install: ${reason(r)}`; this.ctx.toast(`Install: ${reason(r)}`, "error"); }
     this.refreshFirmware();
+  }
+
+  // ------------------------------------------------- signing keys --
+
+  async refreshKeys() {
+    if (!can("admin")) return;
+    const r = await this.ctx.api("GET", "/api/firmware/keys");
+    if (!ok(r)) { this.keyErr.textContent = `Signing keys: ${reason(r)}`; return; }
+    if (this.keyErr.dataset.list) { this.keyErr.textContent = ""; delete this.keyErr.dataset.list; }
+    const fp = (k) => (k.sha256 ? k.sha256.slice(0, 23) + "…" : "–");
+    const line = (k) => [k.is_ca ? "CA" : "", `SHA-256 ${fp(k)}`, k.not_after ? `expires ${k.not_after.slice(0, 10)}` : ""].filter(Boolean).join(" · ");
+    const image = r.body.image_keys || [];
+    this.keyImage.replaceChildren(...(image.length ? image.map((k) => {
+      const li = el("li", { class: "boxkey", dataset: { key: k.name }, title: k.sha256 || "" },
+        el("strong", { text: val(k.subject) }), el("span", { class: "muted", text: ` ${k.name} · ${line(k)}` }));
+      return li;
+    }) : [el("li", { class: "muted", text: `None in ${val(r.body.image_keyring)}` })]));
+    const mine = r.body.keys || [];
+    this.keyList.replaceChildren(...(mine.length ? mine.map((k) => {
+      const row = el("div", { class: "boxitem", title: k.sha256 || "" },
+        el("div", { class: "boxname" }, el("strong", { text: k.name }),
+          k.error ? el("span", { class: "boxtag bad", text: k.error }) : null,
+          el("div", { text: val(k.subject) }),
+          el("div", { class: "muted", text: line(k) })),
+        el("div", { class: "row boxacts" }, btn("Remove", () => this.removeKey(k), { edit: true, cls: "danger", label: `Remove signing key ${k.name}`, min: "admin" })));
+      row.dataset.key = k.name;
+      return row;
+    }) : [el("p", { class: "muted", text: "No keys added" })]));
+    this.applyLock();
+  }
+
+  /** Reads the chosen certificate in the browser and sends its text. */
+  async addKey() {
+    const name = this.keyName.value.trim();
+    const f = this.keyFile.files[0];
+    this.keyErr.textContent = "";
+    if (!/^[a-z0-9][a-z0-9_-]{0,39}$/.test(name)) { this.keyErr.textContent = "Name: 1 to 40 characters a-z, 0-9, - and _, starting with a letter or digit"; this.keyName.focus(); return; }
+    if (!f) { this.keyErr.textContent = "Choose a certificate file (.pem or .crt) first"; this.keyFile.focus(); return; }
+    if (f.size > 32 * 1024) { this.keyErr.textContent = "That file is too large for a certificate"; return; }
+    let pem;
+    try {
+      pem = await new Promise((resolve, reject) => {
+        const rd = new FileReader();
+        rd.onload = () => resolve(rd.result);
+        rd.onerror = () => reject(rd.error);
+        rd.readAsText(f);
+      });
+    } catch (e) { this.keyErr.textContent = `Cannot read ${f.name}: ${e?.message || e}`; return; }
+    this.keyAdd.dataset.busy = "1";
+    this.applyLock();
+    const r = await this.ctx.api("POST", "/api/firmware/keys", { name, pem });
+    delete this.keyAdd.dataset.busy;
+    if (ok(r)) {
+      this.keyName.value = "";
+      this.keyFile.value = "";
+      this.ctx.toast(`Signing key “${name}” added: ${val(r.body.key?.subject)}`, "info");
+    } else {
+      const e = r.body?.error;
+      this.keyErr.textContent = e?.field === "pem" ? `Certificate refused: ${e.reason}` : e?.field === "name" ? `Name ${e.reason}` : `Add key: ${reason(r)}`;
+    }
+    this.refreshKeys();
+  }
+
+  async removeKey(k) {
+    const yes = await this.ask({ title: `Remove signing key “${k.name}”?`, text: `Bundles signed only with ${val(k.subject)} will be refused from now on.`, ok: "Remove", danger: true });
+    if (!yes) return;
+    this.keyErr.textContent = "";
+    const r = await this.ctx.api("DELETE", `/api/firmware/keys/${encodeURIComponent(k.name)}`);
+    if (ok(r)) this.ctx.toast(`Signing key “${k.name}” removed`, "info");
+    else this.keyErr.textContent = `Remove “${k.name}”: ${reason(r)}`;
+    this.refreshKeys();
   }
 
   async rebootBox() {

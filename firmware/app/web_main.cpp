@@ -22,6 +22,7 @@ int main(int argc, char** argv) {
     env("CUEBOX_RAUC_CONF", o.firmware.raucConf);
     env("CUEBOX_RELEASE", o.firmware.release);
     env("CUEBOX_REBOOT_REQUEST", o.firmware.rebootRequest);
+    env("CUEBOX_IMAGE_KEYRING", o.firmware.imageKeyring);
     for (int i = 1; i < argc; ++i) {
         std::string a = argv[i];
         auto next = [&]() -> std::string { return i + 1 < argc ? argv[++i] : ""; };
@@ -35,6 +36,7 @@ int main(int argc, char** argv) {
         else if (a == "--rauc") o.firmware.rauc = next();
         else if (a == "--rauc-conf") o.firmware.raucConf = next();
         else if (a == "--release") o.firmware.release = next();
+        else if (a == "--image-keyring") o.firmware.imageKeyring = next();
         else if (a == "--reboot-request") o.firmware.rebootRequest = next();
         else if (a == "--routes") {
             // The HTTP route table as JSON (test/integration/test_openapi.py).
@@ -44,7 +46,7 @@ int main(int argc, char** argv) {
         else {
             std::fprintf(stderr,
                          "usage: cuebox-web --data DIR --webui DIR [--socket PATH] [--bind ADDR] [--port N] [--osc-port N] [--demo]\n"
-                         "                  [--rauc PATH] [--rauc-conf FILE] [--release FILE] [--reboot-request FILE] | --routes\n");
+                         "                  [--rauc PATH] [--rauc-conf FILE] [--release FILE] [--reboot-request FILE] [--image-keyring DIR] | --routes\n");
             return 2;
         }
     }

@@ -222,6 +222,17 @@ void Api::firmwareRequest(const HttpRequest& req, const std::vector<std::string_
         return respond(errorResponse(makeError(Errc::bad_request, "content-type",
                                                "send the bundle file itself as application/octet-stream")));
     }
+    if (seg.size() == 3 && seg[2] == "keys") {
+        if (req.method == "GET") return respond(jsonResponse(200, firmware_.keys()));
+        if (req.method != "POST") return methodNotAllowed("GET or POST");
+        auto body = parseBody(req, true);
+        if (!body) return respond(errorResponse(body.error()));
+        return respond(firmware_.addKey(*body, client));
+    }
+    if (seg.size() == 4 && seg[2] == "keys") {
+        if (req.method != "DELETE") return methodNotAllowed("DELETE");
+        return respond(firmware_.removeKey(std::string(seg[3]), client));
+    }
     if (seg.size() == 3 && seg[2] == "install") {
         if (req.method != "POST") return methodNotAllowed("POST");
         return firmware_.install(client, respond);

@@ -7,12 +7,23 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <cstdlib>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
 
+#include <openssl/bio.h>
+#include <openssl/err.h>
+#include <openssl/evp.h>
+#include <openssl/pem.h>
+#include <openssl/x509.h>
+#include <openssl/x509v3.h>
+
+#include <memory>
+
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <poll.h>
 #include <signal.h>
 #include <spawn.h>
@@ -347,6 +358,142 @@ ProcessResult runProcess(const std::vector<std::string>& argv, const std::functi
     return r;
 }
 
+
+// --- owner signing keys: certificates ----------------------------------------
+
+namespace {
+constexpr const char* kDefaultImageKeyring = "/etc/rauc/keyring.d";
+constexpr std::size_t kPemMax = 32 * 1024;
+
+struct BioFree {
+    void operator()(BIO* b) const { BIO_free(b); }
+};
+struct X509Free {
+    void operator()(X509* x) const { X509_free(x); }
+};
+using BioPtr = std::unique_ptr<BIO, BioFree>;
+using X509Ptr = std::unique_ptr<X509, X509Free>;
+
+BioPtr memBio(std::string_view text) { return BioPtr(BIO_new_mem_buf(text.data(), static_cast<int>(text.size()))); }
+
+std::string opensslReason() {
+    const unsigned long e = ERR_peek_last_error();
+    const char* r = e ? ERR_reason_error_string(e) : nullptr;
+    ERR_clear_error();
+    return r ? r : "unknown error";
+}
+
+std::string isoTime(const ASN1_TIME* t) {
+    std::tm tm{};
+    if (!t || ASN1_TIME_to_tm(t, &tm) != 1) return "";
+    char buf[32];
+    std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
+    return buf;
+}
+
+std::string nameText(const X509_NAME* n) {
+    BioPtr b(BIO_new(BIO_s_mem()));
+    if (!b || X509_NAME_print_ex(b.get(), n, 0, XN_FLAG_RFC2253 & ~ASN1_STRFLGS_ESC_MSB) < 0) return "";
+    char* data = nullptr;
+    const long len = BIO_get_mem_data(b.get(), &data);
+    return len > 0 ? std::string(data, static_cast<std::size_t>(len)) : std::string();
+}
+
+CertFacts facts(X509* x) {
+    CertFacts c;
+    c.subject = nameText(X509_get_subject_name(x));
+    c.issuer = nameText(X509_get_issuer_name(x));
+    c.notBefore = isoTime(X509_get0_notBefore(x));
+    c.notAfter = isoTime(X509_get0_notAfter(x));
+    unsigned char md[EVP_MAX_MD_SIZE];
+    unsigned int n = 0;
+    if (X509_digest(x, EVP_sha256(), md, &n) == 1) {
+        static const char* digits = "0123456789ABCDEF";
+        for (unsigned i = 0; i < n; ++i) {
+            if (i) c.sha256.push_back(':');
+            c.sha256.push_back(digits[md[i] >> 4]);
+            c.sha256.push_back(digits[md[i] & 15]);
+        }
+    }
+    c.isCa = (X509_get_extension_flags(x) & EXFLAG_CA) != 0;
+    return c;
+}
+
+std::size_t count(std::string_view hay, std::string_view needle) {
+    std::size_t n = 0;
+    for (auto at = hay.find(needle); at != std::string_view::npos; at = hay.find(needle, at + needle.size())) ++n;
+    return n;
+}
+
+Error pemError(std::string reason) { return makeError(Errc::bad_request, "pem", std::move(reason)); }
+
+HttpResponse keyRefusal(const std::string& field, const std::string& reason) {
+    return jsonResponse(422, {{"error", {{"status", 422}, {"code", "key_refused"}, {"field", field}, {"reason", reason}}}});
+}
+
+// The *.pem files of a folder, sorted by name.
+std::vector<fs::path> pemFiles(const std::string& dir) {
+    std::vector<fs::path> out;
+    std::error_code ec;
+    for (const auto& e : fs::directory_iterator(dir, ec)) {
+        const std::string n = e.path().filename().string();
+        if (n.size() > 4 && n[0] != '.' && n.ends_with(".pem") && e.is_regular_file(ec)) out.push_back(e.path());
+    }
+    std::sort(out.begin(), out.end());
+    return out;
+}
+}  // namespace
+
+Result<CertFacts> parseCertificate(std::string_view pem, std::time_t now, std::string* canonical) {
+    if (pem.size() > kPemMax) return pemError("is too large for a certificate (more than 32 KiB)");
+    if (pem.find("PRIVATE KEY-----") != std::string_view::npos)
+        return pemError("holds a private key: send only the certificate, and keep the key secret");
+    const std::size_t blocks = count(pem, "-----BEGIN ");
+    if (blocks == 0) return pemError("is not a certificate in PEM form (it must start with -----BEGIN CERTIFICATE-----)");
+    if (count(pem, "-----BEGIN CERTIFICATE-----") == 0)
+        return pemError("is not a certificate: its PEM block is not -----BEGIN CERTIFICATE-----");
+    if (blocks > 1) return pemError("holds " + std::to_string(blocks) + " PEM blocks: send exactly one certificate");
+    ERR_clear_error();
+    BioPtr in = memBio(pem);
+    X509Ptr x(in ? PEM_read_bio_X509(in.get(), nullptr, nullptr, nullptr) : nullptr);
+    if (!x) return pemError("is not a valid X.509 certificate (" + opensslReason() + ")");
+    CertFacts c = facts(x.get());
+    if (X509_cmp_time(X509_get0_notAfter(x.get()), &now) < 0)
+        return pemError("expired on " + (c.notAfter.empty() ? std::string("an unreadable date") : c.notAfter));
+    if (canonical) {
+        BioPtr out(BIO_new(BIO_s_mem()));
+        char* data = nullptr;
+        if (!out || PEM_write_bio_X509(out.get(), x.get()) != 1) return pemError("cannot be written out again (" + opensslReason() + ")");
+        const long len = BIO_get_mem_data(out.get(), &data);
+        canonical->assign(data, static_cast<std::size_t>(std::max(0L, len)));
+    }
+    return c;
+}
+
+std::vector<CertFacts> readCertificates(std::string_view pem) {
+    std::vector<CertFacts> out;
+    // Block by block: a block that is not a certificate (or is damaged) is skipped.
+    for (std::size_t at = pem.find("-----BEGIN CERTIFICATE-----"); at != std::string_view::npos;
+         at = pem.find("-----BEGIN CERTIFICATE-----", at + 1)) {
+        BioPtr b = memBio(pem.substr(at));
+        if (X509Ptr x{b ? PEM_read_bio_X509(b.get(), nullptr, nullptr, nullptr) : nullptr}) out.push_back(facts(x.get()));
+    }
+    ERR_clear_error();
+    return out;
+}
+
+bool validKeyName(std::string_view name) {
+    if (name.empty() || name.size() > 40) return false;
+    auto lowerOrDigit = [](char c) { return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9'); };
+    if (!lowerOrDigit(name[0])) return false;
+    return std::all_of(name.begin() + 1, name.end(), [&](char c) { return lowerOrDigit(c) || c == '_' || c == '-'; });
+}
+
+json::object certJson(const std::string& name, const CertFacts& c) {
+    return json::object{{"name", name},          {"subject", c.subject},   {"issuer", c.issuer}, {"not_before", c.notBefore},
+                        {"not_after", c.notAfter}, {"sha256", c.sha256}, {"is_ca", c.isCa}};
+}
+
 // --- the service ---------------------------------------------------------
 
 Firmware::Firmware(std::string dir) : dir_(std::move(dir)) {}
@@ -380,6 +527,10 @@ void Firmware::logEvent(const std::string& client, const std::string& detail) {
 void Firmware::configure(FirmwareOptions o) {
     opt_ = std::move(o);
     if (opt_.rauc.empty()) opt_.rauc = "rauc";
+    if (opt_.imageKeyring.empty()) {
+        const char* e = std::getenv("CUEBOX_IMAGE_KEYRING");
+        opt_.imageKeyring = e && *e ? e : kDefaultImageKeyring;
+    }
     release_.clear();
     if (auto text = readFile(opt_.release)) release_ = parseRelease(*text);
     const std::string conf = opt_.raucConf.empty() ? kDefaultConf : opt_.raucConf;
@@ -634,6 +785,112 @@ void Firmware::reboot(bool force, const std::string& client, Respond respond) {
     logEvent(client, std::string("restart requested") + (rebootRequired_ ? " to run the new firmware" : " (forced)"));
     broadcast_ ? broadcast_({{"type", "firmware"}, {"reboot", "requested"}}) : void();
     respond(jsonResponse(202, {{"reboot", "requested"}}));
+}
+
+// --- owner signing keys ------------------------------------------------------
+
+std::string Firmware::keysDir() const {
+    fs::path d(dir_);
+    if (!d.has_filename()) d = d.parent_path();  // "<data>/firmware/"
+    return (d.parent_path() / "firmware-keys").string();
+}
+
+json::object Firmware::keys() const {
+    json::array enrolled, image;
+    for (const fs::path& f : pemFiles(keysDir())) {
+        const std::string name = f.stem().string();
+        auto text = readFile(f.string());
+        std::string reason = "cannot be read";
+        if (text) {
+            auto c = parseCertificate(*text, std::time(nullptr));
+            if (c) {
+                enrolled.push_back(certJson(name, *c));
+                continue;
+            }
+            // Kept for its removal; an expired one stays listed with its facts.
+            auto all = readCertificates(*text);
+            if (all.size() == 1) {
+                json::object o = certJson(name, all[0]);
+                o["error"] = c.error().reason;
+                enrolled.push_back(std::move(o));
+                continue;
+            }
+            reason = c.error().reason;
+        }
+        enrolled.push_back(json::object{{"name", name},       {"subject", nullptr}, {"issuer", nullptr}, {"not_before", nullptr},
+                                        {"not_after", nullptr}, {"sha256", nullptr},  {"is_ca", false},    {"error", reason}});
+    }
+    if (!opt_.imageKeyring.empty())
+        for (const fs::path& f : pemFiles(opt_.imageKeyring))
+            if (auto text = readFile(f.string()))
+                for (const CertFacts& c : readCertificates(*text)) image.push_back(certJson(f.stem().string(), c));
+    return json::object{{"keys", std::move(enrolled)}, {"image_keys", std::move(image)}, {"image_keyring", opt_.imageKeyring}};
+}
+
+HttpResponse Firmware::addKey(const json::object& body, const std::string& client) {
+    for (const auto& kv : body)
+        if (kv.key() != "name" && kv.key() != "pem")
+            return errorResponse(makeError(Errc::bad_request, std::string(kv.key()), "is not a member of a key (name, pem)"));
+    const json::value* n = body.if_contains("name");
+    const json::value* p = body.if_contains("pem");
+    auto refuse = [&](const std::string& field, const std::string& reason) {
+        logEvent(client, "firmware signing key refused: " + field + " " + reason);
+        return keyRefusal(field, reason);
+    };
+    if (!n || !n->is_string()) return refuse("name", "is required: a name for the key (a-z, 0-9, - and _, up to 40)");
+    const std::string name(n->as_string());
+    if (!validKeyName(name))
+        return refuse("name", "must be 1 to 40 characters a-z, 0-9, - and _, starting with a letter or digit");
+    if (!p || !p->is_string()) return refuse("pem", "is required: the certificate in PEM form");
+    const std::string dir = keysDir();
+    const std::string file = dir + "/" + name + ".pem";
+    std::error_code ec;
+    if (fs::exists(file, ec))
+        return errorResponse(makeError(Errc::conflict, "name", "a key named " + name + " is already enrolled: remove it first or choose another name"));
+    std::string pem;
+    auto cert = parseCertificate(std::string_view(p->as_string()), std::time(nullptr), &pem);
+    if (!cert) return refuse("pem", cert.error().reason);
+    // Written whole or not at all: a temporary file (not *.pem, which the
+    // keyring assembly would pick up) renamed into place.
+    fs::create_directories(dir, ec);
+    const std::string tmp = dir + "/." + name + ".pem.tmp";
+    auto ioError = [&](const std::string& what) {
+        const std::string reason = what + ": " + std::strerror(errno);
+        ::unlink(tmp.c_str());
+        log::warn("web", "firmware: " + reason);
+        return errorResponse(makeError(Errc::io, "pem", reason));
+    };
+    const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    if (fd < 0) return ioError("cannot write " + tmp);
+    bool ok = ::fchmod(fd, 0644) == 0;
+    for (std::size_t done = 0; ok && done < pem.size();) {
+        const ssize_t w = ::write(fd, pem.data() + done, pem.size() - done);
+        if (w < 0 && errno == EINTR) continue;
+        ok = w > 0;
+        if (ok) done += static_cast<std::size_t>(w);
+    }
+    ok = ok && ::fsync(fd) == 0;
+    ok = (::close(fd) == 0) && ok;
+    if (!ok) return ioError("cannot write " + tmp);
+    if (::rename(tmp.c_str(), file.c_str()) != 0) return ioError("cannot rename " + tmp);
+    if (const int dfd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC); dfd >= 0) {
+        ::fsync(dfd);
+        ::close(dfd);
+    }
+    logEvent(client, "firmware signing key enrolled: " + name + " (" + cert->subject + ", SHA-256 " + cert->sha256 + ", until " +
+                         cert->notAfter + ")");
+    return jsonResponse(201, {{"key", certJson(name, *cert)}});
+}
+
+HttpResponse Firmware::removeKey(const std::string& name, const std::string& client) {
+    const std::string file = keysDir() + "/" + name + ".pem";
+    std::error_code ec;
+    if (!validKeyName(name) || !fs::is_regular_file(file, ec))
+        return errorResponse(makeError(Errc::not_found, "name", "no enrolled signing key named " + name));
+    if (!fs::remove(file, ec) || ec)
+        return errorResponse(makeError(Errc::io, "name", "cannot remove " + file + (ec ? ": " + ec.message() : std::string())));
+    logEvent(client, "firmware signing key removed: " + name);
+    return jsonResponse(200, {{"deleted", name}});
 }
 
 }  // namespace cuebox::web

@@ -17,6 +17,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <ctime>
 #include <functional>
 #include <map>
 #include <optional>
@@ -35,6 +36,10 @@ struct FirmwareOptions {
     std::string raucConf;
     std::string release = "/etc/cuebox-release";  // KEY=VALUE image facts; missing: not an image
     std::string rebootRequest = "/run/cuebox/reboot-request";  // written to ask root for a reboot
+    // The image's RAUC keyring certificates (*.pem), listed read-only by
+    // GET /api/firmware/keys. Empty: $CUEBOX_IMAGE_KEYRING, else
+    // /etc/rauc/keyring.d.
+    std::string imageKeyring;
 };
 
 // --- plain helpers (unit-tested) -------------------------------------------
@@ -67,6 +72,27 @@ std::string infoRefusal(const std::string& output);
 bool payloadCorrupt(const std::string& output);
 // The last line rauc printed that is not a "rauc-Message:" log line.
 std::string raucMessage(const std::string& output);
+
+// --- owner signing keys (docs/PROTOCOL.md "Owner signing keys") -----------
+
+// The facts of one X.509 certificate, as GET /api/firmware/keys lists them.
+struct CertFacts {
+    std::string subject, issuer;   // RFC 2253 ("CN=Jo,O=Theatre")
+    std::string notBefore, notAfter;  // ISO 8601 UTC ("2026-01-02T03:04:05Z")
+    std::string sha256;            // of the DER, upper-case hex with colons (as `openssl x509 -fingerprint -sha256`)
+    bool isCa = false;             // basicConstraints CA:TRUE
+};
+// Exactly one valid X.509 certificate in PEM, not expired at `now`; else an
+// error (field "pem") whose reason says why in plain words. `canonical`, when
+// given, gets the certificate written out again as PEM (nothing else).
+Result<CertFacts> parseCertificate(std::string_view pem, std::time_t now, std::string* canonical = nullptr);
+// Every certificate in a PEM file (a keyring may hold several); unreadable
+// blocks are skipped.
+std::vector<CertFacts> readCertificates(std::string_view pem);
+// An enrolled key's name: ^[a-z0-9][a-z0-9_-]{0,39}$.
+bool validKeyName(std::string_view name);
+// {name, subject, issuer, not_before, not_after, sha256, is_ca}.
+boost::json::object certJson(const std::string& name, const CertFacts& c);
 
 struct ProcessResult {
     int status = -1;     // the exit status; -1 when it could not run or died of a signal
@@ -115,6 +141,16 @@ public:
     void install(const std::string& client, Respond respond);
     // POST /api/firmware/reboot: 202 after writing the request file.
     void reboot(bool force, const std::string& client, Respond respond);
+    // Owner signing keys, kept as <data>/firmware-keys/<name>.pem (root
+    // watches the folder and assembles RAUC's keyring from the image's
+    // keyring.d and these). GET /api/firmware/keys: {keys, image_keys,
+    // image_keyring}.
+    boost::json::object keys() const;
+    // POST /api/firmware/keys {name, pem}: 201 {key}, 422 name/pem, 409 name.
+    HttpResponse addKey(const boost::json::object& body, const std::string& client);
+    // DELETE /api/firmware/keys/{name}: 200 {deleted}, 404 name.
+    HttpResponse removeKey(const std::string& name, const std::string& client);
+    std::string keysDir() const;
     // Stops the threads (an install's rauc client is ended: the RAUC service
     // carries on).
     void stop();

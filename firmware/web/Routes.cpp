@@ -123,6 +123,9 @@ constexpr std::array kRoutes = {
     Route{"POST", "/api/firmware/bundle", A, "", "Upload a firmware bundle (RAUC) to check"},
     Route{"POST", "/api/firmware/install", A, "", "Install the checked firmware bundle into the other slot"},
     Route{"POST", "/api/firmware/reboot", A, "", "Ask the box to restart (into newly installed firmware)"},
+    Route{"GET", "/api/firmware/keys", A, "", "The certificates trusted for firmware bundles: the image's and the owner's"},
+    Route{"POST", "/api/firmware/keys", A, "", "Enrol an owner signing certificate (PEM) for firmware bundles"},
+    Route{"DELETE", "/api/firmware/keys/{name}", A, "", "Remove an enrolled owner signing certificate"},
     // The media library.
     Route{"GET", "/api/media", V, "", "The show's media library and its jobs"},
     Route{"POST", "/api/media/upload", D, "", "Upload a media file to import"},

@@ -9,9 +9,16 @@ service (D-Bus), which a development host does not run: the install is
 started for real and its failure must come back as a failed job with rauc's
 own error line; a successful install is tested in the image's VM test.
 
+Owner signing keys (GET/POST /api/firmware/keys, DELETE
+/api/firmware/keys/{name}): certificates made with openssl here are
+enrolled, listed with the subject and fingerprint openssl prints, stored as
+<data>/firmware-keys/<name>.pem, refused with 422 (name, pem), 409 and 403,
+and removed; the image's keyring is a temporary folder (CUEBOX_IMAGE_KEYRING).
+
 cuebox-web gets its firmware options through the environment here
-(CUEBOX_RAUC_CONF, CUEBOX_RELEASE, CUEBOX_REBOOT_REQUEST), because the stack
-starts it through scripts/run."""
+(CUEBOX_RAUC_CONF, CUEBOX_RELEASE, CUEBOX_REBOOT_REQUEST,
+CUEBOX_IMAGE_KEYRING), because the stack starts it through scripts/run."""
+import base64
 import json
 import os
 import shutil
@@ -24,8 +31,8 @@ import pytest
 
 from stack import Stack
 
-pytestmark = pytest.mark.skipif(shutil.which("rauc") is None or shutil.which("mksquashfs") is None,
-                                reason="needs rauc and squashfs-tools")
+# The bundle tests need rauc and squashfs-tools (the pki fixture skips
+# them otherwise); the owner key tests at the end need only openssl.
 
 
 def run(*args, cwd):
@@ -61,6 +68,8 @@ def make_bundle(d, out, compatible, version, signer):
 
 @pytest.fixture(scope="module")
 def pki():
+    if shutil.which("rauc") is None or shutil.which("mksquashfs") is None:
+        pytest.skip("needs rauc and squashfs-tools")
     d = tempfile.mkdtemp(prefix="cuebox-rauc-")
     make_ca(d, "good")
     make_ca(d, "evil")
@@ -232,3 +241,178 @@ def test_install_runs_rauc_and_reports_its_failure(stack):
         assert any(m["job"]["state"] == "failed" for m in seen if "job" in m), seen
     finally:
         ws.close()
+
+
+# --- owner signing keys ----------------------------------------------------
+
+def openssl(*args, cwd):
+    return subprocess.run(("openssl",) + args, cwd=cwd, check=True, capture_output=True, text=True).stdout
+
+
+def make_cert(d, name, cn, days=365, ca=False):
+    """A self-signed certificate (PEM text) and what openssl says of it."""
+    ext = ["-addext", "basicConstraints=critical,CA:TRUE"] if ca else ["-addext", "basicConstraints=CA:FALSE"]
+    openssl("req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-keyout", f"{name}.key",
+            "-out", f"{name}.pem", "-days", str(days), "-subj", f"/O=Theatre/CN={cn}", *ext, cwd=d)
+    fp = openssl("x509", "-in", f"{name}.pem", "-noout", "-fingerprint", "-sha256", cwd=d).strip().split("=", 1)[1]
+    with open(os.path.join(d, f"{name}.pem")) as f:
+        return f.read(), fp
+
+
+def make_expired_cert(d, name):
+    """Signed by a throw-away CA with a validity that ended yesterday (`openssl
+    ca` takes explicit dates; `req -x509` cannot make a past one)."""
+    for sub in ("newcerts",):
+        os.makedirs(os.path.join(d, sub), exist_ok=True)
+    open(os.path.join(d, "index.txt"), "w").close()
+    with open(os.path.join(d, "serial"), "w") as f:
+        f.write("1000\n")
+    with open(os.path.join(d, "ca.cnf"), "w") as f:
+        f.write(f"[ca]\ndefault_ca=c\n[c]\ndir={d}\ndatabase={d}/index.txt\nnew_certs_dir={d}/newcerts\nserial={d}/serial\n"
+                "default_md=sha256\npolicy=p\nunique_subject=no\n[p]\ncommonName=supplied\n")
+    openssl("req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-keyout", "xca.key",
+            "-out", "xca.pem", "-days", "30", "-subj", "/CN=expired CA", cwd=d)
+    openssl("req", "-new", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-keyout", f"{name}.key",
+            "-out", f"{name}.csr", "-subj", f"/CN={name}", cwd=d)
+    openssl("ca", "-batch", "-config", "ca.cnf", "-cert", "xca.pem", "-keyfile", "xca.key", "-in", f"{name}.csr",
+            "-out", f"{name}.pem", "-startdate", "20200101000000Z", "-enddate", "20200201000000Z", "-notext", cwd=d)
+    with open(os.path.join(d, f"{name}.pem")) as f:
+        return f.read()
+
+
+@pytest.fixture(scope="module")
+def certs():
+    if shutil.which("openssl") is None:
+        pytest.skip("needs openssl")
+    d = tempfile.mkdtemp(prefix="cuebox-keys-")
+    image = os.path.join(d, "keyring.d")
+    os.makedirs(image)
+    c = {"dir": d, "image": image}
+    c["owner"], c["owner_fp"] = make_cert(d, "owner", "Jo Owner", ca=True)
+    c["other"], c["other_fp"] = make_cert(d, "other", "Second Key")
+    with open(os.path.join(d, "other.key")) as f:
+        c["other_key"] = f.read()
+    c["vendor"], c["vendor_fp"] = make_cert(d, "vendor", "cuebox release CA", days=3650, ca=True)
+    with open(os.path.join(image, "cuebox-release.pem"), "w") as f:
+        f.write(c["vendor"])
+    with open(os.path.join(image, "README"), "w") as f:
+        f.write("not a .pem file: not listed\n")
+    c["expired"] = make_expired_cert(d, "expired")
+    yield c
+    shutil.rmtree(d, ignore_errors=True)
+
+
+@pytest.fixture(scope="module")
+def keystack(certs):
+    s = Stack("fwkeys", env={"CUEBOX_IMAGE_KEYRING": certs["image"]})
+    yield s
+    s.stop()
+
+
+def keys(stack):
+    status, body = stack.http("GET", "/api/firmware/keys")
+    assert status == 200, body
+    return body
+
+
+def system_log(stack):
+    _, log = stack.http("GET", "/api/log?format=json&order=newest&limit=10&kind=system")
+    return [x["detail"] for x in log["entries"]]
+
+
+def test_the_image_keys_are_listed_read_only(keystack, certs):
+    k = keys(keystack)
+    assert k["keys"] == []
+    assert k["image_keyring"] == certs["image"]
+    assert len(k["image_keys"]) == 1, k
+    v = k["image_keys"][0]
+    assert (v["name"], v["subject"], v["issuer"]) == ("cuebox-release", "CN=cuebox release CA,O=Theatre", "CN=cuebox release CA,O=Theatre")
+    assert v["sha256"] == certs["vendor_fp"] and v["is_ca"] is True
+    assert v["not_before"].endswith("Z") and v["not_after"] > v["not_before"]
+
+
+def test_an_owner_key_is_enrolled(keystack, certs):
+    status, body = keystack.http("POST", "/api/firmware/keys", {"name": "owner", "pem": certs["owner"]})
+    assert status == 201, body
+    key = body["key"]
+    assert key["name"] == "owner" and key["subject"] == "CN=Jo Owner,O=Theatre" and key["is_ca"] is True
+    assert key["sha256"] == certs["owner_fp"]
+    assert set(key) == {"name", "subject", "issuer", "not_before", "not_after", "sha256", "is_ca"}
+    listed = keys(keystack)["keys"]
+    assert listed == [key]
+    path = os.path.join(keystack.data, "firmware-keys", "owner.pem")
+    assert oct(os.stat(path).st_mode & 0o777) == "0o644"
+    with open(path) as f:
+        assert f.read().strip() == certs["owner"].strip()
+    assert os.listdir(os.path.dirname(path)) == ["owner.pem"]  # no temporary file left
+    assert any("firmware signing key enrolled: owner (CN=Jo Owner,O=Theatre" in x for x in system_log(keystack))
+
+
+@pytest.mark.parametrize("name", ["", "Owner", "-owner", "../etc", "a.pem", "x" * 41, 7])
+def test_a_bad_name_is_refused(keystack, certs, name):
+    status, body = keystack.http("POST", "/api/firmware/keys", {"name": name, "pem": certs["other"]})
+    assert status == 422, body
+    e = body["error"]
+    assert (e["status"], e["code"], e["field"]) == (422, "key_refused", "name"), e
+
+
+@pytest.mark.parametrize("case,reason", [
+    ("garbage", "is not a certificate in PEM form"),
+    ("two", "holds 2 PEM blocks"),
+    ("with-key", "holds a private key"),
+    ("damaged", "is not a valid X.509 certificate"),
+    ("expired", "expired on 2020-02-01T00:00:00Z"),
+])
+def test_a_bad_certificate_is_refused(keystack, certs, case, reason):
+    pem = {
+        "garbage": "hello, not a certificate",
+        "two": certs["owner"] + certs["other"],
+        "with-key": certs["other"] + certs["other_key"],
+        "damaged": "-----BEGIN CERTIFICATE-----\n" + base64.encodebytes(b"\x30\x82\x01\x00" + os.urandom(120)).decode()
+                   + "-----END CERTIFICATE-----\n",
+        "expired": certs["expired"],
+    }[case]
+    status, body = keystack.http("POST", "/api/firmware/keys", {"name": "bad", "pem": pem})
+    assert status == 422, body
+    e = body["error"]
+    assert (e["code"], e["field"]) == ("key_refused", "pem"), e
+    assert reason in e["reason"], e["reason"]
+    assert not os.path.exists(os.path.join(keystack.data, "firmware-keys", "bad.pem"))
+    assert any("firmware signing key refused: pem" in x for x in system_log(keystack))
+
+
+def test_a_name_is_enrolled_once(keystack, certs):
+    status, body = keystack.http("POST", "/api/firmware/keys", {"name": "owner", "pem": certs["other"]})
+    assert status == 409 and body["error"]["field"] == "name", body
+    assert keys(keystack)["keys"][0]["sha256"] == certs["owner_fp"]
+    status, body = keystack.http("POST", "/api/firmware/keys", {"name": "owner", "pem": certs["owner"], "extra": 1})
+    assert status == 400 and body["error"]["field"] == "extra", body
+
+
+def test_only_an_admin_may_see_or_change_the_keys(keystack, certs):
+    for role in ("viewer", "operator", "designer"):
+        status, body = keystack.http("POST", "/api/tokens", {"name": f"keys-{role}", "role": role})
+        assert status == 201, body
+        auth = {"Authorization": f"Bearer {body['secret']}"}
+        for method, path, b in (("GET", "/api/firmware/keys", None),
+                                ("POST", "/api/firmware/keys", {"name": "sneaky", "pem": certs["other"]}),
+                                ("DELETE", "/api/firmware/keys/owner", None)):
+            status, body = keystack.http(method, path, b, headers=auth)
+            assert status == 403 and body["error"]["code"] == "forbidden", (role, method, body)
+    assert [k["name"] for k in keys(keystack)["keys"]] == ["owner"]
+
+
+def test_a_key_is_removed(keystack, certs):
+    status, body = keystack.http("POST", "/api/firmware/keys", {"name": "second_key-2", "pem": certs["other"]})
+    assert status == 201, body
+    assert [k["name"] for k in keys(keystack)["keys"]] == ["owner", "second_key-2"]
+    status, body = keystack.http("DELETE", "/api/firmware/keys/owner")
+    assert status == 200 and body == {"deleted": "owner"}, body
+    assert [k["name"] for k in keys(keystack)["keys"]] == ["second_key-2"]
+    assert not os.path.exists(os.path.join(keystack.data, "firmware-keys", "owner.pem"))
+    assert "firmware signing key removed: owner" in system_log(keystack)
+    status, body = keystack.http("DELETE", "/api/firmware/keys/owner")
+    assert status == 404 and body["error"]["field"] == "name", body
+    status, body = keystack.http("DELETE", "/api/firmware/keys/cuebox-release")  # an image key: not removable
+    assert status == 404, body
+    assert len(keys(keystack)["image_keys"]) == 1

@@ -4,6 +4,14 @@
 
 #include <boost/json.hpp>
 
+#include <openssl/evp.h>
+#include <openssl/pem.h>
+#include <openssl/x509.h>
+#include <openssl/x509v3.h>
+
+#include <ctime>
+#include <string>
+
 using namespace cuebox::web;
 namespace json = boost::json;
 
@@ -91,4 +99,112 @@ TEST(Firmware, runProcessPipesOutputAndExitStatus) {
     auto slow = runProcess({"sleep", "5"}, {}, std::chrono::seconds(1));
     CHECK(slow.timedOut);
     CHECK_EQUAL(-1, slow.status);
+}
+
+namespace {
+// A self-signed certificate made now (an EC P-256 key), valid from
+// now+fromS to now+untilS, optionally a CA; as PEM.
+std::string makeCert(const char* cn, long fromS, long untilS, bool ca = false) {
+    EVP_PKEY* key = EVP_EC_gen("P-256");
+    X509* x = X509_new();
+    X509_set_version(x, 2);
+    ASN1_INTEGER_set(X509_get_serialNumber(x), 42);
+    X509_gmtime_adj(X509_getm_notBefore(x), fromS);
+    X509_gmtime_adj(X509_getm_notAfter(x), untilS);
+    X509_set_pubkey(x, key);
+    X509_NAME* n = X509_get_subject_name(x);
+    X509_NAME_add_entry_by_txt(n, "O", MBSTRING_ASC, reinterpret_cast<const unsigned char*>("Theatre"), -1, -1, 0);
+    X509_NAME_add_entry_by_txt(n, "CN", MBSTRING_ASC, reinterpret_cast<const unsigned char*>(cn), -1, -1, 0);
+    X509_set_issuer_name(x, n);
+    if (ca) {
+        X509V3_CTX ctx;
+        X509V3_set_ctx_nodb(&ctx);
+        X509V3_set_ctx(&ctx, x, x, nullptr, nullptr, 0);
+        X509_EXTENSION* e = X509V3_EXT_conf_nid(nullptr, &ctx, NID_basic_constraints, "critical,CA:TRUE");
+        X509_add_ext(x, e, -1);
+        X509_EXTENSION_free(e);
+    }
+    X509_sign(x, key, EVP_sha256());
+    BIO* b = BIO_new(BIO_s_mem());
+    PEM_write_bio_X509(b, x);
+    char* data = nullptr;
+    const long len = BIO_get_mem_data(b, &data);
+    std::string pem(data, static_cast<std::size_t>(len));
+    BIO_free(b);
+    X509_free(x);
+    EVP_PKEY_free(key);
+    return pem;
+}
+}  // namespace
+
+TEST(Firmware, keyNames) {
+    CHECK(validKeyName("owner"));
+    CHECK(validKeyName("0wner_key-2"));
+    CHECK(validKeyName(std::string(40, 'a')));
+    CHECK_FALSE(validKeyName(std::string(41, 'a')));
+    CHECK_FALSE(validKeyName(""));
+    CHECK_FALSE(validKeyName("-owner"));
+    CHECK_FALSE(validKeyName("_owner"));
+    CHECK_FALSE(validKeyName("Owner"));
+    CHECK_FALSE(validKeyName("../etc"));
+    CHECK_FALSE(validKeyName("a.pem"));
+    CHECK_FALSE(validKeyName("a b"));
+}
+
+TEST(Firmware, aValidCertificateIsRead) {
+    const std::string pem = makeCert("Jo Owner", -60, 86400L * 365, true);
+    std::string canonical;
+    auto c = parseCertificate("\n" + pem + "\n", std::time(nullptr), &canonical);
+    CHECK_TRUE(c.ok());
+    STRCMP_EQUAL("CN=Jo Owner,O=Theatre", c->subject.c_str());
+    STRCMP_EQUAL(c->subject.c_str(), c->issuer.c_str());
+    CHECK(c->isCa);
+    CHECK_EQUAL(95u, c->sha256.size());  // 32 bytes: "AB:CD:..."
+    CHECK_EQUAL(':', c->sha256[2]);
+    CHECK_EQUAL(20u, c->notAfter.size());  // 2026-01-02T03:04:05Z
+    CHECK_EQUAL('Z', c->notAfter.back());
+    CHECK(c->notBefore < c->notAfter);
+    STRCMP_EQUAL(pem.c_str(), canonical.c_str());
+    auto leaf = parseCertificate(makeCert("signer", -60, 3600), std::time(nullptr));
+    CHECK_TRUE(leaf.ok());
+    CHECK_FALSE(leaf->isCa);
+    // The JSON a client sees.
+    auto j = certJson("owner", *c);
+    STRCMP_EQUAL("owner", j.at("name").as_string().c_str());
+    CHECK(j.at("is_ca").as_bool());
+    CHECK(j.contains("not_before") && j.contains("not_after") && j.contains("sha256") && j.contains("issuer"));
+}
+
+TEST(Firmware, badCertificatesAreRefusedInWords) {
+    const std::time_t now = std::time(nullptr);
+    auto garbage = parseCertificate("hello, this is not a certificate", now);
+    CHECK_FALSE(garbage.ok());
+    STRCMP_EQUAL("pem", garbage.error().field.c_str());
+    STRCMP_CONTAINS("not a certificate in PEM form", garbage.error().reason.c_str());
+    auto damaged = parseCertificate("-----BEGIN CERTIFICATE-----\nMIIBbroken\n-----END CERTIFICATE-----\n", now);
+    CHECK_FALSE(damaged.ok());
+    STRCMP_CONTAINS("not a valid X.509 certificate", damaged.error().reason.c_str());
+    const std::string a = makeCert("a", -60, 3600), b = makeCert("b", -60, 3600);
+    auto two = parseCertificate(a + b, now);
+    CHECK_FALSE(two.ok());
+    STRCMP_CONTAINS("holds 2 PEM blocks", two.error().reason.c_str());
+    auto key = parseCertificate(a + "-----BEGIN PRIVATE KEY-----\nMIGH\n-----END PRIVATE KEY-----\n", now);
+    CHECK_FALSE(key.ok());
+    STRCMP_CONTAINS("private key", key.error().reason.c_str());
+    auto csr = parseCertificate("-----BEGIN CERTIFICATE REQUEST-----\nMIIB\n-----END CERTIFICATE REQUEST-----\n", now);
+    CHECK_FALSE(csr.ok());
+    STRCMP_CONTAINS("not a certificate", csr.error().reason.c_str());
+    // Expired yesterday: refused with its date.
+    const std::string old = makeCert("old", -86400L * 30, -86400);
+    auto expired = parseCertificate(old, now);
+    CHECK_FALSE(expired.ok());
+    STRCMP_CONTAINS("expired on 20", expired.error().reason.c_str());
+    CHECK('Z' == expired.error().reason.back());
+    // The same certificate read when it was still valid.
+    CHECK_TRUE(parseCertificate(old, now - 86400L * 2).ok());
+    // A keyring file with several certificates is read whole.
+    auto all = readCertificates(a + "\n" + b + "-----BEGIN CERTIFICATE-----\nbroken\n-----END CERTIFICATE-----\n");
+    CHECK_EQUAL(2u, all.size());
+    STRCMP_EQUAL("CN=a,O=Theatre", all[0].subject.c_str());
+    STRCMP_EQUAL("CN=b,O=Theatre", all[1].subject.c_str());
 }
