@@ -94,6 +94,81 @@ HttpResponse refusal(const std::string& reason) {
     return jsonResponse(422, {{"error", {{"status", 422}, {"code", "bundle_refused"}, {"field", "bundle"}, {"reason", reason}}}});
 }
 
+// dm-verity over a RAUC verity bundle, checked here (not left to `rauc
+// extract` alone, whose payload check did not run inside the box's web
+// sandbox: a corrupt bundle was accepted). Layout: payload, then the hash
+// tree (`size` bytes: the top level first), then the CMS signature and its
+// size (8 bytes, big-endian). Version 1 hashing: SHA-256 of salt + block,
+// 4096-byte blocks, 128 hashes a hash block (zero padded); the root is the
+// hash of the top block. The salt, root and size come from the signed
+// manifest, so a changed byte anywhere in payload or tree is found.
+namespace {
+std::string unhex(std::string_view h) {
+    std::string out;
+    for (std::size_t i = 0; i + 1 < h.size(); i += 2) out.push_back(static_cast<char>(std::stoi(std::string(h.substr(i, 2)), nullptr, 16)));
+    return out;
+}
+std::string saltedHash(const std::string& salt, std::string_view block) {
+    unsigned char md[32];
+    unsigned int n = 0;
+    EVP_MD_CTX* c = EVP_MD_CTX_new();
+    EVP_DigestInit_ex(c, EVP_sha256(), nullptr);
+    EVP_DigestUpdate(c, salt.data(), salt.size());
+    EVP_DigestUpdate(c, block.data(), block.size());
+    EVP_DigestFinal_ex(c, md, &n);
+    EVP_MD_CTX_free(c);
+    return std::string(reinterpret_cast<char*>(md), n);
+}
+}  // namespace
+
+Status verifyVerityBundle(const std::string& file, const std::string& saltHex, const std::string& rootHex, std::uint64_t treeSize) {
+    constexpr std::size_t kBlock = 4096, kPerBlock = kBlock / 32;
+    std::ifstream in(file, std::ios::binary);
+    if (!in) return refused("corrupt: cannot read the bundle");
+    in.seekg(0, std::ios::end);
+    const auto total = static_cast<std::uint64_t>(in.tellg());
+    if (total < 8) return refused("corrupt: too short");
+    unsigned char be[8];
+    in.seekg(static_cast<std::streamoff>(total - 8));
+    in.read(reinterpret_cast<char*>(be), 8);
+    std::uint64_t sig = 0;
+    for (unsigned char b : be) sig = sig << 8 | b;
+    if (sig > total - 8 || treeSize > total - 8 - sig) return refused("corrupt: the bundle's sizes do not add up");
+    const std::uint64_t payload = total - 8 - sig - treeSize;
+    if (payload % kBlock != 0 || treeSize % kBlock != 0) return refused("corrupt: payload or hash tree not in whole blocks");
+    const std::string salt = unhex(saltHex);
+    // Level 0 from the payload, then each level above from the one below.
+    std::vector<std::string> levels;
+    std::string level;
+    std::string block(kBlock, '\0');
+    in.seekg(0);
+    for (std::uint64_t off = 0; off < payload; off += kBlock) {
+        if (!in.read(block.data(), kBlock)) return refused("corrupt: cannot read the payload");
+        level += saltedHash(salt, block);
+    }
+    auto pad = [&](std::string& l) { if (l.size() % kBlock) l.append(kBlock - l.size() % kBlock, '\0'); };
+    pad(level);
+    levels.push_back(level);
+    while (levels.back().size() > kBlock) {
+        std::string up;
+        const std::string& below = levels.back();
+        for (std::size_t off = 0; off < below.size(); off += kBlock) up += saltedHash(salt, std::string_view(below).substr(off, kBlock));
+        pad(up);
+        levels.push_back(up);
+    }
+    (void)kPerBlock;
+    // The tree as stored: the top level first.
+    std::string tree;
+    for (auto it = levels.rbegin(); it != levels.rend(); ++it) tree += *it;
+    if (tree.size() != treeSize) return refused("corrupt: the hash tree has the wrong size");
+    std::string stored(treeSize, '\0');
+    in.seekg(static_cast<std::streamoff>(payload));
+    if (!in.read(stored.data(), static_cast<std::streamsize>(treeSize))) return refused("corrupt: cannot read the hash tree");
+    if (stored != tree) return refused("corrupt: the payload does not match its hash tree");
+    if (saltedHash(salt, levels.back()) != unhex(rootHex)) return refused("corrupt: the hash tree does not match the signed root hash");
+    return {};
+}
+
 // What the checks found: the bundle's facts, or why it is refused.
 Result<json::object> checkBundle(const std::vector<std::string>& info, const std::vector<std::string>& extract,
                                  const std::string& verifyDir, const std::string& file, const std::string& ours) {
@@ -114,7 +189,29 @@ Result<json::object> checkBundle(const std::vector<std::string>& info, const std
     // 2. Made for this box?
     const std::string theirs = memberString(manifest, "compatible");
     if (theirs != ours) return refused("for another compatible: " + theirs + " (this box is " + ours + ")");
-    // 3. The payload: `rauc info` checks only the signature (which covers the
+    // 3. The payload against the signed verity root, here...
+    {
+        std::vector<std::string> text;
+        for (const auto& a : info)
+            if (a != "--output-format=json") text.push_back(a);
+        ProcessResult t = runProcess(text, {}, std::chrono::minutes(10));
+        std::string salt, root;
+        std::uint64_t size = 0;
+        std::istringstream lines(t.output);
+        std::string line;
+        auto quoted = [](const std::string& l) {
+            const auto a = l.find('\''), b = l.rfind('\'');
+            return a != std::string::npos && b > a ? l.substr(a + 1, b - a - 1) : std::string();
+        };
+        while (std::getline(lines, line)) {
+            if (line.find("Verity Salt:") != std::string::npos) salt = quoted(line);
+            else if (line.find("Verity Hash:") != std::string::npos) root = quoted(line);
+            else if (auto p = line.find("Verity Size:"); p != std::string::npos) size = std::strtoull(line.c_str() + p + 12, nullptr, 10);
+        }
+        if (salt.empty() || root.empty() || size == 0) return refused("not a verity bundle (this box takes only verity bundles)");
+        if (auto v = verifyVerityBundle(file, salt, root, size); !v) return v.error();
+    }
+    // ...and by rauc: `rauc info` checks only the signature (which covers the
     // manifest and, for a verity bundle, the hash tree's root); `rauc
     // extract` checks every payload block against it before it unpacks. It is
     // given an output folder that cannot be made, so it stops after the check

@@ -193,4 +193,9 @@ private:
     std::thread checker_, installer_, refresher_;
 };
 
+// Checks a RAUC verity bundle's payload and hash tree against the signed
+// root hash and salt (from `rauc info`) and the tree size; refused with the
+// reason ("corrupt: ...") when a byte differs.
+Status verifyVerityBundle(const std::string& file, const std::string& saltHex, const std::string& rootHex, std::uint64_t treeSize);
+
 }  // namespace cuebox::web

@@ -164,7 +164,7 @@ def test_a_good_bundle_is_accepted(stack, pki):
     ("stripped", "not a signed bundle (unsigned): Invalid bundle format: Signature size is 0"),
     ("garbage", "not a signed bundle (unsigned): Invalid bundle format:"),
     ("evil", "signed by a key this box does not trust: signature verification failed: Verify error: unable to get local issuer certificate"),
-    ("corrupt", "corrupt: Failed to extract bundle: bundle payload is corrupted"),
+    ("corrupt", "corrupt: the payload does not match its hash tree"),
     ("other", "for another compatible: cuebox-other (this box is cuebox-test)"),
 ])
 def test_a_bad_bundle_is_refused_and_the_good_one_stays(stack, pki, case, expected):
