@@ -88,6 +88,15 @@ json::value memberOrNull(const json::object& o, std::string_view key) {
     return v && v->is_string() ? *v : json::value(nullptr);
 }
 
+// rauc prints its JSON on one line among its log lines: the last such line.
+json::value lastJsonLine(const std::string& output, boost::system::error_code& ec) {
+    std::istringstream lines(output);
+    std::string line, last;
+    while (std::getline(lines, line))
+        if (!line.empty() && line[0] == '{') last = line;
+    return json::parse(last, ec);
+}
+
 Error refused(std::string reason) { return makeError(Errc::bad_request, "bundle", std::move(reason)); }
 
 HttpResponse refusal(const std::string& reason) {
@@ -177,12 +186,8 @@ Result<json::object> checkBundle(const std::vector<std::string>& info, const std
     if (r.status != 0) return refused(r.status < 0 && !r.timedOut && r.output.empty() ? "rauc did not run" : infoRefusal(r.output));
     json::object manifest;
     {
-        std::istringstream lines(r.output);
-        std::string line, last;
-        while (std::getline(lines, line))
-            if (!line.empty() && line[0] == '{') last = line;
         boost::system::error_code ec;
-        json::value v = json::parse(last, ec);
+        json::value v = lastJsonLine(r.output, ec);
         if (ec || !v.is_object()) return refused("corrupt: rauc info printed no manifest");
         manifest = std::move(v.as_object());
     }
@@ -692,12 +697,8 @@ void Firmware::refreshSlots() {
         std::string booted, error;
         json::array slots;
         if (r.status == 0) {
-            std::istringstream lines(r.output);
-            std::string line, last;
-            while (std::getline(lines, line))
-                if (!line.empty() && line[0] == '{') last = line;
             boost::system::error_code ec;
-            json::value v = json::parse(last, ec);
+            json::value v = lastJsonLine(r.output, ec);
             if (ec) error = "rauc status printed no JSON";
             else slots = summariseSlots(v, booted);
         } else {
