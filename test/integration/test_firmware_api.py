@@ -181,6 +181,13 @@ def test_a_bad_bundle_is_refused_and_the_good_one_stays(stack, pki, case, expect
     assert any("firmware bundle refused" in x["detail"] for x in log["entries"]), log
 
 
+def role_auth(stack, role, prefix):
+    """A bearer token of `role` (made by the admin), as request headers."""
+    status, body = stack.http("POST", "/api/tokens", {"name": f"{prefix}-{role}", "role": role})
+    assert status == 201, body
+    return {"Authorization": f"Bearer {body['secret']}"}
+
+
 def test_an_upload_must_be_the_file_itself(stack):
     status, body = stack.http("POST", "/api/firmware/bundle", {"path": "/tmp/x.raucb"})
     assert status == 400 and body["error"]["field"] == "content-type", body
@@ -188,9 +195,7 @@ def test_an_upload_must_be_the_file_itself(stack):
 
 def test_only_an_admin_may_change_the_firmware(stack, pki):
     for role in ("viewer", "operator", "designer"):
-        status, body = stack.http("POST", "/api/tokens", {"name": f"fw-{role}", "role": role})
-        assert status == 201, body
-        auth = {"Authorization": f"Bearer {body['secret']}"}
+        auth = role_auth(stack, role, "fw")
         status, body = stack.http("GET", "/api/firmware", headers=auth)
         assert status == 200, (role, body)
         for path in ("/api/firmware/install", "/api/firmware/reboot"):
@@ -391,9 +396,7 @@ def test_a_name_is_enrolled_once(keystack, certs):
 
 def test_only_an_admin_may_see_or_change_the_keys(keystack, certs):
     for role in ("viewer", "operator", "designer"):
-        status, body = keystack.http("POST", "/api/tokens", {"name": f"keys-{role}", "role": role})
-        assert status == 201, body
-        auth = {"Authorization": f"Bearer {body['secret']}"}
+        auth = role_auth(keystack, role, "keys")
         for method, path, b in (("GET", "/api/firmware/keys", None),
                                 ("POST", "/api/firmware/keys", {"name": "sneaky", "pem": certs["other"]}),
                                 ("DELETE", "/api/firmware/keys/owner", None)):
